@@ -1,0 +1,52 @@
+/**
+ * The election's wire vocabulary: what one node says to another.
+ *
+ * Raft's RequestVote and AppendEntries, reduced to what leader election needs. The cluster's
+ * log lives in PostgreSQL (fenced by term), not in Raft, so no log indexes travel here.
+ */
+
+export type NodeId = string;
+
+/** RequestVote. With `preVote` it is a PreVote probe: `term` is the term the sender would
+ * campaign at, and neither side changes its own term because of it. */
+export interface RequestVote {
+  readonly type: 'RequestVote';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+  readonly preVote: boolean;
+}
+
+export interface RequestVoteReply {
+  readonly type: 'RequestVoteReply';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+  readonly preVote: boolean;
+  readonly granted: boolean;
+}
+
+/** A heartbeat: AppendEntries with no entries. */
+export interface AppendEntries {
+  readonly type: 'AppendEntries';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+}
+
+export interface AppendEntriesReply {
+  readonly type: 'AppendEntriesReply';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+  readonly success: boolean;
+}
+
+export type ElectionMessage = RequestVote | RequestVoteReply | AppendEntries | AppendEntriesReply;
+
+export const MESSAGE_TYPES = [
+  'RequestVote',
+  'RequestVoteReply',
+  'AppendEntries',
+  'AppendEntriesReply',
+] as const;

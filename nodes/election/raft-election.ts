@@ -1,0 +1,444 @@
+/**
+ * Raft leader election as a pure, deterministic state machine.
+ *
+ * Shaped after etcd's raft: the caller feeds it `tick()`s and `step(message)`s and acts on what
+ * each call returns (state to persist, messages to send, events to report). There are no
+ * sockets, timers, clocks or randomness in here: time is counted in ticks, and the random
+ * election timeout comes from an injected `randomInt`. That is what lets the simulation run
+ * thousands of seeded clusters and check Raft's invariants after every step.
+ *
+ * Implemented: terms, RequestVote, heartbeats (AppendEntries without entries), randomized
+ * election timeouts, stepping down on any higher term, PreVote (Raft thesis §9.6) and
+ * CheckQuorum with leader lease (thesis §6.2 / §4.2.3).
+ */
+
+import type {
+  AppendEntries,
+  AppendEntriesReply,
+  ElectionMessage,
+  NodeId,
+  RequestVote,
+  RequestVoteReply,
+} from './messages.js';
+
+export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
+
+/** What Raft keeps on stable storage: it must be durable before any reply that depends on it. */
+export interface HardState {
+  readonly term: number;
+  readonly votedFor: NodeId | null;
+}
+
+export interface ElectionConfig {
+  readonly id: NodeId;
+  /** Every voter in the cluster, this node included. */
+  readonly voters: readonly NodeId[];
+  /** The election timeout is drawn uniformly from [min, max] ticks at every reset. */
+  readonly electionTimeoutMin: number;
+  readonly electionTimeoutMax: number;
+  readonly heartbeatInterval: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  /** Injected randomness: an integer in [min, max], both inclusive. */
+  readonly randomInt: (min: number, max: number) => number;
+}
+
+export type TransitionReason =
+  | 'start'
+  | 'election timeout'
+  | 'pre-vote won'
+  | 'pre-vote lost'
+  | 'election won'
+  | 'election lost'
+  | 'higher term'
+  | 'heartbeat from leader'
+  | 'lost quorum';
+
+export type ElectionEvent =
+  | {
+      readonly kind: 'transition';
+      readonly from: Role;
+      readonly to: Role;
+      readonly term: number;
+      readonly reason: TransitionReason;
+      /** The node whose message caused it, when one did. */
+      readonly peer?: NodeId;
+    }
+  | {
+      readonly kind: 'vote';
+      readonly candidate: NodeId;
+      readonly term: number;
+      readonly preVote: boolean;
+      readonly granted: boolean;
+      readonly reason: string;
+    }
+  | { readonly kind: 'leader'; readonly leader: NodeId | null; readonly term: number };
+
+/** The result of one input. Persist `hardState` (when set) before sending `messages`. */
+export interface Output {
+  readonly hardState: HardState | null;
+  readonly messages: readonly ElectionMessage[];
+  readonly events: readonly ElectionEvent[];
+}
+
+export interface ElectionStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly votedFor: NodeId | null;
+  readonly leader: NodeId | null;
+}
+
+export class RaftElection {
+  private role: Role = 'follower';
+  private term: number;
+  private votedFor: NodeId | null;
+  private leader: NodeId | null = null;
+
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  /** Votes of the current (pre-)campaign, keyed by voter so duplicates count once. */
+  private votes = new Map<NodeId, boolean>();
+  /** Peers heard from since the leader last checked its quorum. */
+  private recentlyActive = new Set<NodeId>();
+
+  private readonly peers: readonly NodeId[];
+  private readonly quorum: number;
+
+  // Output being collected for the call in progress.
+  private outMessages: ElectionMessage[] = [];
+  private outEvents: ElectionEvent[] = [];
+  private dirty = false;
+
+  constructor(
+    private readonly config: ElectionConfig,
+    stored: HardState = { term: 0, votedFor: null },
+  ) {
+    if (!config.voters.includes(config.id)) throw new Error(`voters must include this node (${config.id})`);
+    if (new Set(config.voters).size !== config.voters.length) throw new Error('voters must be unique');
+    if (!(config.electionTimeoutMin > config.heartbeatInterval && config.heartbeatInterval >= 1)) {
+      throw new Error('need 1 <= heartbeatInterval < electionTimeoutMin');
+    }
+    if (config.electionTimeoutMax < config.electionTimeoutMin) {
+      throw new Error('electionTimeoutMax must be >= electionTimeoutMin');
+    }
+    this.term = stored.term;
+    this.votedFor = stored.votedFor;
+    this.peers = config.voters.filter((v) => v !== config.id);
+    this.quorum = Math.floor(config.voters.length / 2) + 1;
+    this.resetElectionTimer();
+  }
+
+  status(): ElectionStatus {
+    return {
+      id: this.config.id,
+      role: this.role,
+      term: this.term,
+      votedFor: this.votedFor,
+      leader: this.leader,
+    };
+  }
+
+  hardState(): HardState {
+    return { term: this.term, votedFor: this.votedFor };
+  }
+
+  /** Advance logical time by one tick. */
+  tick(): Output {
+    if (this.role === 'leader') {
+      this.tickLeader();
+    } else {
+      this.electionElapsed++;
+      if (this.electionElapsed >= this.randomizedElectionTimeout) this.campaign('election timeout');
+    }
+    return this.flush();
+  }
+
+  /** Handle one message from a peer. Messages not addressed to this node are ignored. */
+  step(m: ElectionMessage): Output {
+    if (m.to === this.config.id && m.from !== this.config.id && this.peers.includes(m.from)) {
+      this.handle(m);
+    }
+    return this.flush();
+  }
+
+  // ---- the rules -------------------------------------------------------------------------
+
+  private handle(m: ElectionMessage): void {
+    if (m.term > this.term) {
+      // A PreVote carries the term its sender *would* use; a granted PreVote reply echoes it.
+      // Neither is evidence that the cluster moved on, so neither changes our term.
+      const preVoteTraffic =
+        (m.type === 'RequestVote' && m.preVote) || (m.type === 'RequestVoteReply' && m.preVote && m.granted);
+      if (m.type === 'RequestVote' && this.inLease()) {
+        // CheckQuorum's lease: we heard from a live leader less than a minimum election timeout
+        // ago, so a candidate with a higher term is cut off from it, not replacing a dead one.
+        this.outEvents.push({
+          kind: 'vote',
+          candidate: m.from,
+          term: m.term,
+          preVote: m.preVote,
+          granted: false,
+          reason: `leader ${this.leader} is alive (lease)`,
+        });
+        return;
+      }
+      if (!preVoteTraffic) {
+        this.becomeFollower(m.term, m.type === 'AppendEntries' ? m.from : null, 'higher term', m.from);
+      }
+    } else if (m.term < this.term) {
+      this.handleStale(m);
+      return;
+    }
+
+    switch (m.type) {
+      case 'RequestVote':
+        this.handleRequestVote(m);
+        return;
+      case 'RequestVoteReply':
+        this.handleVoteReply(m);
+        return;
+      case 'AppendEntries':
+        this.handleHeartbeat(m);
+        return;
+      case 'AppendEntriesReply':
+        if (this.role === 'leader') this.recentlyActive.add(m.from);
+        return;
+    }
+  }
+
+  /** A message from an older term. Answer where the answer helps the sender catch up. */
+  private handleStale(m: ElectionMessage): void {
+    if (m.type === 'AppendEntries') {
+      // A deposed leader (or one cut off and back) learns our term and steps down. Without this,
+      // with PreVote or CheckQuorum, a node that rejoins with a higher term may never be heard.
+      this.send<AppendEntriesReply>({
+        type: 'AppendEntriesReply',
+        to: m.from,
+        term: this.term,
+        success: false,
+      });
+    } else if (m.type === 'RequestVote') {
+      this.outEvents.push({
+        kind: 'vote',
+        candidate: m.from,
+        term: m.term,
+        preVote: m.preVote,
+        granted: false,
+        reason: `stale term ${m.term} < ${this.term}`,
+      });
+      if (m.preVote) {
+        // The pre-candidate learns our term and can campaign meaningfully next time.
+        this.send<RequestVoteReply>({
+          type: 'RequestVoteReply',
+          to: m.from,
+          term: this.term,
+          preVote: true,
+          granted: false,
+        });
+      }
+    }
+    // Stale replies belong to campaigns or leaderships that are already over: ignore them.
+  }
+
+  private handleRequestVote(m: RequestVote): void {
+    // Here m.term >= this.term (equal, or higher for a PreVote that did not move our term).
+    // etcd's rule: vote again for the same candidate; vote anew only with no vote and no leader
+    // this term; grant a PreVote for a higher term (the lease check has already run).
+    const canVote =
+      this.votedFor === m.from ||
+      (this.votedFor === null && this.leader === null) ||
+      (m.preVote && m.term > this.term);
+    // Without a replicated log there is no up-to-date check: the log is in PostgreSQL, fenced.
+    let refusal: string | null = null;
+    if (!canVote) {
+      refusal =
+        this.votedFor !== null
+          ? `already voted for ${this.votedFor} in term ${this.term}`
+          : `term ${this.term} already has leader ${this.leader}`;
+    }
+
+    const granted = refusal === null;
+    if (granted && !m.preVote) {
+      this.votedFor = m.from;
+      this.dirty = true;
+      // Granting a vote resets the timer, so we give the candidate a chance to win.
+      this.electionElapsed = 0;
+    }
+    this.outEvents.push({
+      kind: 'vote',
+      candidate: m.from,
+      term: m.term,
+      preVote: m.preVote,
+      granted,
+      reason: refusal ?? (m.preVote ? 'no live leader known' : 'first request this term'),
+    });
+    this.send<RequestVoteReply>({
+      type: 'RequestVoteReply',
+      to: m.from,
+      // A PreVote reply echoes the probed term so the pre-candidate does not take it as stale.
+      term: m.preVote ? m.term : this.term,
+      preVote: m.preVote,
+      granted,
+    });
+  }
+
+  private handleVoteReply(m: RequestVoteReply): void {
+    const preCampaign = this.role === 'pre-candidate' && m.preVote && m.term === this.term + 1;
+    const campaign = this.role === 'candidate' && !m.preVote && m.term === this.term;
+    if (!preCampaign && !campaign) return;
+
+    this.votes.set(m.from, m.granted);
+    let granted = 0;
+    let rejected = 0;
+    for (const v of this.votes.values()) {
+      if (v) granted++;
+      else rejected++;
+    }
+    if (granted >= this.quorum) {
+      if (this.role === 'pre-candidate') this.startElection('pre-vote won');
+      else this.becomeLeader();
+    } else if (rejected >= this.quorum) {
+      this.becomeFollower(this.term, null, this.role === 'pre-candidate' ? 'pre-vote lost' : 'election lost');
+    }
+  }
+
+  private handleHeartbeat(m: AppendEntries): void {
+    // m.term === this.term here. Only one leader can exist per term, so m.from is it.
+    if (this.role !== 'follower') {
+      this.becomeFollower(this.term, m.from, 'heartbeat from leader', m.from);
+    } else {
+      this.setLeader(m.from);
+    }
+    this.electionElapsed = 0;
+    this.send<AppendEntriesReply>({ type: 'AppendEntriesReply', to: m.from, term: this.term, success: true });
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.config.electionTimeoutMin) {
+      this.electionElapsed = 0;
+      if (this.config.checkQuorum) {
+        const active = this.recentlyActive.size + 1;
+        this.recentlyActive.clear();
+        if (active < this.quorum) {
+          this.becomeFollower(this.term, null, 'lost quorum');
+          return;
+        }
+      }
+    }
+    if (this.heartbeatElapsed >= this.config.heartbeatInterval) {
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeat();
+    }
+  }
+
+  private campaign(reason: TransitionReason): void {
+    if (this.config.preVote) this.startPreVote(reason);
+    else this.startElection(reason);
+  }
+
+  private startPreVote(reason: TransitionReason): void {
+    this.transition('pre-candidate', reason);
+    this.setLeader(null);
+    this.resetElectionTimer();
+    this.votes = new Map([[this.config.id, true]]);
+    if (this.votes.size >= this.quorum) {
+      this.startElection('pre-vote won');
+      return;
+    }
+    for (const to of this.peers) {
+      this.send<RequestVote>({ type: 'RequestVote', to, term: this.term + 1, preVote: true });
+    }
+  }
+
+  private startElection(reason: TransitionReason): void {
+    this.term++;
+    this.votedFor = this.config.id;
+    this.dirty = true;
+    this.transition('candidate', reason);
+    this.setLeader(null);
+    this.resetElectionTimer();
+    this.votes = new Map([[this.config.id, true]]);
+    if (this.votes.size >= this.quorum) {
+      this.becomeLeader();
+      return;
+    }
+    for (const to of this.peers) {
+      this.send<RequestVote>({ type: 'RequestVote', to, term: this.term, preVote: false });
+    }
+  }
+
+  private becomeLeader(): void {
+    this.transition('leader', 'election won');
+    this.setLeader(this.config.id);
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.recentlyActive.clear();
+    this.broadcastHeartbeat();
+  }
+
+  private becomeFollower(term: number, leader: NodeId | null, reason: TransitionReason, peer?: NodeId): void {
+    if (term > this.term) {
+      this.term = term;
+      this.votedFor = null;
+      this.dirty = true;
+    }
+    this.transition('follower', reason, peer);
+    this.setLeader(leader);
+    this.resetElectionTimer();
+  }
+
+  private broadcastHeartbeat(): void {
+    for (const to of this.peers) this.send<AppendEntries>({ type: 'AppendEntries', to, term: this.term });
+  }
+
+  // ---- bookkeeping -----------------------------------------------------------------------
+
+  /** With CheckQuorum, a node that recently heard from a leader ignores higher-term RequestVotes. */
+  private inLease(): boolean {
+    return (
+      this.config.checkQuorum && this.leader !== null && this.electionElapsed < this.config.electionTimeoutMin
+    );
+  }
+
+  private resetElectionTimer(): void {
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTimeout = this.config.randomInt(
+      this.config.electionTimeoutMin,
+      this.config.electionTimeoutMax,
+    );
+  }
+
+  private transition(to: Role, reason: TransitionReason, peer?: NodeId): void {
+    const from = this.role;
+    this.role = to;
+    // A follower that stays a follower (a new term, say) is still worth a line: the term moved.
+    this.outEvents.push({ kind: 'transition', from, to, term: this.term, reason, ...(peer ? { peer } : {}) });
+  }
+
+  private setLeader(leader: NodeId | null): void {
+    if (leader === this.leader) return;
+    this.leader = leader;
+    this.outEvents.push({ kind: 'leader', leader, term: this.term });
+  }
+
+  private send<M extends ElectionMessage>(m: Omit<M, 'from'>): void {
+    this.outMessages.push({ ...m, from: this.config.id } as ElectionMessage);
+  }
+
+  private flush(): Output {
+    const out: Output = {
+      hardState: this.dirty ? this.hardState() : null,
+      messages: this.outMessages,
+      events: this.outEvents,
+    };
+    this.outMessages = [];
+    this.outEvents = [];
+    this.dirty = false;
+    return out;
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * A deterministic simulation of a whole cluster: N election state machines on a simulated
+ * network, in virtual time, with faults chosen by a seeded PRNG. Chaotic phases (loss,
+ * duplication, delay and reordering, full, partial and one-way partitions, crashes and restarts
+ * from durable state) alternate with calm ones. Safety invariants are checked after every step;
+ * liveness is checked at the end of every calm phase.
+ */
+import type { NodeId } from '../messages.js';
+import { type ElectionConfig, type HardState, type Output, RaftElection } from '../raft-election.js';
+import { InvariantChecker } from './invariants.js';
+import { Prng } from './prng.js';
+import { CALM, type NetworkFaults, SimulatedNetwork } from './simulated-network.js';
+
+/** One tick stands for 5 ms: these are the defaults, 150-300 ms and 50 ms, in ticks. */
+export const TIMING = { electionTimeoutMin: 30, electionTimeoutMax: 60, heartbeatInterval: 10 } as const;
+
+/**
+ * The liveness bound: once a majority is up and connected and the network is calm, a leader
+ * that a majority follows exists within this many ticks (10 maximal election timeouts).
+ */
+export const LIVENESS_BOUND_TICKS = 10 * TIMING.electionTimeoutMax;
+
+export interface SimulationOptions {
+  readonly seed: number;
+  /** Virtual duration of the run. */
+  readonly ticks?: number;
+  /** Receives every trace line as it happens (for replaying a seed verbosely). */
+  readonly onTrace?: (line: string) => void;
+}
+
+export interface SimulationResult {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly violations: readonly string[];
+  /** Terms in which some node became leader. */
+  readonly leaderTerms: number;
+  readonly crashes: number;
+  readonly partitions: number;
+  readonly messages: { readonly sent: number; readonly delivered: number; readonly dropped: number };
+  /** The longest time, in ticks, from the start of a calm phase to a stable leader. */
+  readonly slowestRecovery: number;
+  /** The last trace lines, for the report of a failing seed. */
+  readonly traceTail: readonly string[];
+}
+
+const TRACE_TAIL = 200;
+
+export function runSimulation(options: SimulationOptions): SimulationResult {
+  const rng = new Prng(options.seed);
+  const totalTicks = options.ticks ?? 4000;
+  const size = rng.pick([3, 3, 4, 5, 5, 7]);
+  const ids: NodeId[] = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+  const quorum = Math.floor(size / 2) + 1;
+  const preVote = rng.chance(0.8);
+  const checkQuorum = rng.chance(0.8);
+  const config = (id: NodeId): ElectionConfig => ({
+    id,
+    voters: ids,
+    ...TIMING,
+    preVote,
+    checkQuorum,
+    randomInt: (min, max) => rng.int(min, max),
+  });
+
+  const network = new SimulatedNetwork(rng);
+  const checker = new InvariantChecker();
+  const durable = new Map<NodeId, HardState>();
+  const live = new Map<NodeId, RaftElection>();
+  const tail: string[] = [];
+  let now = 0;
+  let crashes = 0;
+  let partitions = 0;
+  let slowestRecovery = 0;
+
+  const trace = (line: string): void => {
+    const stamped = `t=${now} ${line}`;
+    options.onTrace?.(stamped);
+    tail.push(stamped);
+    if (tail.length > TRACE_TAIL) tail.shift();
+  };
+
+  const apply = (id: NodeId, node: RaftElection, out: Output): void => {
+    // Persist before anything leaves the node, as the real adapter does.
+    if (out.hardState) durable.set(id, out.hardState);
+    for (const e of out.events) {
+      if (e.kind === 'transition') trace(`${id} ${e.from}→${e.to} term=${e.term} (${e.reason})`);
+      else if (e.kind === 'vote') {
+        trace(
+          `${id} ${e.granted ? 'grants' : 'refuses'} ${e.preVote ? 'pre-vote' : 'vote'} to ${e.candidate}@${e.term}: ${e.reason}`,
+        );
+      }
+    }
+    for (const m of out.messages) network.send(now, m);
+    checker.observe(node.status(), `t=${now} seed=${options.seed}`);
+  };
+
+  const start = (id: NodeId): void => {
+    const node = new RaftElection(config(id), durable.get(id));
+    live.set(id, node);
+    checker.observe(node.status(), `t=${now} seed=${options.seed} restart`);
+  };
+
+  const crash = (id: NodeId): void => {
+    live.delete(id);
+    crashes++;
+    trace(`${id} crashes`);
+  };
+
+  const step = (): void => {
+    now++;
+    for (const m of network.due(now)) {
+      const node = live.get(m.to);
+      if (!node) continue;
+      network.delivered++;
+      apply(m.to, node, node.step(m));
+    }
+    for (const id of rng.shuffle([...live.keys()])) {
+      const node = live.get(id);
+      if (node) apply(id, node, node.tick());
+    }
+  };
+
+  /** A leader that a majority of nodes follow in its term. */
+  const stableLeader = (): NodeId | null => {
+    for (const [id, node] of live) {
+      const s = node.status();
+      if (s.role !== 'leader') continue;
+      let followers = 0;
+      for (const other of live.values()) {
+        const o = other.status();
+        if (o.term === s.term && o.leader === id) followers++;
+      }
+      if (followers >= quorum) return id;
+    }
+    return null;
+  };
+
+  const chaos = (length: number): void => {
+    const faults: NetworkFaults = {
+      loss: rng.pick([0, 0.05, 0.2, 0.5]),
+      duplication: rng.pick([0, 0.1, 0.3]),
+      minDelay: 1,
+      maxDelay: rng.pick([2, 10, 40, 100]),
+    };
+    network.setFaults(faults);
+    network.heal();
+    const shape = rng.pick(['none', 'split', 'partial', 'one-way', 'isolate-one', 'isolate-leader'] as const);
+    const shuffled = rng.shuffle([...ids]);
+    if (shape === 'split') {
+      const at = rng.int(1, size - 1);
+      network.partition([shuffled.slice(0, at), shuffled.slice(at)]);
+    } else if (shape === 'partial') {
+      // Some links cut both ways, others not at all: A–B and B–C work while A–C does not.
+      for (const a of ids)
+        for (const b of ids)
+          if (a < b && rng.chance(0.35)) {
+            network.cutLink(a, b);
+            network.cutLink(b, a);
+          }
+    } else if (shape === 'one-way') {
+      for (const a of ids) for (const b of ids) if (a !== b && rng.chance(0.3)) network.cutLink(a, b);
+    } else if (shape === 'isolate-one' || shape === 'isolate-leader') {
+      const victim = (shape === 'isolate-leader' ? stableLeader() : null) ?? rng.pick(ids);
+      network.partition([[victim], ids.filter((i) => i !== victim)]);
+    }
+    if (shape !== 'none') partitions++;
+    trace(
+      `chaos for ${length} ticks: loss=${faults.loss} dup=${faults.duplication} delay<=${faults.maxDelay} cuts=${network.describeCuts()}`,
+    );
+    for (let i = 0; i < length && now < totalTicks; i++) {
+      if (rng.chance(0.004) && live.size > 0) crash(rng.pick([...live.keys()]));
+      const down = ids.filter((id) => !live.has(id));
+      if (down.length > 0 && rng.chance(0.006)) {
+        const id = rng.pick(down);
+        trace(
+          `${id} restarts from term=${durable.get(id)?.term ?? 0} votedFor=${durable.get(id)?.votedFor ?? '-'}`,
+        );
+        start(id);
+      }
+      step();
+    }
+  };
+
+  const calm = (): void => {
+    network.heal();
+    network.setFaults(CALM);
+    // A majority must be up; the rest may stay down (a minority is allowed to be lost).
+    const down = rng.shuffle(ids.filter((id) => !live.has(id)));
+    const mayStayDown = rng.int(0, size - quorum);
+    while (down.length > mayStayDown) {
+      const id = down.pop() as NodeId;
+      trace(
+        `${id} restarts from term=${durable.get(id)?.term ?? 0} votedFor=${durable.get(id)?.votedFor ?? '-'}`,
+      );
+      start(id);
+    }
+    trace(`calm with ${live.size}/${size} nodes up`);
+    const began = now;
+    let recovered = -1;
+    const length = LIVENESS_BOUND_TICKS + rng.int(0, 200);
+    for (let i = 0; i < length; i++) {
+      step();
+      if (recovered < 0 && stableLeader() !== null) recovered = now - began;
+    }
+    if (recovered < 0 || recovered > LIVENESS_BOUND_TICKS) {
+      checker.fail(
+        `seed=${options.seed}: no stable leader within ${LIVENESS_BOUND_TICKS} ticks of calm from t=${began}`,
+      );
+    } else {
+      slowestRecovery = Math.max(slowestRecovery, recovered);
+      trace(`stable leader ${stableLeader()} after ${recovered} ticks of calm`);
+    }
+  };
+
+  for (const id of ids) start(id);
+  while (now < totalTicks && checker.violations.length === 0) {
+    chaos(rng.int(100, 800));
+    if (now < totalTicks) calm();
+  }
+
+  return {
+    seed: options.seed,
+    nodes: size,
+    preVote,
+    checkQuorum,
+    violations: checker.violations,
+    leaderTerms: checker.leaders().size,
+    crashes,
+    partitions,
+    messages: { sent: network.sent, delivered: network.delivered, dropped: network.dropped },
+    slowestRecovery,
+    traceTail: tail,
+  };
+}

@@ -1,0 +1,53 @@
+/** Runs many seeds and summarises them; shared by the test and the `npm run sim` command. */
+import { runSimulation, type SimulationResult } from './cluster-simulation.js';
+
+export interface SweepSummary {
+  readonly runs: number;
+  readonly failures: readonly SimulationResult[];
+  readonly leaderTerms: number;
+  readonly crashes: number;
+  readonly partitions: number;
+  readonly messagesSent: number;
+  readonly messagesDropped: number;
+  readonly slowestRecovery: number;
+}
+
+export function sweep(firstSeed: number, count: number, ticks?: number): SweepSummary {
+  const failures: SimulationResult[] = [];
+  let leaderTerms = 0;
+  let crashes = 0;
+  let partitions = 0;
+  let messagesSent = 0;
+  let messagesDropped = 0;
+  let slowestRecovery = 0;
+  for (let seed = firstSeed; seed < firstSeed + count; seed++) {
+    const r = runSimulation(ticks === undefined ? { seed } : { seed, ticks });
+    if (r.violations.length > 0) failures.push(r);
+    leaderTerms += r.leaderTerms;
+    crashes += r.crashes;
+    partitions += r.partitions;
+    messagesSent += r.messages.sent;
+    messagesDropped += r.messages.dropped;
+    slowestRecovery = Math.max(slowestRecovery, r.slowestRecovery);
+  }
+  return {
+    runs: count,
+    failures,
+    leaderTerms,
+    crashes,
+    partitions,
+    messagesSent,
+    messagesDropped,
+    slowestRecovery,
+  };
+}
+
+export function describeFailure(r: SimulationResult): string {
+  return [
+    `seed ${r.seed} failed (${r.nodes} nodes, preVote=${r.preVote}, checkQuorum=${r.checkQuorum}):`,
+    ...r.violations.slice(0, 5).map((v) => `  ${v}`),
+    `  replay: npm run sim -- --seed ${r.seed} --verbose`,
+    '  last trace lines:',
+    ...r.traceTail.slice(-40).map((l) => `    ${l}`),
+  ].join('\n');
+}
