@@ -261,8 +261,10 @@ export class RaftElection {
 
     const granted = refusal === null;
     if (granted && !m.preVote) {
-      this.votedFor = m.from;
-      this.dirty = true;
+      if (this.votedFor !== m.from) {
+        this.votedFor = m.from;
+        this.dirty = true;
+      }
       // Granting a vote resets the timer, so we give the candidate a chance to win.
       this.electionElapsed = 0;
     }
@@ -277,15 +279,17 @@ export class RaftElection {
     this.send<RequestVoteReply>({
       type: 'RequestVoteReply',
       to: m.from,
-      // A PreVote reply echoes the probed term so the pre-candidate does not take it as stale.
-      term: m.preVote ? m.term : this.term,
+      // A granted PreVote echoes the probed term so the pre-candidate does not take it as stale;
+      // a refusal carries our own term, which tells a lagging pre-candidate to catch up.
+      term: m.preVote && granted ? m.term : this.term,
       preVote: m.preVote,
       granted,
     });
   }
 
   private handleVoteReply(m: RequestVoteReply): void {
-    const preCampaign = this.role === 'pre-candidate' && m.preVote && m.term === this.term + 1;
+    const preCampaign =
+      this.role === 'pre-candidate' && m.preVote && m.term === (m.granted ? this.term + 1 : this.term);
     const campaign = this.role === 'candidate' && !m.preVote && m.term === this.term;
     if (!preCampaign && !campaign) return;
 

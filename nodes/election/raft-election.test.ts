@@ -1,0 +1,565 @@
+/**
+ * Table-driven tests of every election rule: Raft's Figure 2 (election part), PreVote and
+ * CheckQuorum. Each case builds a node in a known state, feeds it one input and checks the
+ * output and the state after it.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ElectionMessage, NodeId } from './messages.js';
+import {
+  type ElectionConfig,
+  type HardState,
+  type Output,
+  RaftElection,
+  type Role,
+} from './raft-election.js';
+
+const MIN = 10;
+const MAX = 20;
+const HB = 3;
+
+function makeNode(
+  options: {
+    id?: NodeId;
+    voters?: NodeId[];
+    stored?: HardState;
+    preVote?: boolean;
+    checkQuorum?: boolean;
+    timeout?: number;
+  } = {},
+): RaftElection {
+  const config: ElectionConfig = {
+    id: options.id ?? 'a',
+    voters: options.voters ?? ['a', 'b', 'c'],
+    electionTimeoutMin: MIN,
+    electionTimeoutMax: MAX,
+    heartbeatInterval: HB,
+    preVote: options.preVote ?? true,
+    checkQuorum: options.checkQuorum ?? true,
+    // Deterministic "randomness": always the same timeout unless a case says otherwise.
+    randomInt: (min, max) => Math.min(max, Math.max(min, options.timeout ?? MIN)),
+  };
+  return new RaftElection(config, options.stored);
+}
+
+function ticks(node: RaftElection, n: number): Output[] {
+  return Array.from({ length: n }, () => node.tick());
+}
+
+function allMessages(outs: Output[]): ElectionMessage[] {
+  return outs.flatMap((o) => o.messages);
+}
+
+const vote = (from: NodeId, term: number, preVote = false): ElectionMessage => ({
+  type: 'RequestVote',
+  from,
+  to: 'a',
+  term,
+  preVote,
+});
+const voteReply = (from: NodeId, term: number, granted: boolean, preVote = false): ElectionMessage => ({
+  type: 'RequestVoteReply',
+  from,
+  to: 'a',
+  term,
+  granted,
+  preVote,
+});
+const heartbeat = (from: NodeId, term: number): ElectionMessage => ({
+  type: 'AppendEntries',
+  from,
+  to: 'a',
+  term,
+});
+const heartbeatReply = (from: NodeId, term: number, success = true): ElectionMessage => ({
+  type: 'AppendEntriesReply',
+  from,
+  to: 'a',
+  term,
+  success,
+});
+
+/** Drive a 3-node `a` to leader in term 1 (pre-vote, then vote). */
+function leaderAtTerm1(options: { checkQuorum?: boolean } = {}): RaftElection {
+  const n = makeNode(options);
+  ticks(n, MIN);
+  n.step(voteReply('b', 1, true, true));
+  n.step(voteReply('b', 1, true));
+  assert.equal(n.status().role, 'leader');
+  return n;
+}
+
+/** Drive `a` to follower of `b` in the given term. */
+function followerOf(leader: NodeId, term: number, options: { checkQuorum?: boolean } = {}): RaftElection {
+  const n = makeNode(options);
+  n.step(heartbeat(leader, term));
+  assert.deepEqual([n.status().role, n.status().leader, n.status().term], ['follower', leader, term]);
+  return n;
+}
+
+describe('follower', () => {
+  test('stays follower while the election timeout has not elapsed', () => {
+    const n = makeNode();
+    const outs = ticks(n, MIN - 1);
+    assert.equal(n.status().role, 'follower');
+    assert.equal(allMessages(outs).length, 0);
+  });
+
+  test('on election timeout with PreVote: pre-candidate, term unchanged, PreVote(term+1) to every peer', () => {
+    const n = makeNode({ stored: { term: 4, votedFor: null } });
+    const outs = ticks(n, MIN);
+    const last = outs.at(-1) as Output;
+    assert.equal(n.status().role, 'pre-candidate');
+    assert.equal(n.status().term, 4);
+    assert.equal(last.hardState, null, 'a pre-vote persists nothing');
+    assert.deepEqual(
+      last.messages.map((m) => [m.type, m.to, m.term, m.type === 'RequestVote' && m.preVote]),
+      [
+        ['RequestVote', 'b', 5, true],
+        ['RequestVote', 'c', 5, true],
+      ],
+    );
+  });
+
+  test('on election timeout without PreVote: candidate, term+1, votes for itself, persists first', () => {
+    const n = makeNode({ preVote: false, stored: { term: 4, votedFor: 'b' } });
+    const last = ticks(n, MIN).at(-1) as Output;
+    assert.equal(n.status().role, 'candidate');
+    assert.deepEqual(last.hardState, { term: 5, votedFor: 'a' });
+    assert.deepEqual(
+      last.messages.map((m) => [m.type, m.to, m.term]),
+      [
+        ['RequestVote', 'b', 5],
+        ['RequestVote', 'c', 5],
+      ],
+    );
+  });
+
+  test('the election timeout is drawn from the injected randomness on every reset', () => {
+    const drawn: [number, number][] = [];
+    const n = new RaftElection({
+      id: 'a',
+      voters: ['a', 'b', 'c'],
+      electionTimeoutMin: MIN,
+      electionTimeoutMax: MAX,
+      heartbeatInterval: HB,
+      preVote: true,
+      checkQuorum: true,
+      randomInt: (min, max) => {
+        drawn.push([min, max]);
+        return 15;
+      },
+    });
+    ticks(n, 14);
+    assert.equal(n.status().role, 'follower');
+    n.tick();
+    assert.equal(n.status().role, 'pre-candidate');
+    assert.deepEqual(drawn, [
+      [MIN, MAX],
+      [MIN, MAX],
+    ]);
+  });
+
+  const voteCases: {
+    name: string;
+    stored: HardState;
+    message: ElectionMessage;
+    granted: boolean;
+    after: HardState;
+    replyTerm: number;
+    reason: RegExp;
+  }[] = [
+    {
+      name: 'grants the first RequestVote of a higher term, adopting the term',
+      stored: { term: 2, votedFor: null },
+      message: vote('b', 3),
+      granted: true,
+      after: { term: 3, votedFor: 'b' },
+      replyTerm: 3,
+      reason: /first request/,
+    },
+    {
+      name: 'grants the first RequestVote of its own term',
+      stored: { term: 3, votedFor: null },
+      message: vote('b', 3),
+      granted: true,
+      after: { term: 3, votedFor: 'b' },
+      replyTerm: 3,
+      reason: /first request/,
+    },
+    {
+      name: 'grants again to the candidate it already voted for (a duplicate request)',
+      stored: { term: 3, votedFor: 'b' },
+      message: vote('b', 3),
+      granted: true,
+      after: { term: 3, votedFor: 'b' },
+      replyTerm: 3,
+      reason: /first request/,
+    },
+    {
+      name: 'refuses a second candidate in the same term',
+      stored: { term: 3, votedFor: 'c' },
+      message: vote('b', 3),
+      granted: false,
+      after: { term: 3, votedFor: 'c' },
+      replyTerm: 3,
+      reason: /already voted for c/,
+    },
+    {
+      name: 'grants a PreVote for a higher term without changing its term or vote',
+      stored: { term: 3, votedFor: 'c' },
+      message: vote('b', 4, true),
+      granted: true,
+      after: { term: 3, votedFor: 'c' },
+      replyTerm: 4,
+      reason: /no live leader/,
+    },
+    {
+      name: 'refuses a PreVote for its own term when it voted for someone else',
+      stored: { term: 3, votedFor: 'c' },
+      message: vote('b', 3, true),
+      granted: false,
+      after: { term: 3, votedFor: 'c' },
+      replyTerm: 3,
+      reason: /already voted for c/,
+    },
+  ];
+  for (const c of voteCases) {
+    test(c.name, () => {
+      const n = makeNode({ stored: c.stored });
+      const out = n.step(c.message);
+      assert.deepEqual(n.hardState(), c.after);
+      const changed = c.after.term !== c.stored.term || c.after.votedFor !== c.stored.votedFor;
+      // Persist-before-reply: a reply that depends on a new term or vote comes in the same output
+      // as the state to persist, and the adapter writes that state before sending.
+      assert.deepEqual(out.hardState, changed ? c.after : null);
+      assert.equal(out.messages.length, 1);
+      const reply = out.messages[0];
+      assert.ok(reply?.type === 'RequestVoteReply');
+      assert.equal(reply.granted, c.granted);
+      assert.equal(reply.term, c.replyTerm);
+      assert.equal(reply.preVote, c.message.type === 'RequestVote' && c.message.preVote);
+      const event = out.events.find((e) => e.kind === 'vote');
+      assert.ok(event?.kind === 'vote');
+      assert.equal(event.granted, c.granted);
+      assert.match(event.reason, c.reason);
+    });
+  }
+
+  test('refuses a stale RequestVote silently, and answers a stale PreVote with its term', () => {
+    const n = makeNode({ stored: { term: 5, votedFor: null } });
+    const real = n.step(vote('b', 4));
+    assert.equal(real.messages.length, 0);
+    assert.match(JSON.stringify(real.events), /stale term 4 < 5/);
+    const pre = n.step(vote('b', 5, true));
+    // PreVote for term 5 is not stale at term 5 (equal) — a node at term 5 with no vote grants it.
+    assert.equal(pre.messages[0]?.type === 'RequestVoteReply' && pre.messages[0].granted, true);
+    const stalePre = n.step(vote('b', 4, true));
+    assert.deepEqual(stalePre.messages, [
+      { type: 'RequestVoteReply', from: 'a', to: 'b', term: 5, preVote: true, granted: false },
+    ]);
+    assert.equal(n.status().term, 5);
+  });
+
+  test('a heartbeat of its term resets the election timer and names the leader', () => {
+    const n = followerOf('b', 1);
+    for (let i = 0; i < 5; i++) {
+      ticks(n, MIN - 1);
+      const out = n.step(heartbeat('b', 1));
+      assert.deepEqual(out.messages, [
+        { type: 'AppendEntriesReply', from: 'a', to: 'b', term: 1, success: true },
+      ]);
+    }
+    assert.deepEqual([n.status().role, n.status().leader], ['follower', 'b']);
+  });
+
+  test('a heartbeat of a higher term: adopts the term, clears the vote, follows the sender', () => {
+    const n = makeNode({ stored: { term: 2, votedFor: 'c' } });
+    const out = n.step(heartbeat('b', 7));
+    assert.deepEqual(out.hardState, { term: 7, votedFor: null });
+    assert.deepEqual([n.status().role, n.status().leader, n.status().term], ['follower', 'b', 7]);
+    assert.ok(out.events.some((e) => e.kind === 'leader' && e.leader === 'b'));
+  });
+
+  test('a stale heartbeat is answered with the current term so the old leader steps down', () => {
+    const n = makeNode({ stored: { term: 5, votedFor: null } });
+    const out = n.step(heartbeat('b', 3));
+    assert.deepEqual(out.messages, [
+      { type: 'AppendEntriesReply', from: 'a', to: 'b', term: 5, success: false },
+    ]);
+    assert.equal(n.status().leader, null);
+  });
+
+  test('ignores messages from unknown nodes, to other nodes, or from itself', () => {
+    const n = makeNode();
+    for (const m of [
+      { ...vote('z', 9) },
+      { ...vote('b', 9), to: 'c' },
+      { ...vote('a', 9) },
+      { ...heartbeat('z', 9) },
+    ]) {
+      const out = n.step(m);
+      assert.deepEqual([out.messages.length, out.events.length, out.hardState], [0, 0, null]);
+    }
+    assert.equal(n.status().term, 0);
+  });
+});
+
+describe('CheckQuorum lease (followers)', () => {
+  for (const preVote of [true, false]) {
+    test(`a follower that heard its leader within the minimum timeout ignores a higher-term ${preVote ? 'PreVote' : 'RequestVote'}`, () => {
+      const n = followerOf('b', 2);
+      ticks(n, MIN - 1);
+      const out = n.step(vote('c', 3, preVote));
+      assert.equal(out.messages.length, 0);
+      assert.deepEqual(n.hardState(), { term: 2, votedFor: null });
+      assert.match(JSON.stringify(out.events), /lease/);
+    });
+  }
+
+  test('once the lease ran out, it grants the PreVote', () => {
+    const n = followerOf('b', 2, {});
+    // timeout MIN: after MIN ticks it campaigns itself; use a longer timeout to observe the gap
+    const m = makeNode({ timeout: MAX });
+    m.step(heartbeat('b', 2));
+    ticks(m, MIN);
+    const out = m.step(vote('c', 3, true));
+    assert.equal(out.messages[0]?.type === 'RequestVoteReply' && out.messages[0].granted, true);
+    assert.equal(n.status().term, 2);
+  });
+
+  test('without CheckQuorum there is no lease: a higher-term RequestVote is granted at once', () => {
+    const n = followerOf('b', 2, { checkQuorum: false });
+    const out = n.step(vote('c', 3));
+    assert.equal(out.messages[0]?.type === 'RequestVoteReply' && out.messages[0].granted, true);
+    assert.deepEqual(n.hardState(), { term: 3, votedFor: 'c' });
+  });
+});
+
+describe('pre-candidate', () => {
+  const preCandidate = (): RaftElection => {
+    const n = makeNode({ stored: { term: 1, votedFor: null } });
+    ticks(n, MIN);
+    assert.equal(n.status().role, 'pre-candidate');
+    return n;
+  };
+
+  test('a majority of PreVotes starts the real election: term+1, self-vote persisted, RequestVote out', () => {
+    const n = preCandidate();
+    const out = n.step(voteReply('b', 2, true, true));
+    assert.equal(n.status().role, 'candidate');
+    assert.deepEqual(out.hardState, { term: 2, votedFor: 'a' });
+    assert.deepEqual(
+      out.messages.map((m) => [m.type, m.to, m.term, m.type === 'RequestVote' && m.preVote]),
+      [
+        ['RequestVote', 'b', 2, false],
+        ['RequestVote', 'c', 2, false],
+      ],
+    );
+  });
+
+  test('a majority of refusals returns it to follower without touching the term', () => {
+    const n = makeNode({ voters: ['a', 'b', 'c', 'd', 'e'], stored: { term: 1, votedFor: null } });
+    ticks(n, MIN);
+    for (const p of ['b', 'c']) n.step(voteReply(p, 1, false, true));
+    assert.equal(n.status().role, 'pre-candidate');
+    n.step(voteReply('d', 1, false, true));
+    assert.deepEqual([n.status().role, n.status().term], ['follower', 1]);
+  });
+
+  test('a duplicated grant counts once', () => {
+    const n = makeNode({ voters: ['a', 'b', 'c', 'd', 'e'], stored: { term: 1, votedFor: null } });
+    ticks(n, MIN);
+    n.step(voteReply('b', 2, true, true));
+    n.step(voteReply('b', 2, true, true));
+    assert.equal(n.status().role, 'pre-candidate');
+    n.step(voteReply('c', 2, true, true));
+    assert.equal(n.status().role, 'candidate');
+  });
+
+  test('a refusal carrying a higher term makes it a follower of that term', () => {
+    const n = preCandidate();
+    const out = n.step(voteReply('b', 6, false, true));
+    assert.deepEqual([n.status().role, n.status().term], ['follower', 6]);
+    assert.deepEqual(out.hardState, { term: 6, votedFor: null });
+  });
+
+  test('a heartbeat of its own term makes it a follower of that leader', () => {
+    const n = preCandidate();
+    n.step(heartbeat('b', 1));
+    assert.deepEqual([n.status().role, n.status().leader], ['follower', 'b']);
+  });
+
+  test('times out again into a new pre-vote round', () => {
+    const n = preCandidate();
+    const last = ticks(n, MIN).at(-1) as Output;
+    assert.equal(n.status().role, 'pre-candidate');
+    assert.equal(last.messages.length, 2);
+    assert.equal(n.status().term, 1);
+  });
+});
+
+describe('candidate', () => {
+  const candidate = (): RaftElection => {
+    const n = makeNode({ preVote: false, stored: { term: 1, votedFor: null } });
+    ticks(n, MIN);
+    assert.deepEqual([n.status().role, n.status().term], ['candidate', 2]);
+    return n;
+  };
+
+  test('a majority of votes makes it leader, which heartbeats every peer at once', () => {
+    const n = candidate();
+    const out = n.step(voteReply('b', 2, true));
+    assert.equal(n.status().role, 'leader');
+    assert.equal(n.status().leader, 'a');
+    assert.deepEqual(
+      out.messages.map((m) => [m.type, m.to, m.term]),
+      [
+        ['AppendEntries', 'b', 2],
+        ['AppendEntries', 'c', 2],
+      ],
+    );
+    assert.ok(
+      out.events.some((e) => e.kind === 'transition' && e.to === 'leader' && e.reason === 'election won'),
+    );
+  });
+
+  test('stale vote replies (an older term) do not count', () => {
+    const n = candidate();
+    n.step(voteReply('b', 1, true));
+    assert.equal(n.status().role, 'candidate');
+  });
+
+  test('a reply with a higher term makes it a follower of that term', () => {
+    const n = candidate();
+    n.step(voteReply('b', 9, false));
+    assert.deepEqual([n.status().role, n.status().term, n.status().votedFor], ['follower', 9, null]);
+  });
+
+  test('refuses other candidates of its term: it voted for itself', () => {
+    const n = candidate();
+    const out = n.step(vote('b', 2));
+    assert.equal(out.messages[0]?.type === 'RequestVoteReply' && out.messages[0].granted, false);
+  });
+
+  test('a heartbeat of its term makes it a follower', () => {
+    const n = candidate();
+    n.step(heartbeat('c', 2));
+    assert.deepEqual([n.status().role, n.status().leader, n.status().votedFor], ['follower', 'c', 'a']);
+  });
+
+  test('a split vote times out into a new election of a higher term', () => {
+    const n = candidate();
+    n.step(voteReply('b', 2, false));
+    n.step(voteReply('c', 2, false));
+    assert.equal(n.status().role, 'follower', 'a majority refused');
+    ticks(n, MIN);
+    assert.deepEqual([n.status().role, n.status().term], ['candidate', 3]);
+  });
+});
+
+describe('leader', () => {
+  test('heartbeats every heartbeat interval', () => {
+    const n = leaderAtTerm1({ checkQuorum: false });
+    const outs = ticks(n, HB * 4);
+    const beats = allMessages(outs).filter((m) => m.type === 'AppendEntries');
+    assert.equal(beats.length, 4 * 2);
+  });
+
+  test('CheckQuorum: with no answers from a majority within the minimum timeout it steps down', () => {
+    const n = leaderAtTerm1();
+    const outs = ticks(n, MIN);
+    assert.equal(n.status().role, 'follower');
+    assert.equal(n.status().term, 1);
+    assert.ok(outs.some((o) => o.events.some((e) => e.kind === 'transition' && e.reason === 'lost quorum')));
+  });
+
+  test('CheckQuorum: answers from a majority keep it leader', () => {
+    const n = leaderAtTerm1();
+    for (let round = 0; round < 10; round++) {
+      n.step(heartbeatReply('b', 1));
+      ticks(n, MIN);
+    }
+    assert.equal(n.status().role, 'leader');
+  });
+
+  test('without CheckQuorum a silent cluster does not depose it', () => {
+    const n = leaderAtTerm1({ checkQuorum: false });
+    ticks(n, MAX * 5);
+    assert.equal(n.status().role, 'leader');
+  });
+
+  test('steps down on a reply carrying a higher term', () => {
+    const n = leaderAtTerm1();
+    const out = n.step(heartbeatReply('c', 4, false));
+    assert.deepEqual([n.status().role, n.status().term, n.status().leader], ['follower', 4, null]);
+    assert.deepEqual(out.hardState, { term: 4, votedFor: null });
+  });
+
+  test('steps down on a heartbeat of a higher term and follows its sender', () => {
+    const n = leaderAtTerm1();
+    n.step(heartbeat('b', 3));
+    assert.deepEqual([n.status().role, n.status().leader], ['follower', 'b']);
+  });
+
+  test('within its lease it ignores a higher-term RequestVote (a partitioned node cannot depose it)', () => {
+    const n = leaderAtTerm1();
+    const out = n.step(vote('c', 5));
+    assert.deepEqual([n.status().role, n.status().term, out.messages.length], ['leader', 1, 0]);
+  });
+});
+
+describe('whole-cluster rules', () => {
+  test('a single-node cluster elects itself on its first timeout', () => {
+    const n = makeNode({ voters: ['a'] });
+    ticks(n, MIN);
+    assert.deepEqual([n.status().role, n.status().term, n.status().leader], ['leader', 1, 'a']);
+  });
+
+  test('a restarted node keeps its term and vote from stable storage', () => {
+    const before = makeNode();
+    const out = before.step(vote('b', 3));
+    const restarted = makeNode({ stored: out.hardState as HardState });
+    assert.deepEqual(restarted.status(), { id: 'a', role: 'follower', term: 3, votedFor: 'b', leader: null });
+    const second = restarted.step(vote('c', 3));
+    assert.equal(second.messages[0]?.type === 'RequestVoteReply' && second.messages[0].granted, false);
+  });
+
+  test('every transition is reported with from, to, term and reason', () => {
+    const n = makeNode();
+    const events = [...ticks(n, MIN), n.step(voteReply('b', 1, true, true)), n.step(voteReply('b', 1, true))]
+      .flatMap((o) => o.events)
+      .filter((e) => e.kind === 'transition')
+      .map((e) => (e.kind === 'transition' ? [e.from, e.to, e.term, e.reason] : []));
+    assert.deepEqual(events, [
+      ['follower', 'pre-candidate', 0, 'election timeout'],
+      ['pre-candidate', 'candidate', 1, 'pre-vote won'],
+      ['candidate', 'leader', 1, 'election won'],
+    ] satisfies [Role, Role, number, string][]);
+  });
+
+  test('rejects a configuration that cannot work', () => {
+    const base = { id: 'a', voters: ['a', 'b'], preVote: true, checkQuorum: true, randomInt: () => 10 };
+    assert.throws(
+      () =>
+        new RaftElection({ ...base, electionTimeoutMin: 10, electionTimeoutMax: 5, heartbeatInterval: 1 }),
+      /electionTimeoutMax/,
+    );
+    assert.throws(
+      () =>
+        new RaftElection({ ...base, electionTimeoutMin: 10, electionTimeoutMax: 20, heartbeatInterval: 10 }),
+      /heartbeatInterval/,
+    );
+    assert.throws(
+      () =>
+        new RaftElection({
+          ...base,
+          voters: ['b', 'c'],
+          electionTimeoutMin: 10,
+          electionTimeoutMax: 20,
+          heartbeatInterval: 1,
+        }),
+      /include this node/,
+    );
+  });
+});
