@@ -1,0 +1,66 @@
+/** A node's configuration, from the environment (see the README's configuration table). */
+import { z } from 'zod';
+import { httpUrl, logLevel, millis, millisRange, port } from '../common/config.js';
+import { parsePeers } from './transport/udp-transport.js';
+
+export const nodeConfigSchema = z
+  .object({
+    NODE_ID: z
+      .string({ message: 'is required (this node’s id, such as n1)' })
+      .regex(/^[A-Za-z0-9_-]{1,32}$/, { message: 'must be 1-32 letters, digits, - or _' }),
+    NODE_URL: httpUrl.default('http://127.0.0.1:4001'),
+    UDP_PORT: port.default(5001),
+    PEERS: z
+      .string({ message: 'is required: the other nodes as id@host:udpPort,…' })
+      .transform((text, ctx) => {
+        try {
+          return parsePeers(text);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
+    CLUSTER_SECRET: z
+      .string({ message: 'is required: a shared secret of at least 16 characters' })
+      .min(16, { message: 'must be at least 16 characters' }),
+    CLUSTER_ID: z.string().min(1).max(64).default('ensemble'),
+    ELECTION_TIMEOUT_MS: millisRange('150-300'),
+    HEARTBEAT_INTERVAL_MS: millis(5, 10_000, 50),
+    DATA_DIR: z.string().min(1).optional(),
+    BIND_HOST: z.string().min(1).optional(),
+    LOG_LEVEL: logLevel,
+  })
+  .superRefine((c, ctx) => {
+    if (c.HEARTBEAT_INTERVAL_MS * 2 > c.ELECTION_TIMEOUT_MS.min) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HEARTBEAT_INTERVAL_MS'],
+        message: `must be at most half the minimum election timeout (${c.ELECTION_TIMEOUT_MS.min} ms)`,
+      });
+    }
+    if (c.PEERS.some((p) => p.id === c.NODE_ID && p.port !== c.UDP_PORT)) {
+      ctx.addIssue({ code: 'custom', path: ['PEERS'], message: `lists ${c.NODE_ID} with another UDP port` });
+    }
+  })
+  .transform((c) => {
+    const url = new URL(c.NODE_URL);
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    return {
+      nodeId: c.NODE_ID,
+      nodeUrl: c.NODE_URL.replace(/\/$/, ''),
+      httpPort: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+      // Listen where the advertised URL points: loopback stays private, anything else is public.
+      bindHost: c.BIND_HOST ?? (loopback ? '127.0.0.1' : '0.0.0.0'),
+      udpPort: c.UDP_PORT,
+      // This node may appear in PEERS (one list for the whole cluster); it is not its own peer.
+      peers: c.PEERS.filter((p) => p.id !== c.NODE_ID),
+      clusterSecret: c.CLUSTER_SECRET,
+      clusterId: c.CLUSTER_ID,
+      electionTimeoutMs: c.ELECTION_TIMEOUT_MS,
+      heartbeatIntervalMs: c.HEARTBEAT_INTERVAL_MS,
+      dataDir: c.DATA_DIR ?? `.data/nodes/${c.NODE_ID}`,
+      logLevel: c.LOG_LEVEL,
+    };
+  });
+
+export type NodeConfig = z.output<typeof nodeConfigSchema>;

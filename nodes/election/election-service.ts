@@ -1,0 +1,162 @@
+/**
+ * The election at run time: the pure state machine wired to a real clock, real randomness, a
+ * durable store and a transport. Everything here is plumbing; the rules live in raft-election.
+ *
+ * For every output: persist first (synchronously, fsync'd), then send, then report. If the
+ * state cannot be persisted nothing is sent: a node that cannot remember its vote must not vote.
+ */
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ElectionMessage, NodeId } from './messages.js';
+import {
+  type ElectionEvent,
+  type ElectionStatus,
+  type HardState,
+  type Output,
+  RaftElection,
+} from './raft-election.js';
+
+export interface ElectionTransport {
+  send(message: ElectionMessage): void;
+  onMessage(handler: (message: ElectionMessage) => void): void;
+}
+
+export interface HardStateStore {
+  load(): HardState;
+  save(state: HardState): void;
+}
+
+export interface ElectionServiceOptions {
+  readonly id: NodeId;
+  readonly voters: readonly NodeId[];
+  readonly electionTimeoutMs: { readonly min: number; readonly max: number };
+  readonly heartbeatIntervalMs: number;
+  readonly transport: ElectionTransport;
+  readonly store: HardStateStore;
+  readonly logger: Logger;
+  /** Called when the node can no longer take part safely (its state cannot be persisted). */
+  readonly onFatal: (error: Error) => void;
+  /** A monotonic clock in ms (injected for tests). */
+  readonly now?: () => number;
+  /** One logical tick, in ms. */
+  readonly tickMs?: number;
+}
+
+export type TimedElectionEvent = ElectionEvent & { readonly at: Date };
+
+/** At most this many missed ticks are replayed after the process was paused. */
+const MAX_CATCH_UP_TICKS = 10_000;
+
+export class ElectionService {
+  private readonly election: RaftElection;
+  private readonly listeners = new Set<(event: TimedElectionEvent) => void>();
+  private readonly now: () => number;
+  private readonly tickMs: number;
+  private timer: NodeJS.Timeout | null = null;
+  private lastTickAt = 0;
+  private failed = false;
+
+  constructor(private readonly options: ElectionServiceOptions) {
+    this.now = options.now ?? (() => performance.now());
+    this.tickMs = options.tickMs ?? 5;
+    const ticks = (ms: number) => Math.max(1, Math.round(ms / this.tickMs));
+    this.election = new RaftElection(
+      {
+        id: options.id,
+        voters: options.voters,
+        electionTimeoutMin: ticks(options.electionTimeoutMs.min),
+        electionTimeoutMax: ticks(options.electionTimeoutMs.max),
+        heartbeatInterval: ticks(options.heartbeatIntervalMs),
+        preVote: true,
+        checkQuorum: true,
+        randomInt: (min, max) => randomInt(min, max + 1),
+      },
+      options.store.load(),
+    );
+  }
+
+  start(): void {
+    const s = this.election.status();
+    this.options.logger.info(
+      { node: s.id, term: s.term, votedFor: s.votedFor, role: s.role },
+      'election started',
+    );
+    this.options.transport.onMessage((m) => this.apply(() => this.election.step(m)));
+    this.lastTickAt = this.now();
+    // Ticks follow the monotonic clock, not the timer's count: a late timer (a busy event loop,
+    // a paused process) catches up, so timeouts measure real time.
+    this.timer = setInterval(() => this.catchUp(), this.tickMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  status(): ElectionStatus {
+    return this.election.status();
+  }
+
+  subscribe(listener: (event: TimedElectionEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private catchUp(): void {
+    const due = Math.floor((this.now() - this.lastTickAt) / this.tickMs);
+    this.lastTickAt += due * this.tickMs;
+    for (let i = 0; i < Math.min(due, MAX_CATCH_UP_TICKS) && !this.failed; i++) {
+      this.apply(() => this.election.tick());
+    }
+  }
+
+  private apply(input: () => Output): void {
+    if (this.failed) return;
+    const out = input();
+    if (out.hardState) {
+      try {
+        this.options.store.save(out.hardState);
+      } catch (error) {
+        this.failed = true;
+        this.stop();
+        this.options.onFatal(error as Error);
+        return;
+      }
+    }
+    for (const m of out.messages) this.options.transport.send(m);
+    const at = new Date();
+    for (const e of out.events) {
+      this.log(e);
+      for (const l of this.listeners) l({ ...e, at });
+    }
+  }
+
+  private log(e: ElectionEvent): void {
+    const log = this.options.logger;
+    const node = this.options.id;
+    if (e.kind === 'transition') {
+      log.info(
+        { node, term: e.term, from: e.from, to: e.to, reason: e.reason, ...(e.peer ? { peer: e.peer } : {}) },
+        `${e.from} → ${e.to} in term ${e.term}: ${e.reason}`,
+      );
+    } else if (e.kind === 'vote') {
+      const fields = {
+        node,
+        candidate: e.candidate,
+        term: e.term,
+        preVote: e.preVote,
+        granted: e.granted,
+        reason: e.reason,
+      };
+      const what = `${e.preVote ? 'pre-vote' : 'vote'} ${e.granted ? 'granted to' : 'refused to'} ${e.candidate} for term ${e.term}: ${e.reason}`;
+      // A cut-off node asks again every timeout; its refused pre-votes are noise at info.
+      if (e.preVote && !e.granted) log.debug(fields, what);
+      else log.info(fields, what);
+    } else {
+      log.info(
+        { node, term: e.term, leader: e.leader },
+        e.leader ? `leader is ${e.leader} in term ${e.term}` : 'no leader known',
+      );
+    }
+  }
+}

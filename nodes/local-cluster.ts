@@ -1,0 +1,189 @@
+/**
+ * Runs N node processes on loopback and follows their JSON logs. Used by `npm start` (until the
+ * full local stack exists), by the process tests and by the election benchmark, so that all
+ * three drive exactly the same real processes.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export interface LogRecord {
+  readonly node: string;
+  readonly msg: string;
+  readonly level: number;
+  readonly [field: string]: unknown;
+}
+
+export interface LocalClusterOptions {
+  readonly size: number;
+  readonly secret: string;
+  readonly dataRoot: string;
+  readonly host?: string;
+  readonly basePort?: number;
+  readonly baseUdpPort?: number;
+  readonly electionTimeoutMs?: string;
+  readonly heartbeatIntervalMs?: number;
+  readonly logLevel?: string;
+  /** Every log line of every node, parsed. */
+  readonly onRecord?: (record: LogRecord) => void;
+  /** Lines that are not JSON (a crash trace, a config error). */
+  readonly onText?: (node: string, line: string, stream: 'stdout' | 'stderr') => void;
+  readonly onExit?: (node: string, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+interface Waiter {
+  readonly predicate: (r: LogRecord) => boolean;
+  readonly resolve: (r: LogRecord) => void;
+}
+
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+
+export class LocalCluster {
+  readonly ids: readonly string[];
+  private readonly children = new Map<string, ChildProcess>();
+  private readonly waiters = new Set<Waiter>();
+
+  constructor(private readonly options: LocalClusterOptions) {
+    this.ids = Array.from({ length: options.size }, (_, i) => `n${i + 1}`);
+  }
+
+  get host(): string {
+    return this.options.host ?? '127.0.0.1';
+  }
+
+  httpPort(id: string): number {
+    return (this.options.basePort ?? 4001) + this.ids.indexOf(id);
+  }
+
+  udpPort(id: string): number {
+    return (this.options.baseUdpPort ?? 5001) + this.ids.indexOf(id);
+  }
+
+  url(id: string): string {
+    return `http://${this.host}:${this.httpPort(id)}`;
+  }
+
+  env(id: string): Record<string, string> {
+    return {
+      NODE_ID: id,
+      NODE_URL: this.url(id),
+      UDP_PORT: String(this.udpPort(id)),
+      PEERS: this.ids.map((p) => `${p}@${this.host}:${this.udpPort(p)}`).join(','),
+      CLUSTER_SECRET: this.options.secret,
+      ELECTION_TIMEOUT_MS: this.options.electionTimeoutMs ?? '150-300',
+      HEARTBEAT_INTERVAL_MS: String(this.options.heartbeatIntervalMs ?? 50),
+      DATA_DIR: join(this.options.dataRoot, id),
+      LOG_LEVEL: this.options.logLevel ?? 'info',
+    };
+  }
+
+  isRunning(id: string): boolean {
+    return this.children.has(id);
+  }
+
+  start(id: string): void {
+    if (this.children.has(id)) throw new Error(`${id} is already running`);
+    const child = spawn(process.execPath, [MAIN], {
+      env: { ...process.env, ...this.env(id) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.children.set(id, child);
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) =>
+      this.line(id, line, 'stdout'),
+    );
+    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) =>
+      this.line(id, line, 'stderr'),
+    );
+    child.on('exit', (code, signal) => {
+      if (this.children.get(id) === child) this.children.delete(id);
+      this.options.onExit?.(id, code, signal);
+    });
+  }
+
+  startAll(): void {
+    for (const id of this.ids) this.start(id);
+  }
+
+  /** Send a signal (SIGKILL by default: a crash) and wait until the process is gone. */
+  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.children.get(id);
+    if (!child) return;
+    const exited = once(child, 'exit');
+    child.kill(signal);
+    await exited;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.ids.map((id) => this.kill(id, 'SIGTERM')));
+  }
+
+  /** Resolves with the first log record (from now on) that matches. */
+  waitFor(
+    predicate: (r: LogRecord) => boolean,
+    timeoutMs = 10_000,
+    what = 'a log record',
+  ): Promise<LogRecord> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        predicate,
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Resolves when a node becomes leader (optionally: in a term above `aboveTerm`). */
+  waitForLeader(aboveTerm = 0, timeoutMs = 10_000): Promise<LogRecord> {
+    return this.waitFor(
+      (r) => r.to === 'leader' && typeof r.term === 'number' && r.term > aboveTerm,
+      timeoutMs,
+      `a leader above term ${aboveTerm}`,
+    );
+  }
+
+  async healthz(id: string): Promise<NodeHealth> {
+    const res = await fetch(`${this.url(id)}/healthz`);
+    if (!res.ok) throw new Error(`${id} /healthz answered ${res.status}`);
+    return (await res.json()) as NodeHealth;
+  }
+
+  private line(id: string, line: string, stream: 'stdout' | 'stderr'): void {
+    let record: LogRecord | null = null;
+    if (line.startsWith('{')) {
+      try {
+        record = { ...(JSON.parse(line) as object), node: id } as LogRecord;
+      } catch {
+        record = null;
+      }
+    }
+    if (!record) {
+      this.options.onText?.(id, line, stream);
+      return;
+    }
+    this.options.onRecord?.(record);
+    for (const w of [...this.waiters]) {
+      if (w.predicate(record)) {
+        this.waiters.delete(w);
+        w.resolve(record);
+      }
+    }
+  }
+}
+
+export interface NodeHealth {
+  readonly id: string;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: string | null;
+  readonly votedFor: string | null;
+  readonly datagrams: { received: number; sent: number; dropped: Record<string, number> & { total: number } };
+}

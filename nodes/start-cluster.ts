@@ -1,0 +1,89 @@
+/**
+ * `npm start` (until the full local stack lands): a cluster of ENSEMBLE_NODES nodes (default 3)
+ * on loopback that elects a leader and prints its transitions. A node that dies is reported and
+ * not restarted, so `kill -9` of the leader shows a failover. Ctrl-C stops every node.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalCluster, type LogRecord } from './local-cluster.js';
+
+const DATA = '.data';
+const size = Number(process.env.ENSEMBLE_NODES ?? '3');
+if (!Number.isInteger(size) || size < 1 || size > 9) {
+  console.error(`ENSEMBLE_NODES must be a whole number from 1 to 9 (got "${process.env.ENSEMBLE_NODES}")`);
+  process.exit(2);
+}
+mkdirSync(DATA, { recursive: true });
+
+const lock = join(DATA, 'ensemble.pid');
+if (existsSync(lock)) {
+  const pid = Number(readFileSync(lock, 'utf8'));
+  let alive = false;
+  try {
+    process.kill(pid, 0);
+    alive = true;
+  } catch {}
+  if (alive) {
+    console.error(`ensemble is already running (pid ${pid}); stop it with Ctrl-C first`);
+    process.exit(1);
+  }
+}
+writeFileSync(lock, String(process.pid));
+
+function clusterSecret(): string {
+  if (process.env.CLUSTER_SECRET) return process.env.CLUSTER_SECRET;
+  const file = join(DATA, 'cluster-secret');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('base64url'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
+const time = () => new Date().toISOString().slice(11, 23);
+const pad = (s: string, n: number) => s.padEnd(n);
+let stopping = false;
+
+function show(r: LogRecord): void {
+  if (typeof r.from === 'string' && typeof r.to === 'string') {
+    const arrow = `${pad(r.from, 13)} → ${pad(r.to, 13)}`;
+    console.log(`${time()}  ${pad(r.node, 3)} ${arrow} term ${String(r.term).padStart(3)}  (${r.reason})`);
+  } else if (r.level >= 40) {
+    console.log(`${time()}  ${pad(r.node, 3)} ${r.level >= 50 ? 'ERROR' : 'warn'} ${r.msg}`);
+  }
+}
+
+const cluster = new LocalCluster({
+  size,
+  secret: clusterSecret(),
+  dataRoot: join(DATA, 'nodes'),
+  electionTimeoutMs: process.env.ELECTION_TIMEOUT_MS ?? '150-300',
+  heartbeatIntervalMs: Number(process.env.HEARTBEAT_INTERVAL_MS ?? '50'),
+  logLevel: process.env.LOG_LEVEL ?? 'info',
+  onRecord: show,
+  onText: (node, line) => console.log(`${time()}  ${pad(node, 3)} ${line}`),
+  onExit: (node, code, signal) => {
+    if (!stopping)
+      console.log(`${time()}  ${pad(node, 3)} exited (${signal ?? `code ${code}`}); not restarted`);
+  },
+});
+
+console.log(`ensemble: ${size} nodes on loopback`);
+for (const id of cluster.ids) {
+  console.log(`  ${id}  http ${cluster.url(id)}/healthz  udp ${cluster.host}:${cluster.udpPort(id)}`);
+}
+console.log('  data under .data/; Ctrl-C stops every node\n');
+cluster.startAll();
+cluster.waitForLeader(0, 60_000).then(
+  (r) => console.log(`${time()}  ready: ${r.node} leads term ${r.term}`),
+  () => console.log(`${time()}  no leader after 60 s: is a majority of nodes up?`),
+);
+
+const shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nstopping…');
+  await cluster.stopAll();
+  rmSync(lock, { force: true });
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());

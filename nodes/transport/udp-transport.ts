@@ -1,0 +1,246 @@
+/**
+ * The election's UDP adapter: a socket, the peers' addresses, and the datagram codec.
+ *
+ * UDP suits leader election: every message is idempotent and superseded by the next one, so a
+ * lost datagram costs one tick and nothing needs retransmitting. Nothing that arrives from the
+ * network can throw out of here; it is either delivered or counted as a drop.
+ */
+
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { ElectionMessage, NodeId } from '../election/messages.js';
+import { DatagramDecoder, DatagramEncoder, DropCounters, MAX_ID_LENGTH } from './datagram-codec.js';
+
+export interface Peer {
+  readonly id: NodeId;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The subset of pino we use, so tests and callers can pass anything shaped like it. */
+export interface TransportLogger {
+  debug(obj: object, msg: string): void;
+  warn?(obj: object, msg: string): void;
+}
+
+export interface UdpTransportOptions {
+  readonly self: NodeId;
+  readonly bindHost: string;
+  /** 0 picks a free port; read it back from `port`. */
+  readonly port: number;
+  /** The other nodes; an entry for `self` is allowed and ignored. */
+  readonly peers: readonly Peer[];
+  readonly secret: string;
+  readonly clusterId: string;
+  readonly logger?: TransportLogger;
+  readonly now?: () => number;
+  /** Sender incarnation; defaults to the open time, kept strictly increasing within the process. */
+  readonly boot?: number;
+  readonly maxClockSkewMs?: number;
+}
+
+export type MessageHandler = (msg: ElectionMessage) => void;
+
+/** Parses `id@host:port,id@host:port`; IPv6 hosts go in brackets: `a@[::1]:7000`. */
+export function parsePeers(spec: string): Peer[] {
+  if (spec.trim() === '') return [];
+  const peers: Peer[] = [];
+  const seen = new Set<string>();
+  for (const raw of spec.split(',')) {
+    const entry = raw.trim();
+    const bad = (why: string): Error => new Error(`invalid peer "${entry}" in "${spec}": ${why}`);
+    if (entry === '') throw bad('empty entry (stray comma?)');
+    const at = entry.indexOf('@');
+    if (at < 0) throw bad('expected id@host:port');
+    const id = entry.slice(0, at);
+    if (id === '') throw bad('empty id');
+    if (id.length > MAX_ID_LENGTH) throw bad(`id longer than ${MAX_ID_LENGTH} characters`);
+    if (/\s/.test(id)) throw bad('id contains whitespace');
+    const address = entry.slice(at + 1);
+    const colon = address.lastIndexOf(':');
+    if (colon < 0) throw bad('missing :port');
+    let host = address.slice(0, colon);
+    const portText = address.slice(colon + 1);
+    if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+    else if (host.includes(':')) throw bad('IPv6 hosts must be written in brackets, e.g. [::1]:7000');
+    if (host === '' || /[\s@[\]]/.test(host)) throw bad('bad host');
+    const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
+    if (!(port >= 1 && port <= 65535)) throw bad(`bad port "${portText}" (expected 1..65535)`);
+    if (seen.has(id)) throw bad(`duplicate id "${id}"`);
+    seen.add(id);
+    peers.push({ id, host, port });
+  }
+  return peers;
+}
+
+// A process that opens, closes and reopens a node (tests, an in-process cluster) must still
+// look like a new incarnation to its peers, even within the same millisecond.
+let lastBoot = 0;
+function nextBoot(now: number): number {
+  lastBoot = Math.max(Math.floor(now), lastBoot + 1);
+  return lastBoot;
+}
+
+const noopLogger: TransportLogger = { debug() {} };
+
+export class UdpTransport {
+  readonly drops = new DropCounters();
+  private receivedCount = 0;
+  private sentCount = 0;
+  private sendErrorCount = 0;
+  private readonly handlers = new Set<MessageHandler>();
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly self: NodeId,
+    private readonly socket: Socket,
+    private readonly peers: ReadonlyMap<NodeId, Peer>,
+    private readonly encoder: DatagramEncoder,
+    private readonly decoder: DatagramDecoder,
+    private readonly logger: TransportLogger,
+    /** The bound port, which differs from the requested one when that was 0. */
+    readonly port: number,
+  ) {
+    socket.on('message', (buf, rinfo) => this.receive(buf, rinfo));
+  }
+
+  static async open(opts: UdpTransportOptions): Promise<UdpTransport> {
+    const now = opts.now ?? Date.now;
+    const logger = opts.logger ?? noopLogger;
+    const peers = new Map<NodeId, Peer>();
+    for (const p of opts.peers) {
+      if (p.id === opts.self) continue;
+      if (peers.has(p.id)) throw new Error(`duplicate peer id "${p.id}"`);
+      peers.set(p.id, p);
+    }
+    // Built before the socket exists, so bad configuration fails without leaking a socket.
+    const encoder = new DatagramEncoder({
+      secret: opts.secret,
+      clusterId: opts.clusterId,
+      boot: opts.boot ?? nextBoot(now()),
+      now,
+    });
+    const decoder = new DatagramDecoder({
+      secret: opts.secret,
+      clusterId: opts.clusterId,
+      self: opts.self,
+      knownPeers: new Set(peers.keys()),
+      now,
+      ...(opts.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: opts.maxClockSkewMs }),
+    });
+
+    const socket = createSocket(opts.bindHost.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        socket.off('listening', onListening);
+        socket.close();
+        reject(err);
+      };
+      const onListening = (): void => {
+        socket.off('error', onError);
+        resolve();
+      };
+      socket.once('error', onError);
+      socket.once('listening', onListening);
+      socket.bind({ address: opts.bindHost, port: opts.port });
+    });
+    // An unhandled 'error' event would kill the process; for an election a socket hiccup is
+    // just lost datagrams, which Raft already tolerates.
+    socket.on('error', (err) => warn(logger, { err }, 'udp socket error'));
+    return new UdpTransport(opts.self, socket, peers, encoder, decoder, logger, socket.address().port);
+  }
+
+  /** Messages accepted and handed to the handlers. Raw arrivals = received + drops.total. */
+  get received(): number {
+    return this.receivedCount;
+  }
+
+  /** Datagrams the kernel accepted for sending. */
+  get sent(): number {
+    return this.sentCount;
+  }
+
+  get sendErrors(): number {
+    return this.sendErrorCount;
+  }
+
+  /** Returns a function that removes the handler. */
+  onMessage(handler: MessageHandler): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  /** Fire and forget, like the network under it: failures are logged and counted, never thrown. */
+  send(msg: ElectionMessage): void {
+    if (this.closed) return;
+    const peer = this.peers.get(msg.to);
+    if (peer === undefined) {
+      this.logger.debug({ to: msg.to, type: msg.type }, 'send to unknown peer ignored');
+      return;
+    }
+    let frame: Buffer;
+    try {
+      frame = this.encoder.encode(msg);
+    } catch (err) {
+      this.sendErrorCount++;
+      warn(this.logger, { err, to: msg.to, type: msg.type }, 'cannot encode message');
+      return;
+    }
+    try {
+      this.socket.send(frame, peer.port, peer.host, (err) => {
+        if (err) {
+          this.sendErrorCount++;
+          warn(this.logger, { err, to: peer.id, host: peer.host, port: peer.port }, 'udp send failed');
+        } else {
+          this.sentCount++;
+        }
+      });
+    } catch (err) {
+      // dgram throws synchronously for some argument errors, e.g. a socket closed under us.
+      this.sendErrorCount++;
+      warn(this.logger, { err, to: peer.id }, 'udp send failed');
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.closing === undefined) {
+      this.closed = true;
+      this.handlers.clear();
+      this.closing = new Promise<void>((resolve) => {
+        try {
+          this.socket.close(() => resolve());
+        } catch {
+          resolve(); // already closed
+        }
+      });
+    }
+    return this.closing;
+  }
+
+  private receive(buf: Buffer, rinfo: RemoteInfo): void {
+    if (this.closed) return;
+    const result = this.decoder.decode(buf);
+    if (!result.ok) {
+      this.drops.record(result.reason);
+      this.logger.debug(
+        { reason: result.reason, remote: `${rinfo.address}:${rinfo.port}`, bytes: buf.length },
+        'datagram dropped',
+      );
+      return;
+    }
+    this.receivedCount++;
+    for (const handler of this.handlers) {
+      // A throwing handler must not escape into the socket's event loop and take the node down.
+      try {
+        handler(result.msg);
+      } catch (err) {
+        warn(this.logger, { err, type: result.msg.type, from: result.msg.from }, 'message handler threw');
+      }
+    }
+  }
+}
+
+function warn(logger: TransportLogger, obj: object, msg: string): void {
+  if (logger.warn) logger.warn(obj, msg);
+  else logger.debug(obj, msg);
+}
