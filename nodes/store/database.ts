@@ -1,0 +1,61 @@
+/**
+ * Opens the shared PostgreSQL through MikroORM and brings its schema up to date. Every node runs
+ * the migrations at start; a session-level advisory lock makes the nodes take turns, so three
+ * nodes starting at once neither race nor fail.
+ */
+import { Migrator } from '@mikro-orm/migrations';
+import { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { ENTITIES } from './entities.js';
+import { InitialSchema } from './migrations/0001-initial-schema.js';
+
+const MIGRATION_LOCK = 7_340_201; // any constant shared by every node
+
+export const MIGRATIONS = [{ name: '0001-initial-schema', class: InitialSchema }];
+
+export async function openDatabase(
+  databaseUrl: string,
+  options: { poolSize?: number } = {},
+): Promise<MikroORM> {
+  await withMigrationLock(databaseUrl, async () => {
+    const orm = await init(databaseUrl, 1);
+    try {
+      await orm.migrator.up();
+    } finally {
+      await orm.close();
+    }
+  });
+  return init(databaseUrl, options.poolSize ?? 10);
+}
+
+function init(databaseUrl: string, poolSize: number): Promise<MikroORM> {
+  return MikroORM.init({
+    clientUrl: databaseUrl,
+    entities: ENTITIES,
+    extensions: [Migrator],
+    migrations: {
+      migrationsList: MIGRATIONS,
+      tableName: 'schema_migration',
+      snapshot: false,
+      silent: true,
+      transactional: true,
+      allOrNothing: true,
+    },
+    pool: { min: 0, max: poolSize },
+    // Discovery is explicit (the entity list); no reflection or folder scanning at start.
+    discovery: { warnWhenNoEntities: true },
+    debug: false,
+  });
+}
+
+async function withMigrationLock(databaseUrl: string, body: () => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await body();
+  } finally {
+    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+    await client.end();
+  }
+}
