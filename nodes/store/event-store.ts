@@ -16,7 +16,7 @@
  */
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { type DomainEvent, eventSchemas } from '../../schema/events.js';
-import { BlobRow, type EventMetadata, EventRow } from './entities.js';
+import { type EventMetadata, EventRow } from './entities.js';
 import { project } from './projections.js';
 import { NotLeaderError, VersionConflictError } from './store-errors.js';
 import { type StoredEvent, toStoredEvent } from './stored-event.js';
