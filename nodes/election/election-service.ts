@@ -97,6 +97,11 @@ export class ElectionService {
     return this.election.status();
   }
 
+  /** The write fence is at `term`: adopt it (and step down) if it is news to the election. */
+  observeTerm(term: number): void {
+    this.apply(() => this.election.observeTerm(term));
+  }
+
   subscribe(listener: (event: TimedElectionEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -502,6 +502,22 @@ describe('leader', () => {
     assert.deepEqual([n.status().role, n.status().leader], ['follower', 'b']);
   });
 
+  test('told by the write fence of a higher term, it adopts the term and steps down', () => {
+    const n = leaderAtTerm1();
+    const out = n.observeTerm(5);
+    assert.deepEqual([n.status().role, n.status().term, n.status().leader], ['follower', 5, null]);
+    assert.deepEqual(out.hardState, { term: 5, votedFor: null });
+    const again = n.observeTerm(3);
+    assert.deepEqual([again.hardState, again.events.length, n.status().term], [null, 0, 5]);
+  });
+
+  test('told that its own term is fenced by another node, it steps down without changing term', () => {
+    const n = leaderAtTerm1();
+    const out = n.observeTerm(1);
+    assert.deepEqual([n.status().role, n.status().term], ['follower', 1]);
+    assert.ok(out.events.some((e) => e.kind === 'transition' && e.reason === 'fence lost'));
+  });
+
   test('within its lease it ignores a higher-term RequestVote (a partitioned node cannot depose it)', () => {
     const n = leaderAtTerm1();
     const out = n.step(vote('c', 5));

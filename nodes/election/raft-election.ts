@@ -52,7 +52,8 @@ export type TransitionReason =
   | 'election lost'
   | 'higher term'
   | 'heartbeat from leader'
-  | 'lost quorum';
+  | 'lost quorum'
+  | 'fence lost';
 
 export type ElectionEvent =
   | {
@@ -160,6 +161,17 @@ export class RaftElection {
     if (m.to === this.config.id && m.from !== this.config.id && this.peers.includes(m.from)) {
       this.handle(m);
     }
+    return this.flush();
+  }
+
+  /**
+   * Learn from outside the election that `term` has begun (the write fence in the database says
+   * so): adopt a higher term and step down, as on any message of a higher term. A leader told
+   * that its own term is fenced by someone else steps down too.
+   */
+  observeTerm(term: number): Output {
+    if (term > this.term) this.becomeFollower(term, null, 'higher term');
+    else if (term === this.term && this.role === 'leader') this.becomeFollower(term, null, 'fence lost');
     return this.flush();
   }
 

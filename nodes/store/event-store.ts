@@ -66,6 +66,13 @@ export class EventStore {
     );
   }
 
+  async listNodes(): Promise<{ id: string; url: string; role: string; term: number; lastSeenAt: Date }[]> {
+    const rows = await this.em().execute<{ id: string; url: string; role: string; term: string; last_seen_at: Date }[]>(
+      'select id, url, role, term, last_seen_at from node order by id',
+    );
+    return rows.map((r) => ({ id: r.id, url: r.url, role: r.role, term: Number(r.term), lastSeenAt: new Date(r.last_seen_at) }));
+  }
+
   async currentFence(): Promise<Fence | null> {
     const rows = await this.em().execute<{ term: string; node_id: string }[]>(
       'select term, node_id from leadership where singleton',
@@ -178,6 +185,18 @@ export class EventStore {
     return rows.map(toStoredEvent);
   }
 
+  /** Several streams at once (a file import touches one stream per listing). */
+  async readStreams(streams: readonly string[]): Promise<Map<string, StoredEvent[]>> {
+    const out = new Map<string, StoredEvent[]>(streams.map((s) => [s, []]));
+    if (streams.length === 0) return out;
+    const rows = await this.em().execute<EventSqlRow[]>(
+      'select * from event where stream = any(?) order by stream, version',
+      [streams],
+    );
+    for (const row of rows) out.get(row.stream)?.push(toStoredEvent(row));
+    return out;
+  }
+
   /** Events in position order after `afterPosition`, optionally of one stream. */
   async readAll(args: { afterPosition?: number; limit: number; stream?: string }): Promise<StoredEvent[]> {
     const after = args.afterPosition ?? 0;
@@ -192,6 +211,11 @@ export class EventStore {
             [args.stream, after, args.limit],
           );
     return rows.map(toStoredEvent);
+  }
+
+  async readLatestPosition(): Promise<number> {
+    const rows = await this.em().execute<{ position: string | null }[]>('select max(position) as position from event');
+    return Number(rows[0]?.position ?? 0);
   }
 
   private async lockFence(em: EntityManager): Promise<Fence | null> {

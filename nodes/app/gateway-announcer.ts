@@ -1,0 +1,64 @@
+/**
+ * Tells the gateway that this node leads a term, signed, retrying with backoff until the gateway
+ * acknowledges it or this node no longer leads that term.
+ */
+import type { Logger } from 'pino';
+import { ANNOUNCE_PATH, SIGNATURE_HEADER, signBody } from '../../common/announcement.js';
+
+export class GatewayAnnouncer {
+  private generation = 0;
+
+  constructor(
+    private readonly options: {
+      gatewayUrl: string;
+      secret: string;
+      clusterId: string;
+      nodeId: string;
+      nodeUrl: string;
+      logger: Logger;
+    },
+  ) {}
+
+  /** Announce `term`; `stillLeading` is asked before every attempt. Cancels any earlier announcement. */
+  announce(term: number, stillLeading: () => boolean): void {
+    const generation = ++this.generation;
+    void this.loop(term, () => generation === this.generation && stillLeading());
+  }
+
+  cancel(): void {
+    this.generation++;
+  }
+
+  private async loop(term: number, current: () => boolean): Promise<void> {
+    const { gatewayUrl, secret, clusterId, nodeId, nodeUrl, logger } = this.options;
+    let delay = 100;
+    for (let attempt = 1; current(); attempt++) {
+      const body = JSON.stringify({ clusterId, nodeId, url: nodeUrl, term, at: new Date().toISOString() });
+      try {
+        const res = await fetch(new URL(ANNOUNCE_PATH, gatewayUrl), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signBody(secret, body) },
+          body,
+          signal: AbortSignal.timeout(2_000),
+        });
+        if (res.ok) {
+          logger.info({ term, gateway: gatewayUrl, attempt }, 'leadership announced to the gateway');
+          return;
+        }
+        const text = (await res.text()).slice(0, 200);
+        // A refusal for a lower term than the gateway knows is final: a newer leader exists.
+        if (res.status === 409) {
+          logger.warn({ term, status: res.status, reply: text }, 'gateway knows a newer leader; not announcing');
+          return;
+        }
+        logger.warn({ term, status: res.status, reply: text, attempt }, 'gateway refused the announcement; retrying');
+      } catch (error) {
+        if (attempt === 1 || attempt % 10 === 0) {
+          logger.warn({ term, err: (error as Error).message, attempt }, 'gateway unreachable; retrying');
+        }
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5_000);
+    }
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Bridges the election and the database: when the election makes this node leader of term T, it
+ * claims the write fence for T (stepping down if a higher term already holds it), announces
+ * itself to the gateway, and only then accepts writes. It also keeps this node's row in the Node
+ * table fresh and publishes the election's transitions and leader changes to subscribers.
+ */
+import { createPubSub } from '@graphql-yoga/subscription';
+import type { Logger } from 'pino';
+import type { ElectionService, TimedElectionEvent } from '../election/election-service.js';
+import { ApiError, type LeaderRef } from '../graphql/errors.js';
+import type { ClusterEventDto, LeaderChangeDto } from '../graphql/ports.js';
+import type { EventStore, Fence } from '../store/event-store.js';
+import { NotLeaderError } from '../store/store-errors.js';
+import type { GatewayAnnouncer } from './gateway-announcer.js';
+import { apiRole } from './roles.js';
+
+const REPORT_INTERVAL_MS = 1_000;
+
+export type ClusterPubSub = ReturnType<typeof createClusterPubSub>;
+export const createClusterPubSub = () =>
+  createPubSub<{ leaderChanged: [LeaderChangeDto]; clusterEvents: [ClusterEventDto] }>();
+
+export class Leadership {
+  /** The term whose fence this node holds, or null. Writes need it to equal the election's term. */
+  private claimedTerm: number | null = null;
+  private readonly urls = new Map<string, string>();
+  private reportTimer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private stopped = false;
+  readonly pubsub: ClusterPubSub = createClusterPubSub();
+
+  constructor(
+    private readonly options: {
+      readonly election: ElectionService;
+      readonly store: EventStore;
+      readonly self: { readonly id: string; readonly url: string };
+      readonly logger: Logger;
+      readonly announcer: GatewayAnnouncer | null;
+    },
+  ) {
+    this.urls.set(options.self.id, options.self.url);
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.options.election.subscribe((e) => this.onElectionEvent(e));
+    await this.report().catch((error) => this.options.logger.warn({ err: error }, 'cannot report to the Node table'));
+    this.reportTimer = setInterval(() => {
+      this.report().catch((error) => this.options.logger.warn({ err: (error as Error).message }, 'cannot report to the Node table'));
+    }, REPORT_INTERVAL_MS);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.reportTimer) clearInterval(this.reportTimer);
+    this.options.announcer?.cancel();
+  }
+
+  /** The fence to write under, or NOT_LEADER naming the leader when one is known. */
+  writeFence(): Fence {
+    const s = this.options.election.status();
+    if (s.role === 'leader' && this.claimedTerm === s.term) return { term: s.term, nodeId: s.id };
+    if (s.role === 'leader') {
+      throw ApiError.notLeader(null, `this node leads term ${s.term} but has not yet claimed the write fence; retry`);
+    }
+    throw ApiError.notLeader(this.leaderRef());
+  }
+
+  leaderRef(): LeaderRef | null {
+    const leader = this.options.election.status().leader;
+    if (!leader) return null;
+    const url = this.urls.get(leader);
+    return url ? { id: leader, url } : { id: leader, url: '' };
+  }
+
+  /** An append found a newer fence: the election learns the term (and this node steps down). */
+  fenceLost(error: NotLeaderError): ApiError {
+    this.claimedTerm = null;
+    if (error.fence) this.options.election.observeTerm(error.fence.term);
+    const fence = error.fence;
+    const url = fence ? this.urls.get(fence.nodeId) : undefined;
+    return ApiError.notLeader(fence && url ? { id: fence.nodeId, url } : this.leaderRef(), error.message);
+  }
+
+  private onElectionEvent(e: TimedElectionEvent): void {
+    if (e.kind === 'transition') {
+      if (e.from === 'leader' && e.to !== 'leader') {
+        this.claimedTerm = null;
+        this.options.announcer?.cancel();
+      }
+      if (e.to === 'leader') void this.claim(e.term);
+      void this.pubsub.publish('clusterEvents', {
+        nodeId: this.options.self.id,
+        term: e.term,
+        from: apiRole(e.from),
+        to: apiRole(e.to),
+        reason: e.reason,
+        at: e.at,
+      });
+      this.report().catch(() => {});
+    } else if (e.kind === 'leader' && e.leader) {
+      void this.pubsub.publish('leaderChanged', {
+        term: e.term,
+        leader: {
+          id: e.leader,
+          url: this.urls.get(e.leader) ?? '',
+          role: 'LEADER',
+          term: e.term,
+          lastSeenAt: e.at,
+        },
+        at: e.at,
+      });
+    }
+  }
+
+  private leads(term: number): boolean {
+    const s = this.options.election.status();
+    return !this.stopped && s.role === 'leader' && s.term === term;
+  }
+
+  private async claim(term: number): Promise<void> {
+    const { store, self, logger, announcer } = this.options;
+    let delay = 50;
+    while (this.leads(term)) {
+      try {
+        await store.claimLeadership({ term, nodeId: self.id }, self.url);
+        if (!this.leads(term)) return;
+        this.claimedTerm = term;
+        logger.info({ node: self.id, term }, `claimed the write fence for term ${term}`);
+        announcer?.announce(term, () => this.leads(term) && this.claimedTerm === term);
+        return;
+      } catch (error) {
+        if (error instanceof NotLeaderError) {
+          logger.warn({ node: self.id, term, fence: error.fence }, 'the fence belongs to a newer term; stepping down');
+          if (error.fence) this.options.election.observeTerm(error.fence.term);
+          return;
+        }
+        logger.warn({ node: self.id, term, err: (error as Error).message }, 'cannot claim the write fence yet; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2_000);
+      }
+    }
+  }
+
+  /** This node's row in the Node table, and everyone's URLs from it. */
+  private async report(): Promise<void> {
+    const s = this.options.election.status();
+    await this.options.store.reportNode({ id: s.id, url: this.options.self.url, role: apiRole(s.role), term: s.term });
+    for (const n of await this.options.store.listNodes()) this.urls.set(n.id, n.url);
+  }
+}

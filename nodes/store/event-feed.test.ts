@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { pino } from 'pino';
+import { startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
+import { openDatabase } from './database.js';
+import { EventFeed } from './event-feed.js';
+import { EventStore } from './event-store.js';
+import type { StoredEvent } from './stored-event.js';
+
+let pg: TestPostgres;
+const closers: (() => Promise<unknown>)[] = [];
+before(async () => {
+  pg = await startTestPostgres();
+});
+after(async () => {
+  for (const close of closers.reverse()) await close();
+  await pg.stop();
+});
+
+async function setup(): Promise<{ url: string; orm: MikroORM; store: EventStore; feed: EventFeed }> {
+  const url = await pg.createDatabase();
+  const orm = await openDatabase(url);
+  const store = new EventStore(orm);
+  const feed = await EventFeed.start(url, store, pino({ level: 'silent' }));
+  closers.push(() => orm.close(), () => feed.stop());
+  await store.claimLeadership({ term: 1, nodeId: 'n1' }, 'http://n1');
+  return { url, orm, store, feed };
+}
+
+async function take(it: AsyncIterableIterator<StoredEvent>, n: number): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  while (out.length < n) {
+    const r = await it.next();
+    if (r.done) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+const create = (store: EventStore, fence = { term: 1, nodeId: 'n1' }) => {
+  const id = randomUUID();
+  return store.append(fence, [
+    {
+      stream: `task-${id}`,
+      expectedVersion: 0,
+      events: [{ type: 'TaskCreated', data: { id, title: 't', description: null, status: 'TODO', createdBy: 'n1' } }],
+    },
+  ]);
+};
+
+test('under concurrent writers from two connection pools, a subscriber gets every event once, in order', async () => {
+  const { url, store, feed } = await setup();
+  // A second, independent pool: writes race across connections, not just within one.
+  const orm2 = await openDatabase(url);
+  closers.push(() => orm2.close());
+  const store2 = new EventStore(orm2);
+  const sub = feed.subscribe();
+  // Let the subscriber settle on its starting cursor before writing.
+  const first = take(sub, 200);
+  await new Promise((r) => setImmediate(r));
+  await Promise.all(Array.from({ length: 200 }, (_, i) => create(i % 2 ? store : store2)));
+  const got = await first;
+  await sub.return?.();
+  const all = (await store.readAll({ limit: 1000 })).filter((e) => e.type === 'TaskCreated');
+  assert.deepEqual(
+    got.map((e) => e.position),
+    all.map((e) => e.position),
+  );
+  for (let i = 1; i < got.length; i++) assert.ok((got[i]?.position ?? 0) > (got[i - 1]?.position ?? 0));
+});
+
+test('a subscriber can resume after a position and filter one stream', async () => {
+  const { store, feed } = await setup();
+  const id = randomUUID();
+  const stream = `task-${id}`;
+  await store.append({ term: 1, nodeId: 'n1' }, [
+    {
+      stream,
+      expectedVersion: 0,
+      events: [{ type: 'TaskCreated', data: { id, title: 't', description: null, status: 'TODO', createdBy: 'n1' } }],
+    },
+  ]);
+  await create(store);
+  const sub = feed.subscribe({ stream, afterPosition: 0 });
+  const pending = take(sub, 3);
+  await store.append({ term: 1, nodeId: 'n1' }, [
+    { stream, expectedVersion: 1, events: [{ type: 'TaskUpdated', data: { id, status: 'IN_PROGRESS' } }] },
+  ]);
+  await create(store);
+  await store.append({ term: 1, nodeId: 'n1' }, [
+    { stream, expectedVersion: 2, events: [{ type: 'TaskDeleted', data: { id } }] },
+  ]);
+  const got = await pending;
+  await sub.return?.();
+  assert.deepEqual(
+    got.map((e) => [e.stream, e.version, e.type]),
+    [
+      [stream, 1, 'TaskCreated'],
+      [stream, 2, 'TaskUpdated'],
+      [stream, 3, 'TaskDeleted'],
+    ],
+  );
+});
+
+test('leaving a subscription ends its iterator', async () => {
+  const { feed } = await setup();
+  const sub = feed.subscribe();
+  const next = sub.next();
+  await sub.return?.();
+  assert.deepEqual(await next, { done: true, value: undefined });
+});

@@ -1,0 +1,127 @@
+/**
+ * The live domain feed: events in position order, pushed by PostgreSQL's LISTEN/NOTIFY.
+ *
+ * Each subscriber keeps its own cursor and reads `position > cursor` from the log whenever a
+ * notification (or the periodic safety tick) says there may be more. Because writers are
+ * serialized under the fence lock (see event-store.ts), positions become visible in order, so
+ * reading past the cursor never skips an event, and the cursor never moves back, so none is
+ * delivered twice. A lost notification (a dropped LISTEN connection) only delays delivery until
+ * the reconnect or the next tick; it never loses an event.
+ */
+import { Repeater } from '@repeaterjs/repeater';
+import type { Logger } from 'pino';
+import pg from 'pg';
+import { EVENTS_CHANNEL, type EventStore } from './event-store.js';
+import type { StoredEvent } from './stored-event.js';
+
+const BATCH = 500;
+const SAFETY_TICK_MS = 5_000;
+
+export class EventFeed {
+  private client: pg.Client | null = null;
+  private waiters = new Set<() => void>();
+  private stopped = false;
+  private readonly safetyTimer: NodeJS.Timeout;
+  private reconnectDelay = 250;
+
+  private constructor(
+    private readonly databaseUrl: string,
+    private readonly store: EventStore,
+    private readonly logger: Logger,
+  ) {
+    this.safetyTimer = setInterval(() => this.wake(), SAFETY_TICK_MS);
+    this.safetyTimer.unref();
+  }
+
+  static async start(databaseUrl: string, store: EventStore, logger: Logger): Promise<EventFeed> {
+    const feed = new EventFeed(databaseUrl, store, logger);
+    await feed.connect();
+    return feed;
+  }
+
+  /** Events after `afterPosition` (default: from now on), optionally of one stream. */
+  subscribe(args: { stream?: string; afterPosition?: number } = {}): AsyncIterableIterator<StoredEvent> {
+    return new Repeater<StoredEvent>(async (push, stop) => {
+      let cursor = args.afterPosition ?? (await this.head());
+      let done = false;
+      stop.then(() => {
+        done = true;
+      });
+      while (!done && !this.stopped) {
+        const signal = this.nextSignal(stop);
+        const batch = await this.store.readAll({
+          afterPosition: cursor,
+          limit: BATCH,
+          ...(args.stream === undefined ? {} : { stream: args.stream }),
+        });
+        for (const e of batch) {
+          if (done) break;
+          await push(e);
+          cursor = e.position;
+        }
+        if (batch.length < BATCH) await signal;
+      }
+      stop();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.safetyTimer);
+    this.wake();
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => {});
+  }
+
+  private async head(): Promise<number> {
+    const latest = await this.store.readLatestPosition();
+    return latest;
+  }
+
+  private nextSignal(stop: Promise<unknown>): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.waiters.delete(done);
+        resolve();
+      };
+      this.waiters.add(done);
+      stop.then(done);
+    });
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.databaseUrl });
+    client.on('notification', () => this.wake());
+    client.on('error', (error) => {
+      this.logger.warn({ err: error }, 'event feed connection lost; reconnecting');
+      this.reconnect(client);
+    });
+    client.on('end', () => this.reconnect(client));
+    await client.connect();
+    await client.query(`listen ${EVENTS_CHANNEL}`);
+    this.client = client;
+    this.reconnectDelay = 250;
+    // Anything committed while we were not listening is picked up now.
+    this.wake();
+  }
+
+  private reconnect(client: pg.Client): void {
+    if (this.stopped || this.client !== client) return;
+    this.client = null;
+    const delay = this.reconnectDelay;
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, 10_000);
+    setTimeout(() => {
+      if (this.stopped) return;
+      this.connect().catch((error) => {
+        this.logger.warn({ err: error, retryInMs: this.reconnectDelay }, 'event feed cannot reconnect yet');
+        this.client = client; // so the next reconnect() call proceeds
+        this.reconnect(client);
+      });
+    }, delay).unref();
+  }
+}
