@@ -36,7 +36,8 @@ export function verifyAnnouncement(
   if (!signature) return { ok: false, reason: `unsigned (no ${SIGNATURE_HEADER} header)` };
   const expected = Buffer.from(signBody(secret, body));
   const given = Buffer.from(signature);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad signature' };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'bad signature' };
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -44,8 +45,14 @@ export function verifyAnnouncement(
     return { ok: false, reason: 'body is not JSON' };
   }
   const parsed = announcementSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: `malformed: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}` };
-  if (parsed.data.clusterId !== clusterId) return { ok: false, reason: `wrong cluster ${parsed.data.clusterId}` };
-  if (Math.abs(now - Date.parse(parsed.data.at)) > ANNOUNCEMENT_MAX_AGE_MS) return { ok: false, reason: 'stale (replayed?)' };
+  if (!parsed.success)
+    return {
+      ok: false,
+      reason: `malformed: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`,
+    };
+  if (parsed.data.clusterId !== clusterId)
+    return { ok: false, reason: `wrong cluster ${parsed.data.clusterId}` };
+  if (Math.abs(now - Date.parse(parsed.data.at)) > ANNOUNCEMENT_MAX_AGE_MS)
+    return { ok: false, reason: 'stale (replayed?)' };
   return { ok: true, announcement: parsed.data };
 }

@@ -7,13 +7,22 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
+import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 import { LocalCluster, type LogRecord } from './local-cluster.js';
 import { DatagramEncoder } from './transport/datagram-codec.js';
 
 const SECRET = 'process-test-secret-0123456789';
 const clusters: LocalCluster[] = [];
 let nextBase = 14_100;
+let pg: TestPostgres;
+const databases: string[] = [];
+
+before(async () => {
+  pg = await startTestPostgres();
+  // One database per cluster, created up front so that cluster() can stay synchronous.
+  for (let i = 0; i < 3; i++) databases.push(await pg.createDatabase('cluster'));
+});
 
 function cluster(size: number, records: LogRecord[] = []): LocalCluster {
   const base = nextBase;
@@ -22,6 +31,8 @@ function cluster(size: number, records: LogRecord[] = []): LocalCluster {
     size,
     secret: SECRET,
     dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-nodes-')),
+    databaseUrl: databases.shift() as string,
+    apiToken: 'process-test-api-token',
     basePort: base,
     baseUdpPort: base + 10,
     onRecord: (r) => records.push(r),
@@ -33,26 +44,14 @@ function cluster(size: number, records: LogRecord[] = []): LocalCluster {
 
 after(async () => {
   await Promise.all(clusters.map((c) => c.stopAll()));
+  await pg.stop();
 });
 
 /** Wait until every running node names `leader` in `term`, then check there is one leader. */
 async function agreedLeader(c: LocalCluster, first: LogRecord): Promise<{ leader: string; term: number }> {
   const running = c.ids.filter((id) => c.isRunning(id));
-  await Promise.all(
-    running
-      .filter((id) => id !== first.node)
-      .map((id) =>
-        c.waitFor(
-          (r) => r.node === id && r.leader === first.node && r.term === first.term,
-          10_000,
-          `${id} to follow ${first.node}`,
-        ),
-      ),
-  ).catch(async (error) => {
-    // Followers may have named the leader before we started waiting: ask them.
-    const states = await Promise.all(running.map((id) => c.healthz(id)));
-    if (!states.every((s) => s.leader === first.node && s.term === first.term)) throw error;
-  });
+  await c.waitForReady(running);
+  await c.waitForAgreement(first.node, first.term as number);
   const states = await Promise.all(running.map((id) => c.healthz(id)));
   const leaders = states.filter((s) => s.role === 'leader');
   assert.deepEqual(
@@ -76,12 +75,13 @@ for (const size of [3, 5]) {
 
 describe('a 3-node cluster through crashes and hostile datagrams', () => {
   const records: LogRecord[] = [];
-  const c = cluster(3, records);
+  let c: LocalCluster;
   let leader = '';
   let term = 0;
   let killed = '';
 
   test('elects a leader', async () => {
+    c = cluster(3, records);
     const elected = c.waitForLeader();
     c.startAll();
     ({ leader, term } = await agreedLeader(c, await elected));
@@ -110,6 +110,7 @@ describe('a 3-node cluster through crashes and hostile datagrams', () => {
     c.start(killed);
     const r = await rejoined;
     assert.equal(r.term, term);
+    await c.waitForReady([killed]);
     // A few more heartbeats' worth of time, observed through the rejoined node's own log: it
     // must still be following, and nobody's term may have moved.
     const h = await c.healthz(killed);

@@ -9,6 +9,8 @@ const valid = {
   UDP_PORT: '5001',
   PEERS: 'n1@127.0.0.1:5001,n2@127.0.0.1:5002,n3@127.0.0.1:5003',
   CLUSTER_SECRET: 'a-secret-of-enough-length',
+  DATABASE_URL: 'postgres://postgres:pw@127.0.0.1:5433/ensemble',
+  API_TOKEN: 'a-token-of-enough-length',
 };
 
 test('a valid environment gives the defaults of the contract', () => {
@@ -55,6 +57,10 @@ const bad: [string, Record<string, string | undefined>, RegExp][] = [
   ['a bad port', { UDP_PORT: '70000' }, /^UDP_PORT: must be a port/],
   ['a bad URL', { NODE_URL: 'ftp://x' }, /^NODE_URL: must be an http/],
   ['malformed peers', { PEERS: 'n2@127.0.0.1' }, /^PEERS: /],
+  ['a missing database', { DATABASE_URL: undefined }, /^DATABASE_URL: is required/],
+  ['a database that is not PostgreSQL', { DATABASE_URL: 'mysql://x' }, /^DATABASE_URL: must be a postgres/],
+  ['a short API token', { API_TOKEN: 'abc' }, /^API_TOKEN: must be at least 16/],
+  ['a bad gateway URL', { GATEWAY_URL: 'gateway:4000' }, /^GATEWAY_URL: must be an http/],
   ['a bad log level', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL: must be one of/],
 ];
 for (const [name, change, message] of bad) {

@@ -26,6 +26,19 @@ export const nodeConfigSchema = z
     CLUSTER_ID: z.string().min(1).max(64).default('ensemble'),
     ELECTION_TIMEOUT_MS: millisRange('150-300'),
     HEARTBEAT_INTERVAL_MS: millis(5, 10_000, 50),
+    DATABASE_URL: z
+      .string({ message: 'is required: the shared PostgreSQL, as postgres://user:pass@host:port/db' })
+      .regex(/^postgres(ql)?:\/\/[^\s]+$/, { message: 'must be a postgres:// URL' }),
+    API_TOKEN: z
+      .string({ message: 'is required: the bearer token that mutations must carry' })
+      .min(16, { message: 'must be at least 16 characters' }),
+    GATEWAY_URL: httpUrl.optional(),
+    MAX_UPLOAD_BYTES: z.coerce
+      .number({ message: 'must be a number of bytes' })
+      .int({ message: 'must be a whole number of bytes' })
+      .min(1024, { message: 'must be at least 1024 bytes' })
+      .max(1024 * 1024 * 1024, { message: 'must be at most 1 GiB' })
+      .default(10 * 1024 * 1024),
     DATA_DIR: z.string().min(1).optional(),
     BIND_HOST: z.string().min(1).optional(),
     LOG_LEVEL: logLevel,
@@ -58,6 +71,10 @@ export const nodeConfigSchema = z
       clusterId: c.CLUSTER_ID,
       electionTimeoutMs: c.ELECTION_TIMEOUT_MS,
       heartbeatIntervalMs: c.HEARTBEAT_INTERVAL_MS,
+      databaseUrl: c.DATABASE_URL,
+      apiToken: c.API_TOKEN,
+      gatewayUrl: c.GATEWAY_URL ?? null,
+      maxUploadBytes: c.MAX_UPLOAD_BYTES,
       dataDir: c.DATA_DIR ?? `.data/nodes/${c.NODE_ID}`,
       logLevel: c.LOG_LEVEL,
     };

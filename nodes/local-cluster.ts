@@ -20,6 +20,9 @@ export interface LocalClusterOptions {
   readonly size: number;
   readonly secret: string;
   readonly dataRoot: string;
+  readonly databaseUrl: string;
+  readonly apiToken: string;
+  readonly gatewayUrl?: string;
   readonly host?: string;
   readonly basePort?: number;
   readonly baseUdpPort?: number;
@@ -44,6 +47,10 @@ export class LocalCluster {
   readonly ids: readonly string[];
   private readonly children = new Map<string, ChildProcess>();
   private readonly waiters = new Set<Waiter>();
+  /** Nodes whose web server is up (they logged "node <id> up") since they were last started. */
+  private readonly ready = new Set<string>();
+  /** The leader each node last reported following ("leader is X in term T"). */
+  private readonly follows = new Map<string, { leader: string | null; term: number }>();
 
   constructor(private readonly options: LocalClusterOptions) {
     this.ids = Array.from({ length: options.size }, (_, i) => `n${i + 1}`);
@@ -75,6 +82,9 @@ export class LocalCluster {
       ELECTION_TIMEOUT_MS: this.options.electionTimeoutMs ?? '150-300',
       HEARTBEAT_INTERVAL_MS: String(this.options.heartbeatIntervalMs ?? 50),
       DATA_DIR: join(this.options.dataRoot, id),
+      DATABASE_URL: this.options.databaseUrl,
+      API_TOKEN: this.options.apiToken,
+      ...(this.options.gatewayUrl ? { GATEWAY_URL: this.options.gatewayUrl } : {}),
       LOG_LEVEL: this.options.logLevel ?? 'info',
     };
   }
@@ -85,9 +95,11 @@ export class LocalCluster {
 
   start(id: string): void {
     if (this.children.has(id)) throw new Error(`${id} is already running`);
+    this.ready.delete(id);
+    this.follows.delete(id);
     const child = spawn(process.execPath, [MAIN], {
-      env: { ...process.env, ...this.env(id) },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.env(id), ENSEMBLE_EXIT_WITH_PARENT: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.children.set(id, child);
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) =>
@@ -141,6 +153,32 @@ export class LocalCluster {
     });
   }
 
+  /** Resolves once every running node reports following `leader` in `term`. */
+  waitForAgreement(leader: string, term: number, timeoutMs = 10_000): Promise<void> {
+    const agreed = () =>
+      this.ids
+        .filter((id) => this.isRunning(id))
+        .every((id) => this.follows.get(id)?.leader === leader && this.follows.get(id)?.term === term);
+    if (agreed()) return Promise.resolve();
+    return this.waitFor(() => agreed(), timeoutMs, `every node to follow ${leader} in term ${term}`).then(
+      () => {},
+    );
+  }
+
+  /** Resolves once every given node (default: every running one) serves HTTP. */
+  async waitForReady(
+    ids: readonly string[] = this.ids.filter((id) => this.isRunning(id)),
+    timeoutMs = 30_000,
+  ): Promise<void> {
+    await Promise.all(
+      ids
+        .filter((id) => !this.ready.has(id))
+        .map((id) =>
+          this.waitFor((r) => r.node === id && r.msg === `node ${id} up`, timeoutMs, `${id} to serve HTTP`),
+        ),
+    );
+  }
+
   /** Resolves when a node becomes leader (optionally: in a term above `aboveTerm`). */
   waitForLeader(aboveTerm = 0, timeoutMs = 10_000): Promise<LogRecord> {
     return this.waitFor(
@@ -169,6 +207,10 @@ export class LocalCluster {
       this.options.onText?.(id, line, stream);
       return;
     }
+    if (record.msg === `node ${id} up`) this.ready.add(id);
+    if ('leader' in record && typeof record.term === 'number' && record.to === undefined) {
+      this.follows.set(id, { leader: (record.leader as string | null) ?? null, term: record.term });
+    }
     this.options.onRecord?.(record);
     for (const w of [...this.waiters]) {
       if (w.predicate(record)) {
@@ -184,6 +226,8 @@ export interface NodeHealth {
   readonly role: string;
   readonly term: number;
   readonly leader: string | null;
+  readonly leaderUrl: string | null;
+  readonly writable: boolean;
   readonly votedFor: string | null;
   readonly datagrams: { received: number; sent: number; dropped: Record<string, number> & { total: number } };
 }

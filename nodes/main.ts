@@ -1,8 +1,11 @@
 /**
- * A node process: reads its configuration, joins the cluster over UDP, runs the election and
- * serves its state over HTTP. Stops cleanly on SIGINT/SIGTERM.
+ * A node process: one web server of the cluster. It joins the election over UDP first (that
+ * needs nothing but the network and its own disk), then opens the shared PostgreSQL (running
+ * the migrations) and serves GraphQL: queries always, mutations while it leads and holds the
+ * write fence. When it becomes leader it announces itself to the gateway. Stops cleanly on
+ * SIGINT/SIGTERM.
  */
-import { createServer } from 'node:http';
+import * as nodeModule from 'node:module';
 import { join } from 'node:path';
 import { loadConfigOrExit } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
@@ -10,6 +13,9 @@ import { nodeConfigSchema } from './config.js';
 import { ElectionService } from './election/election-service.js';
 import { HardStateFile } from './election/hard-state-file.js';
 import { UdpTransport } from './transport/udp-transport.js';
+
+// Later starts load the (large) dependency graph from V8's on-disk code cache.
+nodeModule.enableCompileCache?.();
 
 const config = loadConfigOrExit('node', nodeConfigSchema);
 const logger = createLogger('node', config.logLevel, { node: config.nodeId });
@@ -24,8 +30,7 @@ async function main(): Promise<void> {
     clusterId: config.clusterId,
     logger,
   });
-  let election: ElectionService | null = null;
-  election = new ElectionService({
+  const election = new ElectionService({
     id: config.nodeId,
     voters: [config.nodeId, ...config.peers.map((p) => p.id)],
     electionTimeoutMs: config.electionTimeoutMs,
@@ -38,34 +43,39 @@ async function main(): Promise<void> {
       process.exit(1);
     },
   });
-
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method === 'GET' && url.pathname === '/healthz' && election) {
-      const s = election.status();
-      const body = JSON.stringify({
-        id: s.id,
-        url: config.nodeUrl,
-        role: s.role,
-        term: s.term,
-        leader: s.leader,
-        votedFor: s.votedFor,
-        datagrams: {
-          received: transport.received,
-          sent: transport.sent,
-          dropped: transport.drops.snapshot(),
-        },
-      });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.httpPort, config.bindHost, resolve);
-  });
+  // Load the web server's libraries before the election starts: loading blocks the event loop
+  // for a second or more, and an election whose node cannot answer only produces split votes.
+  const { startWebServer } = await import('./web-server.js');
   election.start();
+
+  let web: { stop(): Promise<void> } | null = null;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    // A stop must end: whatever is still pending after the deadline is abandoned.
+    setTimeout(() => {
+      logger.warn('shutdown deadline passed; exiting anyway');
+      process.exit(1);
+    }, 5_000).unref();
+    election.stop();
+    await web?.stop();
+    await transport.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  // Started by a launcher (npm start, the tests) with a pipe on stdin: when the launcher dies,
+  // even by SIGKILL, the pipe closes and this node follows instead of lingering as an orphan.
+  if (process.env.ENSEMBLE_EXIT_WITH_PARENT === '1') {
+    process.stdin.on('end', () => void stop('launcher exited'));
+    process.stdin.resume();
+  }
+
+  web = await startWebServer({ config, election, transport, logger });
+  if (stopping) await web.stop();
   logger.info(
     {
       http: config.nodeUrl,
@@ -74,19 +84,6 @@ async function main(): Promise<void> {
     },
     `node ${config.nodeId} up`,
   );
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    election?.stop();
-    server.closeAllConnections();
-    await Promise.all([new Promise((r) => server.close(r)), transport.close()]);
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
 main().catch((error: Error) => {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startLocalPostgres } from '../launcher/embedded-postgres.js';
 import { LocalCluster, type LogRecord } from './local-cluster.js';
 
 const DATA = '.data';
@@ -31,11 +32,13 @@ if (existsSync(lock)) {
 }
 writeFileSync(lock, String(process.pid));
 
-function clusterSecret(): string {
-  if (process.env.CLUSTER_SECRET) return process.env.CLUSTER_SECRET;
-  const file = join(DATA, 'cluster-secret');
-  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('base64url'), { mode: 0o600 });
-  return readFileSync(file, 'utf8').trim();
+/** A value from the environment, or one generated once and kept under .data/. */
+function keptSecret(variable: string, file: string): string {
+  const fromEnv = process.env[variable];
+  if (fromEnv) return fromEnv;
+  const path = join(DATA, file);
+  if (!existsSync(path)) writeFileSync(path, randomBytes(24).toString('base64url'), { mode: 0o600 });
+  return readFileSync(path, 'utf8').trim();
 }
 
 const time = () => new Date().toISOString().slice(11, 23);
@@ -51,9 +54,17 @@ function show(r: LogRecord): void {
   }
 }
 
+const postgres = process.env.DATABASE_URL
+  ? null
+  : await startLocalPostgres({ dataDir: join(DATA, 'postgres'), port: 5433, database: 'ensemble' });
+const databaseUrl = process.env.DATABASE_URL ?? (postgres?.url as string);
+const apiToken = keptSecret('API_TOKEN', 'api-token');
+
 const cluster = new LocalCluster({
   size,
-  secret: clusterSecret(),
+  secret: keptSecret('CLUSTER_SECRET', 'cluster-secret'),
+  databaseUrl,
+  apiToken,
   dataRoot: join(DATA, 'nodes'),
   electionTimeoutMs: process.env.ELECTION_TIMEOUT_MS ?? '150-300',
   heartbeatIntervalMs: Number(process.env.HEARTBEAT_INTERVAL_MS ?? '50'),
@@ -67,8 +78,12 @@ const cluster = new LocalCluster({
 });
 
 console.log(`ensemble: ${size} nodes on loopback`);
+console.log(
+  `  PostgreSQL ${postgres ? `embedded, 127.0.0.1:5433 (data in .data/postgres)` : 'from DATABASE_URL'}`,
+);
+console.log(`  API token  ${apiToken}  (mutations need: Authorization: Bearer <token>)`);
 for (const id of cluster.ids) {
-  console.log(`  ${id}  http ${cluster.url(id)}/healthz  udp ${cluster.host}:${cluster.udpPort(id)}`);
+  console.log(`  ${id}  ${cluster.url(id)}/graphql  udp ${cluster.host}:${cluster.udpPort(id)}`);
 }
 console.log('  data under .data/; Ctrl-C stops every node\n');
 cluster.startAll();
@@ -82,6 +97,7 @@ const shutdown = async () => {
   stopping = true;
   console.log('\nstopping…');
   await cluster.stopAll();
+  await postgres?.stop();
   rmSync(lock, { force: true });
   process.exit(0);
 };

@@ -15,7 +15,13 @@ import {
   type ListingInput,
   listingStreamId,
 } from '../domain/listing-decider.js';
-import { decideTask, evolveTask, initialTaskState, type TaskEvent, type TaskState } from '../domain/task-decider.js';
+import {
+  decideTask,
+  evolveTask,
+  initialTaskState,
+  type TaskEvent,
+  type TaskState,
+} from '../domain/task-decider.js';
 import { ApiError } from '../graphql/errors.js';
 import type {
   Commands,
@@ -29,8 +35,8 @@ import type {
 import type { AppendOptions, EventStore, StreamAppend } from '../store/event-store.js';
 import { NotLeaderError, VersionConflictError } from '../store/store-errors.js';
 import type { StoredEvent } from '../store/stored-event.js';
-import { isUuid } from './read-models.js';
 import type { Leadership } from './leadership.js';
+import { isUuid } from './read-models.js';
 
 const RETRIES = 5;
 
@@ -57,7 +63,11 @@ export class NodeCommands implements Commands {
         },
         initialTaskState,
       );
-      const result = await this.store.append(fence, [{ stream: `task-${id}`, expectedVersion: 0, events }], opts(idempotencyKey));
+      const result = await this.store.append(
+        fence,
+        [{ stream: `task-${id}`, expectedVersion: 0, events }],
+        opts(idempotencyKey),
+      );
       if (result.kind === 'duplicate') {
         return taskAsOf(await this.store.readStream(result.first.stream), result.first.position);
       }
@@ -86,7 +96,10 @@ export class NodeCommands implements Commands {
   async deleteTask(id: string, expectedVersion?: number): Promise<boolean> {
     return this.guard(async () => {
       await this.onTask(id, expectedVersion, (state) =>
-        decideTask({ type: 'DeleteTask', id, ...(expectedVersion === undefined ? {} : { expectedVersion }) }, state),
+        decideTask(
+          { type: 'DeleteTask', id, ...(expectedVersion === undefined ? {} : { expectedVersion }) },
+          state,
+        ),
       );
       return true;
     });
@@ -100,15 +113,23 @@ export class NodeCommands implements Commands {
       const stream = `listing-${listingStreamId(input.url)}`;
       for (let attempt = 1; ; attempt++) {
         const history = await this.store.readStream(stream);
-        const state = history.reduce((s, e) => evolveListing(s, e as unknown as ListingEvent), initialListingState);
+        const state = history.reduce(
+          (s, e) => evolveListing(s, e as unknown as ListingEvent),
+          initialListingState,
+        );
         const events = decideListing(
           { type: 'UpsertListing', ...input, scrapedAt: input.scrapedAt.toISOString() },
           state,
         );
         if (events.length === 0) return listingAsOf(history, Number.POSITIVE_INFINITY);
         try {
-          const result = await this.store.append(fence, [{ stream, expectedVersion: state.version, events }], opts(idempotencyKey));
-          if (result.kind === 'duplicate') return listingAsOf(await this.store.readStream(result.first.stream), result.first.position);
+          const result = await this.store.append(
+            fence,
+            [{ stream, expectedVersion: state.version, events }],
+            opts(idempotencyKey),
+          );
+          if (result.kind === 'duplicate')
+            return listingAsOf(await this.store.readStream(result.first.stream), result.first.position);
           return listingAsOf([...history, ...result.events], Number.POSITIVE_INFINITY);
         } catch (error) {
           if (!(error instanceof VersionConflictError) || attempt >= RETRIES) throw error;
@@ -125,7 +146,10 @@ export class NodeCommands implements Commands {
       for (let attempt = 1; ; attempt++) {
         const history = await this.store.readStream(stream);
         const state = history.reduce((s, e) => evolveFile(s, e as unknown as FileEvent), initialFileState);
-        const decision = decideStoreFile({ type: 'StoreFile', id: randomUUID(), name: file.name, bytes: file.bytes, sha256 }, state);
+        const decision = decideStoreFile(
+          { type: 'StoreFile', id: randomUUID(), name: file.name, bytes: file.bytes, sha256 },
+          state,
+        );
         if (decision.events.length === 0) return fileAsOf(history);
         const appends: StreamAppend[] = [
           { stream, expectedVersion: state.version, events: decision.events },
@@ -196,7 +220,8 @@ export class NodeCommands implements Commands {
   /** The first event of an earlier append with this key, when it was this kind of command. */
   private async earlier(key: string | undefined, ...types: string[]): Promise<StoredEvent | null> {
     if (key === undefined) return null;
-    if (key.length === 0 || key.length > 200) throw ApiError.badUserInput('idempotencyKey must be 1-200 characters');
+    if (key.length === 0 || key.length > 200)
+      throw ApiError.badUserInput('idempotencyKey must be 1-200 characters');
     const first = await this.store.findByIdempotencyKey(key);
     if (first && !types.includes(first.type)) {
       throw ApiError.badUserInput(`idempotencyKey ${key} was already used for another kind of command`);
@@ -213,7 +238,10 @@ export class NodeCommands implements Commands {
       if (error instanceof DomainError) throw new ApiError(error.code, error.message, error.details ?? {});
       if (error instanceof NotLeaderError) throw this.leadership.fenceLost(error);
       if (error instanceof VersionConflictError) {
-        throw ApiError.conflict(error.message, { expectedVersion: error.expected, actualVersion: error.actual });
+        throw ApiError.conflict(error.message, {
+          expectedVersion: error.expected,
+          actualVersion: error.actual,
+        });
       }
       throw error;
     }

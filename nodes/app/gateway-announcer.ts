@@ -48,10 +48,16 @@ export class GatewayAnnouncer {
         const text = (await res.text()).slice(0, 200);
         // A refusal for a lower term than the gateway knows is final: a newer leader exists.
         if (res.status === 409) {
-          logger.warn({ term, status: res.status, reply: text }, 'gateway knows a newer leader; not announcing');
+          logger.warn(
+            { term, status: res.status, reply: text },
+            'gateway knows a newer leader; not announcing',
+          );
           return;
         }
-        logger.warn({ term, status: res.status, reply: text, attempt }, 'gateway refused the announcement; retrying');
+        logger.warn(
+          { term, status: res.status, reply: text, attempt },
+          'gateway refused the announcement; retrying',
+        );
       } catch (error) {
         if (attempt === 1 || attempt % 10 === 0) {
           logger.warn({ term, err: (error as Error).message, attempt }, 'gateway unreachable; retrying');

@@ -27,6 +27,7 @@ export class Leadership {
   private reportTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   private stopped = false;
+  private claiming: Promise<void> = Promise.resolve();
   readonly pubsub: ClusterPubSub = createClusterPubSub();
 
   constructor(
@@ -43,17 +44,26 @@ export class Leadership {
 
   async start(): Promise<void> {
     this.unsubscribe = this.options.election.subscribe((e) => this.onElectionEvent(e));
-    await this.report().catch((error) => this.options.logger.warn({ err: error }, 'cannot report to the Node table'));
+    // The election runs before the database is open: it may have made us leader already.
+    const s = this.options.election.status();
+    if (s.role === 'leader') this.claiming = this.claim(s.term);
+    await this.report().catch((error) =>
+      this.options.logger.warn({ err: error }, 'cannot report to the Node table'),
+    );
     this.reportTimer = setInterval(() => {
-      this.report().catch((error) => this.options.logger.warn({ err: (error as Error).message }, 'cannot report to the Node table'));
+      this.report().catch((error) =>
+        this.options.logger.warn({ err: (error as Error).message }, 'cannot report to the Node table'),
+      );
     }, REPORT_INTERVAL_MS);
   }
 
-  stop(): void {
+  /** Stops reporting and claiming; resolves once no claim is in flight (the pool can close). */
+  async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
     if (this.reportTimer) clearInterval(this.reportTimer);
     this.options.announcer?.cancel();
+    await this.claiming;
   }
 
   /** The fence to write under, or NOT_LEADER naming the leader when one is known. */
@@ -61,9 +71,17 @@ export class Leadership {
     const s = this.options.election.status();
     if (s.role === 'leader' && this.claimedTerm === s.term) return { term: s.term, nodeId: s.id };
     if (s.role === 'leader') {
-      throw ApiError.notLeader(null, `this node leads term ${s.term} but has not yet claimed the write fence; retry`);
+      throw ApiError.notLeader(
+        null,
+        `this node leads term ${s.term} but has not yet claimed the write fence; retry`,
+      );
     }
     throw ApiError.notLeader(this.leaderRef());
+  }
+
+  canWrite(): boolean {
+    const s = this.options.election.status();
+    return s.role === 'leader' && this.claimedTerm === s.term;
   }
 
   leaderRef(): LeaderRef | null {
@@ -88,7 +106,7 @@ export class Leadership {
         this.claimedTerm = null;
         this.options.announcer?.cancel();
       }
-      if (e.to === 'leader') void this.claim(e.term);
+      if (e.to === 'leader') this.claiming = this.claim(e.term);
       void this.pubsub.publish('clusterEvents', {
         nodeId: this.options.self.id,
         term: e.term,
@@ -131,11 +149,17 @@ export class Leadership {
         return;
       } catch (error) {
         if (error instanceof NotLeaderError) {
-          logger.warn({ node: self.id, term, fence: error.fence }, 'the fence belongs to a newer term; stepping down');
+          logger.warn(
+            { node: self.id, term, fence: error.fence },
+            'the fence belongs to a newer term; stepping down',
+          );
           if (error.fence) this.options.election.observeTerm(error.fence.term);
           return;
         }
-        logger.warn({ node: self.id, term, err: (error as Error).message }, 'cannot claim the write fence yet; retrying');
+        logger.warn(
+          { node: self.id, term, err: (error as Error).message },
+          'cannot claim the write fence yet; retrying',
+        );
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 2_000);
       }
@@ -145,7 +169,12 @@ export class Leadership {
   /** This node's row in the Node table, and everyone's URLs from it. */
   private async report(): Promise<void> {
     const s = this.options.election.status();
-    await this.options.store.reportNode({ id: s.id, url: this.options.self.url, role: apiRole(s.role), term: s.term });
+    await this.options.store.reportNode({
+      id: s.id,
+      url: this.options.self.url,
+      role: apiRole(s.role),
+      term: s.term,
+    });
     for (const n of await this.options.store.listNodes()) this.urls.set(n.id, n.url);
   }
 }

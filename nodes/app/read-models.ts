@@ -53,7 +53,8 @@ export class NodeReadModels implements ReadModels {
       if (r.id === this.self.id) return selfInfo;
       // Raft allows one leader per term: a row still saying LEADER for another node than the one
       // this node follows is a deposed (or dead) leader's last report.
-      const role = r.id === s.leader ? 'LEADER' : r.role === 'LEADER' && s.leader !== null ? 'FOLLOWER' : r.role;
+      const role =
+        r.id === s.leader ? 'LEADER' : r.role === 'LEADER' && s.leader !== null ? 'FOLLOWER' : r.role;
       return {
         id: r.id,
         url: r.url,
@@ -182,7 +183,14 @@ export function toFile(r: {
   importedListings: number;
   createdAt: Date;
 }): StoredFileDto {
-  return { id: r.id, name: r.name, size: r.size, sha256: r.sha256, importedListings: r.importedListings, createdAt: r.createdAt };
+  return {
+    id: r.id,
+    name: r.name,
+    size: r.size,
+    sha256: r.sha256,
+    importedListings: r.importedListings,
+    createdAt: r.createdAt,
+  };
 }
 
 export function toEventDto(e: StoredEvent): EventDto {

@@ -44,21 +44,33 @@ export interface ElectionServiceOptions {
 
 export type TimedElectionEvent = ElectionEvent & { readonly at: Date };
 
-/** At most this many missed ticks are replayed after the process was paused. */
-const MAX_CATCH_UP_TICKS = 10_000;
+/**
+ * At most this much late time (ms) is replayed as ticks at once. Time missed beyond that (the
+ * event loop was blocked, the process paused) is dropped, as Go tickers drop ticks for etcd:
+ * replaying a long gap in one burst would fire several election timeouts with no chance to hear
+ * any reply in between. Dropping ticks only makes timeouts longer, which is always safe (the
+ * write fence, not timing, keeps a deposed leader from writing).
+ */
+const MAX_CATCH_UP_MS = 50;
 
 export class ElectionService {
   private readonly election: RaftElection;
   private readonly listeners = new Set<(event: TimedElectionEvent) => void>();
   private readonly now: () => number;
   private readonly tickMs: number;
+  private readonly maxCatchUpTicks: number;
   private timer: NodeJS.Timeout | null = null;
   private lastTickAt = 0;
   private failed = false;
 
   constructor(private readonly options: ElectionServiceOptions) {
     this.now = options.now ?? (() => performance.now());
-    this.tickMs = options.tickMs ?? 5;
+    // 1 ms ticks: coarser ones make two nodes' random timeouts collide more often (split votes).
+    this.tickMs = options.tickMs ?? 1;
+    this.maxCatchUpTicks = Math.max(
+      1,
+      Math.floor(Math.min(MAX_CATCH_UP_MS, options.electionTimeoutMs.min / 2) / this.tickMs),
+    );
     const ticks = (ms: number) => Math.max(1, Math.round(ms / this.tickMs));
     this.election = new RaftElection(
       {
@@ -83,8 +95,8 @@ export class ElectionService {
     );
     this.options.transport.onMessage((m) => this.apply(() => this.election.step(m)));
     this.lastTickAt = this.now();
-    // Ticks follow the monotonic clock, not the timer's count: a late timer (a busy event loop,
-    // a paused process) catches up, so timeouts measure real time.
+    // Ticks follow the monotonic clock, not the timer's count: a timer that fires a little late
+    // catches up, so timeouts measure real time under normal load.
     this.timer = setInterval(() => this.catchUp(), this.tickMs);
   }
 
@@ -108,9 +120,10 @@ export class ElectionService {
   }
 
   private catchUp(): void {
-    const due = Math.floor((this.now() - this.lastTickAt) / this.tickMs);
-    this.lastTickAt += due * this.tickMs;
-    for (let i = 0; i < Math.min(due, MAX_CATCH_UP_TICKS) && !this.failed; i++) {
+    const now = this.now();
+    const due = Math.floor((now - this.lastTickAt) / this.tickMs);
+    this.lastTickAt = due > this.maxCatchUpTicks ? now : this.lastTickAt + due * this.tickMs;
+    for (let i = 0; i < Math.min(due, this.maxCatchUpTicks) && !this.failed; i++) {
       this.apply(() => this.election.tick());
     }
   }

@@ -24,7 +24,10 @@ async function setup(): Promise<{ url: string; orm: MikroORM; store: EventStore;
   const orm = await openDatabase(url);
   const store = new EventStore(orm);
   const feed = await EventFeed.start(url, store, pino({ level: 'silent' }));
-  closers.push(() => orm.close(), () => feed.stop());
+  closers.push(
+    () => orm.close(),
+    () => feed.stop(),
+  );
   await store.claimLeadership({ term: 1, nodeId: 'n1' }, 'http://n1');
   return { url, orm, store, feed };
 }
@@ -45,7 +48,9 @@ const create = (store: EventStore, fence = { term: 1, nodeId: 'n1' }) => {
     {
       stream: `task-${id}`,
       expectedVersion: 0,
-      events: [{ type: 'TaskCreated', data: { id, title: 't', description: null, status: 'TODO', createdBy: 'n1' } }],
+      events: [
+        { type: 'TaskCreated', data: { id, title: 't', description: null, status: 'TODO', createdBy: 'n1' } },
+      ],
     },
   ]);
 };
@@ -79,7 +84,9 @@ test('a subscriber can resume after a position and filter one stream', async () 
     {
       stream,
       expectedVersion: 0,
-      events: [{ type: 'TaskCreated', data: { id, title: 't', description: null, status: 'TODO', createdBy: 'n1' } }],
+      events: [
+        { type: 'TaskCreated', data: { id, title: 't', description: null, status: 'TODO', createdBy: 'n1' } },
+      ],
     },
   ]);
   await create(store);

@@ -9,8 +9,8 @@
  * the reconnect or the next tick; it never loses an event.
  */
 import { Repeater } from '@repeaterjs/repeater';
-import type { Logger } from 'pino';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import { EVENTS_CHANNEL, type EventStore } from './event-store.js';
 import type { StoredEvent } from './stored-event.js';
 

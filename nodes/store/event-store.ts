@@ -67,10 +67,16 @@ export class EventStore {
   }
 
   async listNodes(): Promise<{ id: string; url: string; role: string; term: number; lastSeenAt: Date }[]> {
-    const rows = await this.em().execute<{ id: string; url: string; role: string; term: string; last_seen_at: Date }[]>(
-      'select id, url, role, term, last_seen_at from node order by id',
-    );
-    return rows.map((r) => ({ id: r.id, url: r.url, role: r.role, term: Number(r.term), lastSeenAt: new Date(r.last_seen_at) }));
+    const rows = await this.em().execute<
+      { id: string; url: string; role: string; term: string; last_seen_at: Date }[]
+    >('select id, url, role, term, last_seen_at from node order by id');
+    return rows.map((r) => ({
+      id: r.id,
+      url: r.url,
+      role: r.role,
+      term: Number(r.term),
+      lastSeenAt: new Date(r.last_seen_at),
+    }));
   }
 
   async currentFence(): Promise<Fence | null> {
@@ -214,7 +220,9 @@ export class EventStore {
   }
 
   async readLatestPosition(): Promise<number> {
-    const rows = await this.em().execute<{ position: string | null }[]>('select max(position) as position from event');
+    const rows = await this.em().execute<{ position: string | null }[]>(
+      'select max(position) as position from event',
+    );
     return Number(rows[0]?.position ?? 0);
   }
 

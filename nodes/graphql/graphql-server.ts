@@ -1,0 +1,203 @@
+/**
+ * A node's HTTP face: express 5 with `GET /healthz` and `/graphql` served by Apollo Server 5
+ * (queries, mutations, multipart uploads) plus graphql-ws subscriptions on the same path.
+ */
+import 'reflect-metadata';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import { type DocumentNode, type GraphQLSchema, specifiedRules, validate } from 'graphql';
+import { graphqlUploadExpress } from 'graphql-upload-minimal';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { checkBearer } from './auth.js';
+import type { GraphqlContext } from './context.js';
+import { DEFAULT_MAX_DEPTH, depthLimitRule } from './depth-limit.js';
+import { apolloFormatError, INTERNAL_ERROR_MESSAGE, wsFormatErrors } from './format-error.js';
+import type { Commands, Feeds, ReadModels } from './ports.js';
+
+export { buildEnsembleSchema } from './schema.js';
+
+import { buildEnsembleSchema } from './schema.js';
+
+export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+/** JSON bodies carry operations only; files come as multipart. */
+const MAX_JSON_BYTES = 1024 * 1024;
+export const GRAPHQL_PATH = '/graphql';
+
+export interface GraphqlServerOptions {
+  host: string;
+  port: number;
+  readModels: ReadModels;
+  commands: Commands;
+  feeds: Feeds;
+  apiToken: string;
+  /** Largest accepted upload in bytes (default 10 MiB); above it the answer is HTTP 413. */
+  maxUploadBytes?: number;
+  logger: Logger;
+  healthz: () => { status: number; body: unknown };
+  /** Mounted after /healthz and before the 404 fallback (e.g. /metrics). */
+  extraRoutes?: (app: express.Express) => void;
+}
+
+export interface GraphqlServer {
+  /** Base URL actually bound, e.g. `http://127.0.0.1:4001` (the real port when `port` was 0). */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<GraphqlServer> {
+  if (opts.apiToken.trim() === '') throw new Error('startGraphqlServer: apiToken must not be empty');
+  const maxUploadBytes = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+  if (!Number.isInteger(maxUploadBytes) || maxUploadBytes < 1) {
+    throw new Error(`startGraphqlServer: maxUploadBytes must be a positive integer, got ${maxUploadBytes}`);
+  }
+  const { logger } = opts;
+  const schema = await buildEnsembleSchema();
+
+  const contextFor = (authorization: string | undefined): GraphqlContext => ({
+    readModels: opts.readModels,
+    commands: opts.commands,
+    feeds: opts.feeds,
+    auth: checkBearer(authorization, opts.apiToken),
+    maxUploadBytes,
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = createServer(app);
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  const validationRules = [...specifiedRules, depthLimitRule(DEFAULT_MAX_DEPTH)];
+  const wsCleanup = useServer(
+    {
+      schema,
+      context: (ctx) => {
+        // Browsers can't set headers on a WebSocket, so the token may come in connectionParams.
+        const params = ctx.connectionParams ?? {};
+        const fromParams = params.authorization ?? params.Authorization;
+        return contextFor(typeof fromParams === 'string' ? fromParams : headerOf(ctx.extra.request.headers));
+      },
+      validate: (s: GraphQLSchema, document: DocumentNode) => validate(s, document, validationRules),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: wsFormatErrors(logger, result.errors, false) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => wsFormatErrors(logger, errors, true),
+    },
+    wsServer,
+  );
+  wsServer.on('error', (err) => logger.error({ err }, 'WebSocket server error'));
+
+  const apollo = new ApolloServer<GraphqlContext>({
+    schema,
+    introspection: true,
+    csrfPrevention: true, // multipart uploads must send `apollo-require-preflight: true`
+    includeStacktraceInErrorResponses: false,
+    // The process owns its signals (nodes/main.ts, gateway/main.ts) and stops Apollo in order.
+    stopOnTerminationSignals: false,
+    validationRules: [depthLimitRule(DEFAULT_MAX_DEPTH)],
+    formatError: apolloFormatError(logger),
+    logger,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => {
+    const { status, body } = opts.healthz();
+    res.status(status).json(body);
+  });
+  opts.extraRoutes?.(app);
+  app.use(
+    GRAPHQL_PATH,
+    drainUnreadUpload,
+    // +1: busboy flags a file as truncated once it *reaches* maxFileSize, so a file of exactly
+    // maxUploadBytes would be refused; readUpload() enforces the exact limit.
+    graphqlUploadExpress({ maxFileSize: maxUploadBytes + 1, maxFiles: 1 }),
+    express.json({ limit: MAX_JSON_BYTES }),
+    expressMiddleware(apollo, { context: async ({ req }) => contextFor(headerOf(req.headers)) }),
+  );
+  app.use((req, res) => {
+    res.status(404).json({
+      errors: [{ message: `no route for ${req.method} ${req.path}`, extensions: { code: 'NOT_FOUND' } }],
+    });
+  });
+  app.use(httpErrorHandler(logger));
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(opts.port, opts.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await apollo.stop();
+    throw error;
+  }
+  httpServer.on('error', (err) => logger.error({ err }, 'HTTP server error'));
+
+  const { port } = httpServer.address() as AddressInfo;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    close: () => {
+      closing ??= apollo.stop();
+      return closing;
+    },
+  };
+}
+
+function headerOf(headers: IncomingHttpHeaders): string | undefined {
+  return headers.authorization;
+}
+
+/**
+ * When a response goes out before the upload was read (auth or CSRF refusal), the rest of the
+ * request would stay stuck behind busboy's backpressure; let it flow away instead.
+ */
+const drainUnreadUpload: express.RequestHandler = (req, res, next) => {
+  if (req.is('multipart/form-data')) {
+    res.once('finish', () => {
+      if (!req.readableEnded) {
+        req.unpipe();
+        req.resume();
+      }
+    });
+  }
+  next();
+};
+
+/** Errors before GraphQL runs (bad multipart, too many files, bad JSON, too large): JSON, not HTML. */
+function httpErrorHandler(logger: Logger): express.ErrorRequestHandler {
+  return (err, _req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const raw =
+      (err as { status?: unknown; statusCode?: unknown }).status ??
+      (err as { statusCode?: unknown }).statusCode;
+    const status = typeof raw === 'number' && raw >= 400 && raw < 600 ? raw : 500;
+    if (status >= 500) logger.error({ err }, 'HTTP request failed');
+    const code =
+      status === 413 ? 'PAYLOAD_TOO_LARGE' : status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
+    const message = status >= 500 ? INTERNAL_ERROR_MESSAGE : String((err as Error).message ?? err);
+    res.status(status).json({ errors: [{ message, extensions: { code } }] });
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * What the GraphQL layer needs from the rest of the node, as interfaces: the resolvers are
+ * thin, and the event store, projections and election sit behind these ports.
+ */
+import type { TaskStatus } from '../../schema/events.js';
+
+export type Role = 'FOLLOWER' | 'CANDIDATE' | 'LEADER';
+
+export interface NodeInfoDto {
+  readonly id: string;
+  readonly url: string;
+  readonly role: Role;
+  readonly term: number;
+  readonly lastSeenAt: Date | null;
+}
+
+export interface ClusterDto {
+  readonly term: number;
+  readonly leader: NodeInfoDto | null;
+  readonly nodes: readonly NodeInfoDto[];
+  readonly self: NodeInfoDto | null;
+}
+
+export interface TaskDto {
+  readonly id: string;
+  readonly title: string;
+  readonly description: string | null;
+  readonly status: TaskStatus;
+  readonly createdBy: string;
+  readonly version: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export interface ListingDto {
+  readonly id: string;
+  readonly title: string;
+  readonly url: string;
+  readonly price: number;
+  readonly currency: string;
+  readonly priceEur: number;
+  readonly scrapedAt: Date;
+  readonly version: number;
+}
+
+export interface StoredFileDto {
+  readonly id: string;
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly importedListings: number;
+  readonly createdAt: Date;
+}
+
+export interface EventDto {
+  readonly position: number;
+  readonly stream: string;
+  readonly version: number;
+  readonly type: string;
+  readonly data: unknown;
+  readonly term: number;
+  readonly nodeId: string;
+  readonly createdAt: Date;
+}
+
+export interface LeaderChangeDto {
+  readonly term: number;
+  readonly leader: NodeInfoDto;
+  readonly at: Date;
+}
+
+/** One election transition of one node (the `clusterEvents` feed). */
+export interface ClusterEventDto {
+  readonly nodeId: string;
+  readonly term: number;
+  readonly from: Role;
+  readonly to: Role;
+  readonly reason: string;
+  readonly at: Date;
+}
+
+export interface Page<T> {
+  readonly items: readonly { readonly cursor: string; readonly node: T }[];
+  readonly hasNextPage: boolean;
+}
+
+export interface ReadModels {
+  cluster(): Promise<ClusterDto>;
+  tasks(args: { status?: TaskStatus; first: number; after?: string }): Promise<Page<TaskDto>>;
+  task(id: string): Promise<TaskDto | null>;
+  listings(args: {
+    first: number;
+    after?: string;
+    minPrice?: number;
+    maxPrice?: number;
+  }): Promise<Page<ListingDto>>;
+  files(): Promise<StoredFileDto[]>;
+  events(args: { afterPosition?: number; first: number; stream?: string }): Promise<EventDto[]>;
+}
+
+export interface TaskInput {
+  readonly title: string;
+  readonly description?: string | null;
+  readonly status?: TaskStatus;
+}
+
+export interface TaskPatch {
+  readonly title?: string;
+  readonly description?: string | null;
+  readonly status?: TaskStatus;
+}
+
+export interface ListingInputDto {
+  readonly title: string;
+  readonly url: string;
+  readonly price: number;
+  readonly currency: string;
+  readonly priceEur: number;
+  readonly scrapedAt: Date;
+}
+
+/** Writes. Implementations throw ApiError (see errors.ts) for every refusal. */
+export interface Commands {
+  createTask(input: TaskInput, idempotencyKey?: string): Promise<TaskDto>;
+  updateTask(id: string, patch: TaskPatch, expectedVersion?: number): Promise<TaskDto>;
+  deleteTask(id: string, expectedVersion?: number): Promise<boolean>;
+  upsertListing(input: ListingInputDto, idempotencyKey?: string): Promise<ListingDto>;
+  uploadFile(file: { name: string; bytes: Buffer }, idempotencyKey?: string): Promise<StoredFileDto>;
+}
+
+/** Live feeds for subscriptions. Each returns an iterator that ends when the client leaves. */
+export interface Feeds {
+  leaderChanged(): AsyncIterableIterator<LeaderChangeDto>;
+  clusterEvents(): AsyncIterableIterator<ClusterEventDto>;
+  /** Domain events in position order, from now on (or after `afterPosition`), optionally one stream. */
+  events(args: { stream?: string; afterPosition?: number }): AsyncIterableIterator<EventDto>;
+}

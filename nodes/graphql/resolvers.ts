@@ -1,0 +1,288 @@
+/**
+ * The contract's Query, Mutation and Subscription fields. Thin: arguments are checked for shape
+ * here, everything else (lengths, versions, leadership) is the ports' business.
+ */
+import 'reflect-metadata';
+import type { FileUpload } from 'graphql-upload-minimal';
+import type { SubscribeResolverData } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  Cluster,
+  ClusterEvent,
+  CreateTaskArgs,
+  DeleteTaskArgs,
+  Event,
+  EventsArgs,
+  EventsSubscriptionArgs,
+  LeaderChange,
+  Listing,
+  ListingConnection,
+  ListingsArgs,
+  StoredFile,
+  Task,
+  TaskConnection,
+  TasksArgs,
+  UpdateTaskArgs,
+  UploadScalar,
+  UpsertListingArgs,
+} from '../../schema/graphql/index.js';
+import type { GraphqlContext } from './context.js';
+import { ApiError } from './errors.js';
+import type {
+  ClusterDto,
+  ClusterEventDto,
+  EventDto,
+  LeaderChangeDto,
+  ListingDto,
+  Page,
+  StoredFileDto,
+  TaskDto,
+  TaskPatch,
+} from './ports.js';
+
+export const MAX_PAGE_SIZE = 500;
+
+/** `first`: null means the default; anything outside 1..500 is refused. */
+function pageSize(first: number | null | undefined, fallback: number): number {
+  const n = first ?? fallback;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) {
+    throw ApiError.badUserInput(`\`first\` must be between 1 and ${MAX_PAGE_SIZE}, got ${n}`, {
+      argument: 'first',
+    });
+  }
+  return n;
+}
+
+function optionalText(value: string | null | undefined, name: string): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (value.trim() === '') throw ApiError.badUserInput(`\`${name}\` must not be empty`, { argument: name });
+  return value;
+}
+
+function optionalNonNegative(value: number | null | undefined, name: string): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (value < 0)
+    throw ApiError.badUserInput(`\`${name}\` must be 0 or more, got ${value}`, { argument: name });
+  return value;
+}
+
+function connection<T>(page: Page<T>) {
+  return {
+    edges: page.items.map(({ cursor, node }) => ({ cursor, node })),
+    pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.items.at(-1)?.cursor ?? null },
+  };
+}
+
+@Resolver()
+export class QueryResolver {
+  @Query(() => Cluster)
+  cluster(@Ctx() ctx: GraphqlContext): Promise<ClusterDto> {
+    return ctx.readModels.cluster();
+  }
+
+  @Query(() => TaskConnection)
+  async tasks(@Args(() => TasksArgs) args: TasksArgs, @Ctx() ctx: GraphqlContext) {
+    const first = pageSize(args.first, 50);
+    const after = optionalText(args.after, 'after');
+    const page = await ctx.readModels.tasks({
+      first,
+      ...(args.status != null ? { status: args.status } : {}),
+      ...(after !== undefined ? { after } : {}),
+    });
+    return connection(page);
+  }
+
+  @Query(() => Task, { nullable: true })
+  task(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<TaskDto | null> {
+    return ctx.readModels.task(id);
+  }
+
+  @Query(() => ListingConnection, { description: '`minPrice`/`maxPrice` filter on `priceEur`, inclusive.' })
+  async listings(@Args(() => ListingsArgs) args: ListingsArgs, @Ctx() ctx: GraphqlContext) {
+    const { minPrice, maxPrice } = args;
+    if (minPrice != null && maxPrice != null && minPrice > maxPrice) {
+      throw ApiError.badUserInput(`\`minPrice\` (${minPrice}) is above \`maxPrice\` (${maxPrice})`, {
+        argument: 'minPrice',
+      });
+    }
+    const first = pageSize(args.first, 50);
+    const after = optionalText(args.after, 'after');
+    const page = await ctx.readModels.listings({
+      first,
+      ...(after !== undefined ? { after } : {}),
+      ...(minPrice != null ? { minPrice } : {}),
+      ...(maxPrice != null ? { maxPrice } : {}),
+    });
+    return connection(page);
+  }
+
+  @Query(() => [StoredFile])
+  files(@Ctx() ctx: GraphqlContext): Promise<StoredFileDto[]> {
+    return ctx.readModels.files();
+  }
+
+  @Query(() => [Event])
+  events(@Args(() => EventsArgs) args: EventsArgs, @Ctx() ctx: GraphqlContext): Promise<EventDto[]> {
+    const first = pageSize(args.first, 100);
+    const afterPosition = optionalNonNegative(args.afterPosition, 'afterPosition');
+    const stream = optionalText(args.stream, 'stream');
+    return ctx.readModels.events({
+      first,
+      ...(afterPosition !== undefined ? { afterPosition } : {}),
+      ...(stream !== undefined ? { stream } : {}),
+    });
+  }
+}
+
+@Resolver()
+export class MutationResolver {
+  @Authorized()
+  @Mutation(() => Task)
+  createTask(@Args(() => CreateTaskArgs) args: CreateTaskArgs, @Ctx() ctx: GraphqlContext): Promise<TaskDto> {
+    const { input } = args;
+    return ctx.commands.createTask(
+      {
+        title: input.title,
+        ...(input.description !== undefined ? { description: input.description } : {}),
+        ...(input.status != null ? { status: input.status } : {}),
+      },
+      optionalText(args.idempotencyKey, 'idempotencyKey'),
+    );
+  }
+
+  @Authorized()
+  @Mutation(() => Task)
+  updateTask(@Args(() => UpdateTaskArgs) args: UpdateTaskArgs, @Ctx() ctx: GraphqlContext): Promise<TaskDto> {
+    const { input } = args;
+    // title and status can't be cleared; null for them is a mistake, not "unchanged".
+    for (const field of ['title', 'status'] as const) {
+      if (input[field] === null) {
+        throw ApiError.badUserInput(`\`input.${field}\` cannot be null; leave it out to keep it`, {
+          argument: `input.${field}`,
+        });
+      }
+    }
+    const patch: { -readonly [K in keyof TaskPatch]: TaskPatch[K] } = {};
+    if (input.title != null) patch.title = input.title;
+    if (input.description !== undefined) patch.description = input.description;
+    if (input.status != null) patch.status = input.status;
+    if (Object.keys(patch).length === 0) {
+      throw ApiError.badUserInput('`input` must set at least one of title, description, status', {
+        argument: 'input',
+      });
+    }
+    return ctx.commands.updateTask(
+      args.id,
+      patch,
+      optionalNonNegative(args.expectedVersion, 'expectedVersion'),
+    );
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean)
+  deleteTask(@Args(() => DeleteTaskArgs) args: DeleteTaskArgs, @Ctx() ctx: GraphqlContext): Promise<boolean> {
+    return ctx.commands.deleteTask(args.id, optionalNonNegative(args.expectedVersion, 'expectedVersion'));
+  }
+
+  @Authorized()
+  @Mutation(() => Listing)
+  upsertListing(
+    @Args(() => UpsertListingArgs) args: UpsertListingArgs,
+    @Ctx() ctx: GraphqlContext,
+  ): Promise<ListingDto> {
+    const { title, url, price, currency, priceEur, scrapedAt } = args.input;
+    return ctx.commands.upsertListing(
+      { title, url, price, currency, priceEur, scrapedAt },
+      optionalText(args.idempotencyKey, 'idempotencyKey'),
+    );
+  }
+
+  @Authorized()
+  @Mutation(() => StoredFile, {
+    description: 'Multipart request; send the header `apollo-require-preflight: true`.',
+  })
+  async uploadFile(
+    @Arg('file', () => UploadScalar) file: Promise<FileUpload>,
+    @Ctx() ctx: GraphqlContext,
+  ): Promise<StoredFileDto> {
+    const upload = await file;
+    const bytes = await readUpload(upload, ctx.maxUploadBytes);
+    return ctx.commands.uploadFile({ name: upload.filename, bytes });
+  }
+}
+
+/** Reads the whole file; busboy truncates at the limit and marks the stream, which we turn into 413. */
+async function readUpload(upload: FileUpload, limit: number): Promise<Buffer> {
+  let stream: ReturnType<FileUpload['createReadStream']>;
+  try {
+    stream = upload.createReadStream();
+  } catch (error) {
+    throw uploadError(error, limit);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    throw uploadError(error, limit);
+  }
+  if ((stream as { truncated?: boolean }).truncated || size > limit) throw ApiError.payloadTooLarge(limit);
+  return Buffer.concat(chunks, size);
+}
+
+/** graphql-upload-minimal reports problems as errors with an HTTP `status`. */
+function uploadError(error: unknown, limit: number): Error {
+  const status = (error as { status?: unknown }).status;
+  if (status === 413) return ApiError.payloadTooLarge(limit);
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return ApiError.badUserInput(`the upload failed: ${(error as Error).message}`);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+type SubscribeData<A = Record<string, unknown>> = SubscribeResolverData<unknown, A, GraphqlContext>;
+
+@Resolver()
+export class SubscriptionResolver {
+  @Subscription(() => LeaderChange, {
+    subscribe: ({ context }: SubscribeData) => context.feeds.leaderChanged(),
+  })
+  leaderChanged(@Root() change: LeaderChangeDto): LeaderChangeDto {
+    return change;
+  }
+
+  @Subscription(() => ClusterEvent, {
+    description: 'Every node’s election transitions.',
+    subscribe: ({ context }: SubscribeData) => context.feeds.clusterEvents(),
+  })
+  clusterEvents(@Root() event: ClusterEventDto): ClusterEventDto {
+    return event;
+  }
+
+  @Subscription(() => Event, {
+    description: 'Domain events in position order, from now on (or after `afterPosition`).',
+    // Raw GraphQL args here: type-graphql does not convert them for `subscribe`.
+    subscribe: ({
+      args,
+      context,
+    }: SubscribeData<{ stream?: string | null; afterPosition?: number | null }>) => {
+      const stream = optionalText(args.stream, 'stream');
+      const afterPosition = optionalNonNegative(args.afterPosition, 'afterPosition');
+      return context.feeds.events({
+        ...(stream !== undefined ? { stream } : {}),
+        ...(afterPosition !== undefined ? { afterPosition } : {}),
+      });
+    },
+  })
+  events(
+    @Args(() => EventsSubscriptionArgs) _args: EventsSubscriptionArgs,
+    @Root() event: EventDto,
+  ): EventDto {
+    return event;
+  }
+}
+
+export const resolvers = [QueryResolver, MutationResolver, SubscriptionResolver] as const;

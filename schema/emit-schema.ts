@@ -1,0 +1,12 @@
+/**
+ * Prints the GraphQL SDL of the schema every node serves (for codegen and review).
+ * Usage: node dist/schema/emit-schema.js [out.graphql]
+ */
+import { writeFileSync } from 'node:fs';
+import { printSchema } from 'graphql';
+import { buildEnsembleSchema } from '../nodes/graphql/schema.js';
+
+const sdl = `${printSchema(await buildEnsembleSchema())}\n`;
+const out = process.argv[2];
+if (out) writeFileSync(out, sdl);
+else process.stdout.write(sdl);
