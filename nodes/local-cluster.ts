@@ -153,15 +153,25 @@ export class LocalCluster {
     });
   }
 
-  /** Resolves once every running node reports following `leader` in `term`. */
-  waitForAgreement(leader: string, term: number, timeoutMs = 10_000): Promise<void> {
-    const agreed = () =>
-      this.ids
-        .filter((id) => this.isRunning(id))
-        .every((id) => this.follows.get(id)?.leader === leader && this.follows.get(id)?.term === term);
-    if (agreed()) return Promise.resolve();
-    return this.waitFor(() => agreed(), timeoutMs, `every node to follow ${leader} in term ${term}`).then(
-      () => {},
+  /**
+   * Resolves once every running node reports following the same leader in the same term (that
+   * leader included), returning them. Under heavy load a first leader may be replaced before all
+   * nodes heard of it, so this waits for agreement, not for a particular leader.
+   */
+  waitForAgreement(timeoutMs = 20_000): Promise<{ leader: string; term: number }> {
+    const agreed = (): { leader: string; term: number } | null => {
+      const running = this.ids.filter((id) => this.isRunning(id));
+      const first = this.follows.get(running[0] as string);
+      if (!first?.leader) return null;
+      const all = running.every(
+        (id) => this.follows.get(id)?.leader === first.leader && this.follows.get(id)?.term === first.term,
+      );
+      return all ? { leader: first.leader, term: first.term } : null;
+    };
+    const now = agreed();
+    if (now) return Promise.resolve(now);
+    return this.waitFor(() => agreed() !== null, timeoutMs, 'every running node to follow one leader').then(
+      () => agreed() as { leader: string; term: number },
     );
   }
 

@@ -19,17 +19,23 @@ export class GatewayAnnouncer {
     },
   ) {}
 
-  /** Announce `term`; `stillLeading` is asked before every attempt. Cancels any earlier announcement. */
-  announce(term: number, stillLeading: () => boolean): void {
+  /**
+   * Announce `term`; `stillLeading` is asked before every attempt. Cancels any earlier
+   * announcement. Resolves with how it ended (callers need not wait for it).
+   */
+  announce(term: number, stillLeading: () => boolean): Promise<'acknowledged' | 'refused' | 'abandoned'> {
     const generation = ++this.generation;
-    void this.loop(term, () => generation === this.generation && stillLeading());
+    return this.loop(term, () => generation === this.generation && stillLeading());
   }
 
   cancel(): void {
     this.generation++;
   }
 
-  private async loop(term: number, current: () => boolean): Promise<void> {
+  private async loop(
+    term: number,
+    current: () => boolean,
+  ): Promise<'acknowledged' | 'refused' | 'abandoned'> {
     const { gatewayUrl, secret, clusterId, nodeId, nodeUrl, logger } = this.options;
     let delay = 100;
     for (let attempt = 1; current(); attempt++) {
@@ -43,7 +49,7 @@ export class GatewayAnnouncer {
         });
         if (res.ok) {
           logger.info({ term, gateway: gatewayUrl, attempt }, 'leadership announced to the gateway');
-          return;
+          return 'acknowledged';
         }
         const text = (await res.text()).slice(0, 200);
         // A refusal for a lower term than the gateway knows is final: a newer leader exists.
@@ -52,7 +58,7 @@ export class GatewayAnnouncer {
             { term, status: res.status, reply: text },
             'gateway knows a newer leader; not announcing',
           );
-          return;
+          return 'refused';
         }
         logger.warn(
           { term, status: res.status, reply: text, attempt },
@@ -66,5 +72,6 @@ export class GatewayAnnouncer {
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 5_000);
     }
+    return 'abandoned';
   }
 }

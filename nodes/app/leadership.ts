@@ -67,7 +67,7 @@ export class Leadership {
   }
 
   /** The fence to write under, or NOT_LEADER naming the leader when one is known. */
-  writeFence(): Fence {
+  async writeFence(): Promise<Fence> {
     const s = this.options.election.status();
     if (s.role === 'leader' && this.claimedTerm === s.term) return { term: s.term, nodeId: s.id };
     if (s.role === 'leader') {
@@ -76,7 +76,14 @@ export class Leadership {
         `this node leads term ${s.term} but has not yet claimed the write fence; retry`,
       );
     }
-    throw ApiError.notLeader(this.leaderRef());
+    let leader = this.leaderRef();
+    // URLs are re-read from the Node table once a second, so a follower that read it before the
+    // leader's row existed would send clients to url '' for up to a second: read it now instead.
+    if (leader?.url === '') {
+      await this.refreshUrls().catch(() => {});
+      leader = this.leaderRef();
+    }
+    throw ApiError.notLeader(leader);
   }
 
   canWrite(): boolean {
@@ -145,7 +152,7 @@ export class Leadership {
         if (!this.leads(term)) return;
         this.claimedTerm = term;
         logger.info({ node: self.id, term }, `claimed the write fence for term ${term}`);
-        announcer?.announce(term, () => this.leads(term) && this.claimedTerm === term);
+        void announcer?.announce(term, () => this.leads(term) && this.claimedTerm === term);
         return;
       } catch (error) {
         if (error instanceof NotLeaderError) {
@@ -175,6 +182,10 @@ export class Leadership {
       role: apiRole(s.role),
       term: s.term,
     });
+    await this.refreshUrls();
+  }
+
+  private async refreshUrls(): Promise<void> {
     for (const n of await this.options.store.listNodes()) this.urls.set(n.id, n.url);
   }
 }
