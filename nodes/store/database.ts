@@ -8,10 +8,14 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { ENTITIES } from './entities.js';
 import { InitialSchema } from './migrations/0001-initial-schema.js';
+import { NotifyOnAppend } from './migrations/0002-notify-on-append.js';
 
 const MIGRATION_LOCK = 7_340_201; // any constant shared by every node
 
-export const MIGRATIONS = [{ name: '0001-initial-schema', class: InitialSchema }];
+export const MIGRATIONS = [
+  { name: '0001-initial-schema', class: InitialSchema },
+  { name: '0002-notify-on-append', class: NotifyOnAppend },
+];
 
 export async function openDatabase(
   databaseUrl: string,

@@ -183,6 +183,30 @@ describe('appends', () => {
     assert.equal((await store.readStream(`task-${a}`)).length, 0);
   });
 
+  test('readStreams reads several streams at once, each in version order', async () => {
+    const { store } = await freshStore();
+    await store.claimLeadership(n1, 'http://n1');
+    const [a, b] = [randomUUID(), randomUUID()];
+    await store.append(n1, [
+      {
+        stream: `task-${a}`,
+        expectedVersion: 0,
+        events: [created(a), { type: 'TaskDeleted', data: { id: a } }],
+      },
+      { stream: `task-${b}`, expectedVersion: 0, events: [created(b)] },
+    ]);
+    const read = await store.readStreams([`task-${a}`, `task-${b}`, 'task-none']);
+    assert.deepEqual(
+      [...read].map(([stream, events]) => [stream, events.map((e) => e.version)]),
+      [
+        [`task-${a}`, [1, 2]],
+        [`task-${b}`, [1]],
+        ['task-none', []],
+      ],
+    );
+    assert.equal((await store.readStreams([])).size, 0);
+  });
+
   test('event data that does not match its definition is refused before anything is written', async () => {
     const { store } = await freshStore();
     await store.claimLeadership(n1, 'http://n1');

@@ -122,7 +122,6 @@ export class EventStore {
         [{ type: 'LeaderElected', data: { nodeId: fence.nodeId, term: fence.term, url } }],
         {},
       );
-      await em.execute('select pg_notify(?, ?)', [EVENTS_CHANNEL, String(event?.position)]);
       return event ?? null;
     });
   }
@@ -133,6 +132,7 @@ export class EventStore {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     for (const a of appends) for (const e of a.events) validate(e);
+    const streams = appends.filter((a) => a.events.length > 0).map((a) => a.stream);
     return this.em().transactional(async (em) => {
       const current = await this.lockFence(em);
       if (!current || current.term !== fence.term || current.nodeId !== fence.nodeId) {
@@ -143,34 +143,59 @@ export class EventStore {
             : 'no leader has claimed the fence yet',
         );
       }
-      if (options.idempotencyKey !== undefined) {
-        const first = await this.findByIdempotencyKey(options.idempotencyKey, em);
-        if (first) return { kind: 'duplicate', first } as const;
-      }
+      // A second statement, so that its snapshot is taken after the lock was granted and sees
+      // every append committed while we waited (one statement's snapshot predates its lock wait).
+      const [row] = await em.execute<
+        { versions: Record<string, number> | null; earlier: EventSqlRow | null }[]
+      >(
+        `select
+           (select json_object_agg(v.stream, v.version) from
+              (select stream, max(version) as version from event
+                where stream in (select jsonb_array_elements_text(?::jsonb)) group by stream) v) as versions,
+           (select row_to_json(e) from event e where e.metadata ->> 'idempotencyKey' = ? limit 1) as earlier`,
+        // Arrays travel as JSON: the driver would spread a JS array into separate parameters.
+        [JSON.stringify(streams), options.idempotencyKey ?? null],
+      );
+      if (row?.earlier) return { kind: 'duplicate', first: toStoredEvent(row.earlier) } as const;
       for (const blob of options.blobs ?? []) {
         await em.execute('insert into blob (sha256, content) values (?, ?) on conflict (sha256) do nothing', [
           blob.sha256,
           Buffer.from(blob.content),
         ]);
       }
-      const stored: StoredEvent[] = [];
-      let metadata: EventMetadata = {
-        ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
-        ...(options.causation !== undefined ? { causation: options.causation } : {}),
-      };
+      const createdAt = new Date();
+      const rows: Omit<StoredEvent, 'position'>[] = [];
       for (const a of appends) {
         if (a.events.length === 0) continue;
-        const version = await this.streamVersion(em, a.stream);
+        const version = row?.versions?.[a.stream] ?? 0;
         if (a.expectedVersion !== 'any' && a.expectedVersion !== version) {
           throw new VersionConflictError(a.stream, a.expectedVersion, version);
         }
-        stored.push(...(await this.insertEvents(em, fence, a.stream, version, a.events, metadata)));
-        // The key marks the first event of the append only (that is what the unique index holds).
-        metadata = options.causation !== undefined ? { causation: options.causation } : {};
+        a.events.forEach((e, i) => {
+          // The key marks the first event of the append only (that is what the unique index holds).
+          const metadata: EventMetadata = {
+            ...(rows.length === 0 && options.idempotencyKey !== undefined
+              ? { idempotencyKey: options.idempotencyKey }
+              : {}),
+            ...(options.causation !== undefined ? { causation: options.causation } : {}),
+          };
+          rows.push({
+            stream: a.stream,
+            version: version + i + 1,
+            type: e.type,
+            data: e.data as Record<string, unknown>,
+            metadata,
+            term: fence.term,
+            nodeId: fence.nodeId,
+            createdAt,
+          });
+        });
       }
+      if (rows.length === 0) return { kind: 'appended', events: [] } as const;
+      // One multi-row INSERT for the whole append; the notify trigger fires once, at commit.
+      const positions = await em.insertMany(EventRow, rows);
+      const stored = rows.map((r, i) => ({ ...r, position: Number(positions[i]) }));
       for (const e of stored) await project(em, e);
-      const last = stored.at(-1);
-      if (last) await em.execute('select pg_notify(?, ?)', [EVENTS_CHANNEL, String(last.position)]);
       return { kind: 'appended', events: stored } as const;
     });
   }
@@ -195,9 +220,11 @@ export class EventStore {
   async readStreams(streams: readonly string[]): Promise<Map<string, StoredEvent[]>> {
     const out = new Map<string, StoredEvent[]>(streams.map((s) => [s, []]));
     if (streams.length === 0) return out;
+    // One JSON parameter: MikroORM inlines an array parameter as a comma list, which made
+    // `any(?)` a syntax error (and `in (?)` would be one literal per stream, 100k for a big file).
     const rows = await this.em().execute<EventSqlRow[]>(
-      'select * from event where stream = any(?) order by stream, version',
-      [streams],
+      'select * from event where stream in (select jsonb_array_elements_text(?::jsonb)) order by stream, version',
+      [JSON.stringify(streams)],
     );
     for (const row of rows) out.get(row.stream)?.push(toStoredEvent(row));
     return out;
