@@ -33,7 +33,11 @@ async function measure(writers: number, op: () => Promise<number>): Promise<numb
   const started = performance.now();
   await Promise.all(
     Array.from({ length: writers }, async () => {
-      while (performance.now() < deadline) events += await op();
+      while (performance.now() < deadline) {
+        // Not `events += await op()`: that reads `events` before the await and loses updates.
+        const n = await op();
+        events += n;
+      }
     }),
   );
   return events / ((performance.now() - started) / 1000);

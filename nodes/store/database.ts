@@ -9,12 +9,14 @@ import pg from 'pg';
 import { ENTITIES } from './entities.js';
 import { InitialSchema } from './migrations/0001-initial-schema.js';
 import { NotifyOnAppend } from './migrations/0002-notify-on-append.js';
+import { AppendGuard } from './migrations/0003-append-guard.js';
 
 const MIGRATION_LOCK = 7_340_201; // any constant shared by every node
 
 export const MIGRATIONS = [
   { name: '0001-initial-schema', class: InitialSchema },
   { name: '0002-notify-on-append', class: NotifyOnAppend },
+  { name: '0003-append-guard', class: AppendGuard },
 ];
 
 export async function openDatabase(

@@ -14,6 +14,7 @@
  *    known answers — Emmett's xmin filter, Marten's high-water mark, Message DB's writer
  *    serialization — this is the last, applied to the whole log, because fencing needs it anyway.)
  */
+import { TransactionPropagation } from '@mikro-orm/core';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { type DomainEvent, eventSchemas } from '../../schema/events.js';
 import { type EventMetadata, EventRow } from './entities.js';
@@ -49,7 +50,21 @@ export const EVENTS_CHANNEL = 'ensemble_events';
 
 type EventSqlRow = Parameters<typeof toStoredEvent>[0];
 
+/** The most appends one transaction takes (bounds its size and its latency). */
+const MAX_BATCH = 200;
+
+interface PendingAppend {
+  readonly fence: Fence;
+  readonly appends: readonly StreamAppend[];
+  readonly options: AppendOptions;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 export class EventStore {
+  private readonly queue: PendingAppend[] = [];
+  private writing = false;
+
   constructor(private readonly orm: MikroORM) {}
 
   private em(): EntityManager {
@@ -126,15 +141,89 @@ export class EventStore {
     });
   }
 
-  async append(
-    fence: Fence,
-    appends: readonly StreamAppend[],
-    options: AppendOptions = {},
-  ): Promise<AppendResult> {
-    for (const a of appends) for (const e of a.events) validate(e);
+  /**
+   * Append under `fence`. Appends from this process are written by one writer, in batches:
+   * whatever queued up while a transaction was committing goes into the next one, each append in
+   * its own savepoint so that one refusal (a conflict, say) does not fail its batch-mates. This
+   * is group commit: one fence lock, one commit and one fsync for many appends — and no pile of
+   * transactions queueing on the fence row, which PostgreSQL handles badly.
+   */
+  append(fence: Fence, appends: readonly StreamAppend[], options: AppendOptions = {}): Promise<AppendResult> {
+    try {
+      for (const a of appends) for (const e of a.events) validate(e);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ fence, appends, options, resolve, reject });
+      void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) await this.writeBatch(this.queue.splice(0, MAX_BATCH));
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async writeBatch(batch: PendingAppend[]): Promise<void> {
+    const outcomes: ({ ok: true; result: AppendResult } | { ok: false; error: unknown })[] = [];
+    try {
+      await this.em().transactional(async (em) => {
+        for (const p of batch) {
+          try {
+            const result =
+              batch.length === 1
+                ? await this.appendIn(em, p)
+                : await em.transactional((inner) => this.appendIn(inner as EntityManager, p), {
+                    propagation: TransactionPropagation.NESTED,
+                  });
+            outcomes.push({ ok: true, result });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+        // A lone append that failed rolls its transaction back instead of committing nothing.
+        const only = outcomes[0];
+        if (batch.length === 1 && only && !only.ok) throw only.error;
+      });
+    } catch (error) {
+      // The commit itself failed (or the lone append did): nothing of this batch is stored.
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const o = outcomes[i];
+      if (o?.ok) p.resolve(o.result);
+      else p.reject(o?.error);
+    });
+  }
+
+  private async appendIn(em: EntityManager, pending: PendingAppend): Promise<AppendResult> {
+    const { fence, appends, options } = pending;
     const streams = appends.filter((a) => a.events.length > 0).map((a) => a.stream);
-    return this.em().transactional(async (em) => {
-      const current = await this.lockFence(em);
+    {
+      // The fence lock, the streams' versions and the idempotency key, in one round trip
+      // (see migrations/0003-append-guard.ts for why that takes a function).
+      const [row] = await em.execute<
+        {
+          fence_term: string | null;
+          fence_node: string | null;
+          versions: Record<string, number> | null;
+          earlier: EventSqlRow | null;
+        }[]
+      >('select * from append_guard(?::jsonb, ?)', [
+        // Arrays travel as JSON: the driver would spread a JS array into separate parameters.
+        JSON.stringify(streams),
+        options.idempotencyKey ?? null,
+      ]);
+      const current = row?.fence_term
+        ? { term: Number(row.fence_term), nodeId: row.fence_node as string }
+        : null;
       if (!current || current.term !== fence.term || current.nodeId !== fence.nodeId) {
         throw new NotLeaderError(
           current,
@@ -143,19 +232,6 @@ export class EventStore {
             : 'no leader has claimed the fence yet',
         );
       }
-      // A second statement, so that its snapshot is taken after the lock was granted and sees
-      // every append committed while we waited (one statement's snapshot predates its lock wait).
-      const [row] = await em.execute<
-        { versions: Record<string, number> | null; earlier: EventSqlRow | null }[]
-      >(
-        `select
-           (select json_object_agg(v.stream, v.version) from
-              (select stream, max(version) as version from event
-                where stream in (select jsonb_array_elements_text(?::jsonb)) group by stream) v) as versions,
-           (select row_to_json(e) from event e where e.metadata ->> 'idempotencyKey' = ? limit 1) as earlier`,
-        // Arrays travel as JSON: the driver would spread a JS array into separate parameters.
-        [JSON.stringify(streams), options.idempotencyKey ?? null],
-      );
       if (row?.earlier) return { kind: 'duplicate', first: toStoredEvent(row.earlier) } as const;
       for (const blob of options.blobs ?? []) {
         await em.execute('insert into blob (sha256, content) values (?, ?) on conflict (sha256) do nothing', [
@@ -197,12 +273,12 @@ export class EventStore {
       const stored = rows.map((r, i) => ({ ...r, position: Number(positions[i]) }));
       for (const e of stored) await project(em, e);
       return { kind: 'appended', events: stored } as const;
-    });
+    }
   }
 
   async findByIdempotencyKey(key: string, em: EntityManager = this.em()): Promise<StoredEvent | null> {
     const rows = await em.execute<EventSqlRow[]>(
-      `select * from event where metadata ->> 'idempotencyKey' = ?`,
+      `select * from event where metadata ->> 'idempotencyKey' = ? and (metadata ->> 'idempotencyKey') is not null`,
       [key],
     );
     return rows[0] ? toStoredEvent(rows[0]) : null;
@@ -223,7 +299,8 @@ export class EventStore {
     // One JSON parameter: MikroORM inlines an array parameter as a comma list, which made
     // `any(?)` a syntax error (and `in (?)` would be one literal per stream, 100k for a big file).
     const rows = await this.em().execute<EventSqlRow[]>(
-      'select * from event where stream in (select jsonb_array_elements_text(?::jsonb)) order by stream, version',
+      // = any(array(…)) plans as index lookups, where IN (subquery) may scan the whole log.
+      'select * from event where stream = any(array(select jsonb_array_elements_text(?::jsonb))) order by stream, version',
       [JSON.stringify(streams)],
     );
     for (const row of rows) out.get(row.stream)?.push(toStoredEvent(row));
