@@ -48,7 +48,7 @@ export class NodeCommands implements Commands {
 
   async createTask(input: TaskInput, idempotencyKey?: string): Promise<TaskDto> {
     return this.guard(async () => {
-      const fence = this.leadership.writeFence();
+      const fence = await this.leadership.writeFence();
       const earlier = await this.earlier(idempotencyKey, 'TaskCreated');
       if (earlier) return taskAsOf(await this.store.readStream(earlier.stream), earlier.position);
       const id = randomUUID();
@@ -107,7 +107,7 @@ export class NodeCommands implements Commands {
 
   async upsertListing(input: ListingInputDto, idempotencyKey?: string): Promise<ListingDto> {
     return this.guard(async () => {
-      const fence = this.leadership.writeFence();
+      const fence = await this.leadership.writeFence();
       const earlier = await this.earlier(idempotencyKey, 'ListingAdded', 'ListingChanged');
       if (earlier) return listingAsOf(await this.store.readStream(earlier.stream), earlier.position);
       const stream = `listing-${listingStreamId(input.url)}`;
@@ -140,7 +140,7 @@ export class NodeCommands implements Commands {
 
   async uploadFile(file: { name: string; bytes: Buffer }, idempotencyKey?: string): Promise<StoredFileDto> {
     return this.guard(async () => {
-      const fence = this.leadership.writeFence();
+      const fence = await this.leadership.writeFence();
       const sha256 = createHash('sha256').update(file.bytes).digest('hex');
       const stream = `file-${sha256}`;
       for (let attempt = 1; ; attempt++) {
@@ -191,7 +191,7 @@ export class NodeCommands implements Commands {
     expectedVersion: number | undefined,
     decide: (state: TaskState) => TaskEvent[],
   ): Promise<TaskDto> {
-    const fence = this.leadership.writeFence();
+    const fence = await this.leadership.writeFence();
     if (!isUuid(id)) throw ApiError.notFound(`no task ${id}`);
     const stream = `task-${id}`;
     for (let attempt = 1; ; attempt++) {
@@ -235,7 +235,7 @@ export class NodeCommands implements Commands {
       return await body();
     } catch (error) {
       if (error instanceof ApiError) throw error;
-      if (error instanceof DomainError) throw new ApiError(error.code, error.message, error.details ?? {});
+      if (error instanceof DomainError) throw new ApiError(error.code, error.message, apiDetails(error));
       if (error instanceof NotLeaderError) throw this.leadership.fenceLost(error);
       if (error instanceof VersionConflictError) {
         throw ApiError.conflict(error.message, {
@@ -246,6 +246,18 @@ export class NodeCommands implements Commands {
       throw error;
     }
   }
+}
+
+/**
+ * A decider's version conflict says `expected`/`actual`; the API's CONFLICT says `expectedVersion`/
+ * `actualVersion` (as it does for a conflict found by the store), whichever check caught it.
+ */
+function apiDetails(error: DomainError): Record<string, unknown> {
+  const { expected, actual, ...rest } = error.details ?? {};
+  if (error.code !== 'CONFLICT' || typeof expected !== 'number' || typeof actual !== 'number') {
+    return error.details ?? {};
+  }
+  return { ...rest, expectedVersion: expected, actualVersion: actual };
 }
 
 function opts(idempotencyKey: string | undefined): AppendOptions {
