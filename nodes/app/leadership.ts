@@ -28,6 +28,7 @@ export class Leadership {
   private unsubscribe: (() => void) | null = null;
   private stopped = false;
   private claiming: Promise<void> = Promise.resolve();
+  private publishing: Promise<void> = Promise.resolve();
   readonly pubsub: ClusterPubSub = createClusterPubSub();
 
   constructor(
@@ -124,16 +125,16 @@ export class Leadership {
       });
       this.report().catch(() => {});
     } else if (e.kind === 'leader' && e.leader) {
-      void this.pubsub.publish('leaderChanged', {
-        term: e.term,
-        leader: {
-          id: e.leader,
-          url: this.urls.get(e.leader) ?? '',
-          role: 'LEADER',
+      const leader = e.leader;
+      // Chained, so that leader changes are published in the order they happened even when one
+      // of them waits for the Node table to learn a new leader's URL.
+      this.publishing = this.publishing.then(async () => {
+        if (!this.urls.has(leader)) await this.refreshUrls().catch(() => {});
+        await this.pubsub.publish('leaderChanged', {
           term: e.term,
-          lastSeenAt: e.at,
-        },
-        at: e.at,
+          leader: { id: leader, url: this.urls.get(leader) ?? '', role: 'LEADER', term: e.term, lastSeenAt: e.at },
+          at: e.at,
+        });
       });
     }
   }
