@@ -87,10 +87,17 @@ for (const id of cluster.ids) {
 }
 console.log('  data under .data/; Ctrl-C stops every node\n');
 cluster.startAll();
-cluster.waitForLeader(0, 60_000).then(
-  (r) => console.log(`${time()}  ready: ${r.node} leads term ${r.term}`),
-  () => console.log(`${time()}  no leader after 60 s: is a majority of nodes up?`),
-);
+// Ready means every node serves HTTP and all of them follow one leader.
+cluster
+  .waitForReady(cluster.ids, 60_000)
+  .then(() => cluster.waitForAgreement(60_000))
+  .then(
+    (a) =>
+      console.log(
+        `${time()}  ready: ${a.leader} leads term ${a.term}; writes go to ${cluster.url(a.leader)}/graphql`,
+      ),
+    () => console.log(`${time()}  not ready after 60 s: is a majority of nodes up? (see the lines above)`),
+  );
 
 const shutdown = async () => {
   if (stopping) return;
