@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { pino } from 'pino';
@@ -8,6 +8,17 @@ import { ANNOUNCE_PATH, SIGNATURE_HEADER, signBody, verifyAnnouncement } from '.
 import { GatewayAnnouncer } from './gateway-announcer.js';
 
 const SECRET = 'announce-test-secret-0123456789';
+
+function announcerFor(server: Server, nodeId = 'n1'): GatewayAnnouncer {
+  return new GatewayAnnouncer({
+    gatewayUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    secret: SECRET,
+    clusterId: 'ensemble',
+    nodeId,
+    nodeUrl: `http://127.0.0.1:400${nodeId.slice(1)}`,
+    logger: pino({ level: 'silent' }),
+  });
+}
 
 async function body(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -37,15 +48,7 @@ test('the leader retries until the gateway acknowledges a correctly signed annou
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
-  const announcer = new GatewayAnnouncer({
-    gatewayUrl: `http://127.0.0.1:${port}`,
-    secret: SECRET,
-    clusterId: 'ensemble',
-    nodeId: 'n2',
-    nodeUrl: 'http://127.0.0.1:4002',
-    logger: pino({ level: 'silent' }),
-  });
+  const announcer = announcerFor(server, 'n2');
   const outcome = announcer.announce(7, () => true);
   const a = (await done) as { nodeId: string; term: number; url: string };
   assert.equal(await outcome, 'acknowledged');
@@ -65,14 +68,7 @@ test('a 409 (the gateway knows a newer term) ends the announcement', async () =>
   const server = createServer((_req, res) => res.writeHead(409).end('term 5 is known'));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const announcer = new GatewayAnnouncer({
-    gatewayUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    secret: SECRET,
-    clusterId: 'ensemble',
-    nodeId: 'n1',
-    nodeUrl: 'http://127.0.0.1:4001',
-    logger: pino({ level: 'silent' }),
-  });
+  const announcer = announcerFor(server);
   assert.equal(await announcer.announce(4, () => true), 'refused');
   server.close();
 });
@@ -117,14 +113,7 @@ test('an announcement stops when this node no longer leads', async () => {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   let leading = true;
-  const announcer = new GatewayAnnouncer({
-    gatewayUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    secret: SECRET,
-    clusterId: 'ensemble',
-    nodeId: 'n1',
-    nodeUrl: 'http://127.0.0.1:4001',
-    logger: pino({ level: 'silent' }),
-  });
+  const announcer = announcerFor(server);
   const outcome = announcer.announce(1, () => leading);
   while (calls < 2) await once(server, 'request');
   leading = false;

@@ -132,7 +132,13 @@ export class Leadership {
         if (!this.urls.has(leader)) await this.refreshUrls().catch(() => {});
         await this.pubsub.publish('leaderChanged', {
           term: e.term,
-          leader: { id: leader, url: this.urls.get(leader) ?? '', role: 'LEADER', term: e.term, lastSeenAt: e.at },
+          leader: {
+            id: leader,
+            url: this.urls.get(leader) ?? '',
+            role: 'LEADER',
+            term: e.term,
+            lastSeenAt: e.at,
+          },
           at: e.at,
         });
       });
