@@ -178,7 +178,7 @@ export class LocalCluster {
   /** Resolves once every given node (default: every running one) serves HTTP. */
   async waitForReady(
     ids: readonly string[] = this.ids.filter((id) => this.isRunning(id)),
-    timeoutMs = 30_000,
+    timeoutMs = 60_000,
   ): Promise<void> {
     await Promise.all(
       ids

@@ -1,9 +1,8 @@
 /**
- * A node process: one web server of the cluster. It joins the election over UDP first (that
- * needs nothing but the network and its own disk), then opens the shared PostgreSQL (running
- * the migrations) and serves GraphQL: queries always, mutations while it leads and holds the
- * write fence. When it becomes leader it announces itself to the gateway. Stops cleanly on
- * SIGINT/SIGTERM.
+ * A node process: one web server of the cluster. It opens the shared PostgreSQL (running the
+ * migrations), serves GraphQL — queries always, mutations while it leads and holds the write
+ * fence — and then joins the election over UDP, whose term and vote live on its own disk. When
+ * it becomes leader it announces itself to the gateway. Stops cleanly on SIGINT/SIGTERM.
  */
 import * as nodeModule from 'node:module';
 import { join } from 'node:path';
@@ -43,10 +42,11 @@ async function main(): Promise<void> {
       process.exit(1);
     },
   });
-  // Load the web server's libraries before the election starts: loading blocks the event loop
-  // for a second or more, and an election whose node cannot answer only produces split votes.
+  // The election starts once this node can serve: loading the web server and opening the
+  // database block the event loop for seconds on a busy machine, and a node that joins the
+  // election before that only times out, or, as leader, fails to heartbeat and is replaced.
+  // (A node without its database could not serve reads or claim the write fence anyway.)
   const { startWebServer } = await import('./web-server.js');
-  election.start();
 
   let web: { stop(): Promise<void> } | null = null;
   let stopping = false;
@@ -75,7 +75,8 @@ async function main(): Promise<void> {
   }
 
   web = await startWebServer({ config, election, transport, logger });
-  if (stopping) await web.stop();
+  if (stopping) return;
+  election.start();
   logger.info(
     {
       http: config.nodeUrl,
