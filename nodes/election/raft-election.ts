@@ -186,14 +186,7 @@ export class RaftElection {
       if (m.type === 'RequestVote' && this.inLease()) {
         // CheckQuorum's lease: we heard from a live leader less than a minimum election timeout
         // ago, so a candidate with a higher term is cut off from it, not replacing a dead one.
-        this.outEvents.push({
-          kind: 'vote',
-          candidate: m.from,
-          term: m.term,
-          preVote: m.preVote,
-          granted: false,
-          reason: `leader ${this.leader} is alive (lease)`,
-        });
+        this.reportVote(m, false, `leader ${this.leader} is alive (lease)`);
         return;
       }
       if (!preVoteTraffic) {
@@ -232,14 +225,7 @@ export class RaftElection {
         success: false,
       });
     } else if (m.type === 'RequestVote') {
-      this.outEvents.push({
-        kind: 'vote',
-        candidate: m.from,
-        term: m.term,
-        preVote: m.preVote,
-        granted: false,
-        reason: `stale term ${m.term} < ${this.term}`,
-      });
+      this.reportVote(m, false, `stale term ${m.term} < ${this.term}`);
       if (m.preVote) {
         // The pre-candidate learns our term and can campaign meaningfully next time.
         this.send<RequestVoteReply>({
@@ -280,14 +266,7 @@ export class RaftElection {
       // Granting a vote resets the timer, so we give the candidate a chance to win.
       this.electionElapsed = 0;
     }
-    this.outEvents.push({
-      kind: 'vote',
-      candidate: m.from,
-      term: m.term,
-      preVote: m.preVote,
-      granted,
-      reason: refusal ?? (m.preVote ? 'no live leader known' : 'first request this term'),
-    });
+    this.reportVote(m, granted, refusal ?? (m.preVote ? 'no live leader known' : 'first request this term'));
     this.send<RequestVoteReply>({
       type: 'RequestVoteReply',
       to: m.from,
@@ -434,6 +413,17 @@ export class RaftElection {
     this.role = to;
     // A follower that stays a follower (a new term, say) is still worth a line: the term moved.
     this.outEvents.push({ kind: 'transition', from, to, term: this.term, reason, ...(peer ? { peer } : {}) });
+  }
+
+  private reportVote(m: RequestVote, granted: boolean, reason: string): void {
+    this.outEvents.push({
+      kind: 'vote',
+      candidate: m.from,
+      term: m.term,
+      preVote: m.preVote,
+      granted,
+      reason,
+    });
   }
 
   private setLeader(leader: NodeId | null): void {

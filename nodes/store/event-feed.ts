@@ -42,7 +42,7 @@ export class EventFeed {
   /** Events after `afterPosition` (default: from now on), optionally of one stream. */
   subscribe(args: { stream?: string; afterPosition?: number } = {}): AsyncIterableIterator<StoredEvent> {
     return new Repeater<StoredEvent>(async (push, stop) => {
-      let cursor = args.afterPosition ?? (await this.head());
+      let cursor = args.afterPosition ?? (await this.store.readLatestPosition());
       let done = false;
       stop.then(() => {
         done = true;
@@ -72,11 +72,6 @@ export class EventFeed {
     const client = this.client;
     this.client = null;
     await client?.end().catch(() => {});
-  }
-
-  private async head(): Promise<number> {
-    const latest = await this.store.readLatestPosition();
-    return latest;
   }
 
   private nextSignal(stop: Promise<unknown>): Promise<void> {
