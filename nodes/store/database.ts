@@ -10,6 +10,7 @@ import { ENTITIES } from './entities.js';
 import { InitialSchema } from './migrations/0001-initial-schema.js';
 import { NotifyOnAppend } from './migrations/0002-notify-on-append.js';
 import { AppendGuard } from './migrations/0003-append-guard.js';
+import { BatchAppendGuard } from './migrations/0004-batch-append-guard.js';
 
 const MIGRATION_LOCK = 7_340_201; // any constant shared by every node
 
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   { name: '0001-initial-schema', class: InitialSchema },
   { name: '0002-notify-on-append', class: NotifyOnAppend },
   { name: '0003-append-guard', class: AppendGuard },
+  { name: '0004-batch-append-guard', class: BatchAppendGuard },
 ];
 
 export async function openDatabase(

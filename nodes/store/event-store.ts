@@ -14,7 +14,6 @@
  *    known answers — Emmett's xmin filter, Marten's high-water mark, Message DB's writer
  *    serialization — this is the last, applied to the whole log, because fencing needs it anyway.)
  */
-import { TransactionPropagation } from '@mikro-orm/core';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { type DomainEvent, eventSchemas } from '../../schema/events.js';
 import { type EventMetadata, EventRow } from './entities.js';
@@ -52,6 +51,15 @@ type EventSqlRow = Parameters<typeof toStoredEvent>[0];
 
 /** The most appends one transaction takes (bounds its size and its latency). */
 const MAX_BATCH = 200;
+
+type Outcome =
+  | { kind: 'error'; error: unknown }
+  | { kind: 'duplicate'; first: StoredEvent | number }
+  | { kind: 'rows'; from: number; to: number; events: StoredEvent[] };
+
+function firstOf(o: Outcome | undefined): StoredEvent | undefined {
+  return o?.kind === 'rows' ? o.events[0] : undefined;
+}
 
 interface PendingAppend {
   readonly fence: Fence;
@@ -143,10 +151,10 @@ export class EventStore {
 
   /**
    * Append under `fence`. Appends from this process are written by one writer, in batches:
-   * whatever queued up while a transaction was committing goes into the next one, each append in
-   * its own savepoint so that one refusal (a conflict, say) does not fail its batch-mates. This
-   * is group commit: one fence lock, one commit and one fsync for many appends — and no pile of
-   * transactions queueing on the fence row, which PostgreSQL handles badly.
+   * whatever queued up while a transaction was committing goes into the next one (see
+   * writeBatch). This is group commit: one fence lock, one insert, one commit and one fsync for
+   * many appends — and no pile of transactions queueing on the fence row, which PostgreSQL
+   * handles badly.
    */
   append(fence: Fence, appends: readonly StreamAppend[], options: AppendOptions = {}): Promise<AppendResult> {
     try {
@@ -170,110 +178,140 @@ export class EventStore {
     }
   }
 
+  /**
+   * One transaction for the whole batch: one guard call (fence lock, every stream's version,
+   * every idempotency key), then each append is checked in order against what the guard said and
+   * what the batch's earlier appends did; the accepted ones go in one multi-row INSERT. A refused
+   * append (conflict, repeated key) writes nothing and does not affect its batch-mates.
+   */
   private async writeBatch(batch: PendingAppend[]): Promise<void> {
-    const outcomes: ({ ok: true; result: AppendResult } | { ok: false; error: unknown })[] = [];
+    const outcomes: Outcome[] = [];
     try {
       await this.em().transactional(async (em) => {
+        const streams = [
+          ...new Set(batch.flatMap((p) => p.appends.filter((a) => a.events.length > 0).map((a) => a.stream))),
+        ];
+        const keys = [
+          ...new Set(
+            batch.flatMap((p) => (p.options.idempotencyKey === undefined ? [] : [p.options.idempotencyKey])),
+          ),
+        ];
+        const [guard] = await em.execute<
+          {
+            fence_term: string | null;
+            fence_node: string | null;
+            versions: Record<string, number> | null;
+            earlier: Record<string, EventSqlRow | null> | null;
+          }[]
+        >('select * from append_guard(?::jsonb, ?::jsonb)', [
+          // Arrays travel as JSON: the driver would spread a JS array into separate parameters.
+          JSON.stringify(streams),
+          JSON.stringify(keys),
+        ]);
+        const fence = guard?.fence_term
+          ? { term: Number(guard.fence_term), nodeId: guard.fence_node as string }
+          : null;
+        const versions = new Map(Object.entries(guard?.versions ?? {}).map(([k, v]) => [k, Number(v)]));
+        /** Keys already used: by an earlier append in the log, or by an earlier one in this batch. */
+        const keyOwner = new Map<string, StoredEvent | number>();
+        for (const [key, row] of Object.entries(guard?.earlier ?? {}))
+          if (row) keyOwner.set(key, toStoredEvent(row));
+        const rows: Omit<StoredEvent, 'position'>[] = [];
+        const createdAt = new Date();
+
+        for (const [index, p] of batch.entries()) {
+          outcomes.push(this.check(p, index, fence, versions, keyOwner, rows, createdAt));
+        }
+        if (rows.length === 0) return;
         for (const p of batch) {
-          try {
-            const result =
-              batch.length === 1
-                ? await this.appendIn(em, p)
-                : await em.transactional((inner) => this.appendIn(inner as EntityManager, p), {
-                    propagation: TransactionPropagation.NESTED,
-                  });
-            outcomes.push({ ok: true, result });
-          } catch (error) {
-            outcomes.push({ ok: false, error });
+          for (const blob of p.options.blobs ?? []) {
+            await em.execute(
+              'insert into blob (sha256, content) values (?, ?) on conflict (sha256) do nothing',
+              [blob.sha256, Buffer.from(blob.content)],
+            );
           }
         }
-        // A lone append that failed rolls its transaction back instead of committing nothing.
-        const only = outcomes[0];
-        if (batch.length === 1 && only && !only.ok) throw only.error;
+        // One multi-row INSERT for the whole batch; the notify trigger fires once, at commit.
+        const positions = await em.insertMany(EventRow, rows);
+        const stored = rows.map((r, i) => ({ ...r, position: Number(positions[i]) }));
+        for (const e of stored) await project(em, e);
+        for (const o of outcomes) if (o.kind === 'rows') o.events = stored.slice(o.from, o.to);
       });
     } catch (error) {
-      // The commit itself failed (or the lone append did): nothing of this batch is stored.
+      // The transaction failed (a projection, the commit): nothing of this batch is stored.
       for (const p of batch) p.reject(error);
       return;
     }
     batch.forEach((p, i) => {
       const o = outcomes[i];
-      if (o?.ok) p.resolve(o.result);
-      else p.reject(o?.error);
+      if (!o) p.reject(new Error('unreachable: an append without an outcome'));
+      else if (o.kind === 'error') p.reject(o.error);
+      else if (o.kind === 'rows') p.resolve({ kind: 'appended', events: o.events });
+      else {
+        const first = typeof o.first === 'number' ? firstOf(outcomes[o.first]) : o.first;
+        if (first) p.resolve({ kind: 'duplicate', first });
+        else p.reject(new Error('unreachable: a repeated key whose first append stored nothing'));
+      }
     });
   }
 
-  private async appendIn(em: EntityManager, pending: PendingAppend): Promise<AppendResult> {
-    const { fence, appends, options } = pending;
-    const streams = appends.filter((a) => a.events.length > 0).map((a) => a.stream);
-    {
-      // The fence lock, the streams' versions and the idempotency key, in one round trip
-      // (see migrations/0003-append-guard.ts for why that takes a function).
-      const [row] = await em.execute<
-        {
-          fence_term: string | null;
-          fence_node: string | null;
-          versions: Record<string, number> | null;
-          earlier: EventSqlRow | null;
-        }[]
-      >('select * from append_guard(?::jsonb, ?)', [
-        // Arrays travel as JSON: the driver would spread a JS array into separate parameters.
-        JSON.stringify(streams),
-        options.idempotencyKey ?? null,
-      ]);
-      const current = row?.fence_term
-        ? { term: Number(row.fence_term), nodeId: row.fence_node as string }
-        : null;
-      if (!current || current.term !== fence.term || current.nodeId !== fence.nodeId) {
-        throw new NotLeaderError(
-          current,
-          current
-            ? `${fence.nodeId} (term ${fence.term}) is not the fenced writer: ${current.nodeId} holds term ${current.term}`
+  /** Decide one append of a batch; accepted events are added to `rows` (and versions moved on). */
+  private check(
+    p: PendingAppend,
+    index: number,
+    fence: Fence | null,
+    versions: Map<string, number>,
+    keyOwner: Map<string, StoredEvent | number>,
+    rows: Omit<StoredEvent, 'position'>[],
+    createdAt: Date,
+  ): Outcome {
+    const { options } = p;
+    if (!fence || fence.term !== p.fence.term || fence.nodeId !== p.fence.nodeId) {
+      return {
+        kind: 'error',
+        error: new NotLeaderError(
+          fence,
+          fence
+            ? `${p.fence.nodeId} (term ${p.fence.term}) is not the fenced writer: ${fence.nodeId} holds term ${fence.term}`
             : 'no leader has claimed the fence yet',
-        );
-      }
-      if (row?.earlier) return { kind: 'duplicate', first: toStoredEvent(row.earlier) } as const;
-      for (const blob of options.blobs ?? []) {
-        await em.execute('insert into blob (sha256, content) values (?, ?) on conflict (sha256) do nothing', [
-          blob.sha256,
-          Buffer.from(blob.content),
-        ]);
-      }
-      const createdAt = new Date();
-      const rows: Omit<StoredEvent, 'position'>[] = [];
-      for (const a of appends) {
-        if (a.events.length === 0) continue;
-        const version = row?.versions?.[a.stream] ?? 0;
-        if (a.expectedVersion !== 'any' && a.expectedVersion !== version) {
-          throw new VersionConflictError(a.stream, a.expectedVersion, version);
-        }
-        a.events.forEach((e, i) => {
-          // The key marks the first event of the append only (that is what the unique index holds).
-          const metadata: EventMetadata = {
-            ...(rows.length === 0 && options.idempotencyKey !== undefined
-              ? { idempotencyKey: options.idempotencyKey }
-              : {}),
-            ...(options.causation !== undefined ? { causation: options.causation } : {}),
-          };
-          rows.push({
-            stream: a.stream,
-            version: version + i + 1,
-            type: e.type,
-            data: e.data as Record<string, unknown>,
-            metadata,
-            term: fence.term,
-            nodeId: fence.nodeId,
-            createdAt,
-          });
-        });
-      }
-      if (rows.length === 0) return { kind: 'appended', events: [] } as const;
-      // One multi-row INSERT for the whole append; the notify trigger fires once, at commit.
-      const positions = await em.insertMany(EventRow, rows);
-      const stored = rows.map((r, i) => ({ ...r, position: Number(positions[i]) }));
-      for (const e of stored) await project(em, e);
-      return { kind: 'appended', events: stored } as const;
+        ),
+      };
     }
+    const key = options.idempotencyKey;
+    const owner = key === undefined ? undefined : keyOwner.get(key);
+    if (owner !== undefined) return { kind: 'duplicate', first: owner };
+    for (const a of p.appends) {
+      if (a.events.length === 0) continue;
+      const version = versions.get(a.stream) ?? 0;
+      if (a.expectedVersion !== 'any' && a.expectedVersion !== version) {
+        return { kind: 'error', error: new VersionConflictError(a.stream, a.expectedVersion, version) };
+      }
+    }
+    const from = rows.length;
+    for (const a of p.appends) {
+      const version = versions.get(a.stream) ?? 0;
+      a.events.forEach((e, i) => {
+        // The key marks the first event of the append only (that is what the unique index holds).
+        const metadata: EventMetadata = {
+          ...(rows.length === from && key !== undefined ? { idempotencyKey: key } : {}),
+          ...(options.causation !== undefined ? { causation: options.causation } : {}),
+        };
+        rows.push({
+          stream: a.stream,
+          version: version + i + 1,
+          type: e.type,
+          data: e.data as Record<string, unknown>,
+          metadata,
+          term: fence.term,
+          nodeId: fence.nodeId,
+          createdAt,
+        });
+      });
+      if (a.events.length > 0) versions.set(a.stream, version + a.events.length);
+    }
+    // An append that stores nothing leaves its key free, as a lone one would.
+    if (key !== undefined && rows.length > from) keyOwner.set(key, index);
+    return { kind: 'rows', from, to: rows.length, events: [] };
   }
 
   async findByIdempotencyKey(key: string, em: EntityManager = this.em()): Promise<StoredEvent | null> {
