@@ -70,7 +70,7 @@ export class Leadership {
   /** The fence to write under, or NOT_LEADER naming the leader when one is known. */
   async writeFence(): Promise<Fence> {
     const s = this.options.election.status();
-    if (s.role === 'leader' && this.claimedTerm === s.term) return { term: s.term, nodeId: s.id };
+    if (this.canWrite()) return { term: s.term, nodeId: s.id };
     if (s.role === 'leader') {
       throw ApiError.notLeader(
         null,
@@ -95,8 +95,7 @@ export class Leadership {
   leaderRef(): LeaderRef | null {
     const leader = this.options.election.status().leader;
     if (!leader) return null;
-    const url = this.urls.get(leader);
-    return url ? { id: leader, url } : { id: leader, url: '' };
+    return { id: leader, url: this.urls.get(leader) ?? '' };
   }
 
   /** An append found a newer fence: the election learns the term (and this node steps down). */

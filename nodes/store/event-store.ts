@@ -106,8 +106,7 @@ export class EventStore {
     const rows = await this.em().execute<{ term: string; node_id: string }[]>(
       'select term, node_id from leadership where singleton',
     );
-    const row = rows[0];
-    return row ? { term: Number(row.term), nodeId: row.node_id } : null;
+    return toFence(rows[0]);
   }
 
   /**
@@ -137,14 +136,18 @@ export class EventStore {
         [fence.term, fence.nodeId],
       );
       const version = await this.streamVersion(em, 'cluster');
-      const [event] = await this.insertEvents(
-        em,
-        fence,
-        'cluster',
-        version,
-        [{ type: 'LeaderElected', data: { nodeId: fence.nodeId, term: fence.term, url } }],
-        {},
-      );
+      const [event] = await insertRows(em, [
+        {
+          stream: 'cluster',
+          version: version + 1,
+          type: 'LeaderElected',
+          data: { nodeId: fence.nodeId, term: fence.term, url },
+          metadata: {},
+          term: fence.term,
+          nodeId: fence.nodeId,
+          createdAt: new Date(),
+        },
+      ]);
       return event ?? null;
     });
   }
@@ -209,7 +212,7 @@ export class EventStore {
           JSON.stringify(keys),
         ]);
         const fence = guard?.fence_term
-          ? { term: Number(guard.fence_term), nodeId: guard.fence_node as string }
+          ? toFence({ term: guard.fence_term, node_id: guard.fence_node as string })
           : null;
         const versions = new Map(Object.entries(guard?.versions ?? {}).map(([k, v]) => [k, Number(v)]));
         /** Keys already used: by an earlier append in the log, or by an earlier one in this batch. */
@@ -223,7 +226,9 @@ export class EventStore {
           outcomes.push(this.check(p, index, fence, versions, keyOwner, rows, createdAt));
         }
         if (rows.length === 0) return;
-        for (const p of batch) {
+        // Only the bodies of appends that were accepted (a refused upload stores nothing).
+        for (const [i, p] of batch.entries()) {
+          if (outcomes[i]?.kind !== 'rows') continue;
           for (const blob of p.options.blobs ?? []) {
             await em.execute(
               'insert into blob (sha256, content) values (?, ?) on conflict (sha256) do nothing',
@@ -232,8 +237,7 @@ export class EventStore {
           }
         }
         // One multi-row INSERT for the whole batch; the notify trigger fires once, at commit.
-        const positions = await em.insertMany(EventRow, rows);
-        const stored = rows.map((r, i) => ({ ...r, position: Number(positions[i]) }));
+        const stored = await insertRows(em, rows);
         for (const e of stored) await project(em, e);
         for (const o of outcomes) if (o.kind === 'rows') o.events = stored.slice(o.from, o.to);
       });
@@ -372,15 +376,14 @@ export class EventStore {
     const rows = await em.execute<{ term: string; node_id: string }[]>(
       'select term, node_id from leadership where singleton for update',
     );
-    const row = rows[0];
-    if (row) return { term: Number(row.term), nodeId: row.node_id };
-    // No fence yet: lock the Node table's writers out of racing us to create it. Table-level
-    // lock on first claim only; it is released at commit like the row lock.
+    if (rows[0]) return toFence(rows[0]);
+    // No fence yet: a row lock cannot hold a row that does not exist, so lock out other first
+    // claims with a table lock (first claim only; released at commit like the row lock).
     await em.execute('lock table leadership in exclusive mode');
     const again = await em.execute<{ term: string; node_id: string }[]>(
       'select term, node_id from leadership where singleton',
     );
-    return again[0] ? { term: Number(again[0].term), nodeId: again[0].node_id } : null;
+    return toFence(again[0]);
   }
 
   private async streamVersion(em: EntityManager, stream: string): Promise<number> {
@@ -390,34 +393,16 @@ export class EventStore {
     );
     return Number(rows[0]?.version ?? 0);
   }
-
-  private async insertEvents(
-    em: EntityManager,
-    fence: Fence,
-    stream: string,
-    fromVersion: number,
-    events: readonly DomainEvent[],
-    firstMetadata: EventMetadata,
-  ): Promise<StoredEvent[]> {
-    const createdAt = new Date();
-    const rows = events.map((e, i) => ({
-      stream,
-      version: fromVersion + i + 1,
-      type: e.type,
-      data: e.data as Record<string, unknown>,
-      metadata: i === 0 ? firstMetadata : omitKey(firstMetadata),
-      term: fence.term,
-      nodeId: fence.nodeId,
-      createdAt,
-    }));
-    const positions = await em.insertMany(EventRow, rows);
-    return rows.map((r, i) => ({ ...r, position: Number(positions[i]) }));
-  }
 }
 
-function omitKey(m: EventMetadata): EventMetadata {
-  const { idempotencyKey: _key, ...rest } = m;
-  return rest;
+/** The rows in one multi-row INSERT; returned with the positions the log gave them. */
+async function insertRows(em: EntityManager, rows: Omit<StoredEvent, 'position'>[]): Promise<StoredEvent[]> {
+  const positions = await em.insertMany(EventRow, rows);
+  return rows.map((r, i) => ({ ...r, position: Number(positions[i]) }));
+}
+
+function toFence(row: { term: string | number; node_id: string } | undefined): Fence | null {
+  return row ? { term: Number(row.term), nodeId: row.node_id } : null;
 }
 
 /** Refuse to log an event whose data does not match its definition: the log is forever. */
