@@ -446,6 +446,25 @@ describe('GraphQL on a 3-node cluster', { timeout: 120_000 }, () => {
     deletedId = task.id;
   });
 
+  test('a repeated update or delete with the same Idempotency-Key answers as the first and appends nothing', async () => {
+    const task = await createTask({ title: 'retried' });
+    const key = { ...AUTH, 'idempotency-key': `retry-${task.id}` };
+    const vars = { id: task.id, input: { status: 'IN_PROGRESS' }, v: 1 };
+    const first = dataOf<TaskView>(await gql(leader, UPDATE_TASK, vars, key), 'updateTask');
+    // The repeat carries the same expectedVersion, now stale: it must not be a CONFLICT.
+    const again = dataOf<TaskView>(await gql(leader, UPDATE_TASK, vars, key), 'updateTask');
+    assert.deepEqual(again, first);
+    assert.equal(first.version, 2);
+    const delKey = { ...AUTH, 'idempotency-key': `delete-${task.id}` };
+    assert.equal(dataOf(await gql(leader, DELETE_TASK, { id: task.id, v: 2 }, delKey), 'deleteTask'), true);
+    assert.equal(dataOf(await gql(leader, DELETE_TASK, { id: task.id, v: 2 }, delKey), 'deleteTask'), true);
+    const stream = (await allEvents(leader)).filter((e) => e.stream === `task-${task.id}`);
+    assert.deepEqual(
+      stream.map((e) => e.type),
+      ['TaskCreated', 'TaskUpdated', 'TaskDeleted'],
+    );
+  });
+
   test('tasks: status filter and Relay pagination over the live tasks', async () => {
     const statuses = ['TODO', 'DONE', 'TODO', 'IN_PROGRESS', 'DONE', 'TODO', 'DONE'];
     for (const [i, status] of statuses.entries()) {

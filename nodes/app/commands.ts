@@ -75,9 +75,14 @@ export class NodeCommands implements Commands {
     });
   }
 
-  async updateTask(id: string, patch: TaskPatch, expectedVersion?: number): Promise<TaskDto> {
-    return this.guard(() =>
-      this.onTask(id, expectedVersion, (state) =>
+  async updateTask(
+    id: string,
+    patch: TaskPatch,
+    expectedVersion?: number,
+    idempotencyKey?: string,
+  ): Promise<TaskDto> {
+    return this.guard(async () => {
+      const task = await this.onTask(id, expectedVersion, idempotencyKey, (state) =>
         decideTask(
           {
             type: 'UpdateTask',
@@ -89,13 +94,15 @@ export class NodeCommands implements Commands {
           },
           state,
         ),
-      ),
-    );
+      );
+      if (!task) throw ApiError.notFound(`task ${id} was deleted`);
+      return task;
+    });
   }
 
-  async deleteTask(id: string, expectedVersion?: number): Promise<boolean> {
+  async deleteTask(id: string, expectedVersion?: number, idempotencyKey?: string): Promise<boolean> {
     return this.guard(async () => {
-      await this.onTask(id, expectedVersion, (state) =>
+      await this.onTask(id, expectedVersion, idempotencyKey, (state) =>
         decideTask(
           { type: 'DeleteTask', id, ...(expectedVersion === undefined ? {} : { expectedVersion }) },
           state,
@@ -189,19 +196,36 @@ export class NodeCommands implements Commands {
   private async onTask(
     id: string,
     expectedVersion: number | undefined,
+    idempotencyKey: string | undefined,
     decide: (state: TaskState) => TaskEvent[],
-  ): Promise<TaskDto> {
+  ): Promise<TaskDto | null> {
     const fence = await this.leadership.writeFence();
     if (!isUuid(id)) throw ApiError.notFound(`no task ${id}`);
     const stream = `task-${id}`;
+    // A repeat (a gateway retrying across a failover) answers as the first attempt did, before
+    // the decider could call the now-moved version a conflict. A repeated delete has no task left.
+    const earlier = await this.earlier(idempotencyKey, 'TaskUpdated', 'TaskDeleted');
+    if (earlier?.stream === stream) {
+      if (earlier.type === 'TaskDeleted') return null;
+      return taskAsOf(await this.store.readStream(stream), earlier.position);
+    }
+    if (earlier) throw ApiError.badUserInput(`idempotencyKey ${idempotencyKey} was used for another task`);
     for (let attempt = 1; ; attempt++) {
       const history = await this.store.readStream(stream);
       const state = history.reduce((s, e) => evolveTask(s, e as unknown as TaskEvent), initialTaskState);
       const events = decide(state);
       if (events.length === 0) return taskAsOf(history, Number.POSITIVE_INFINITY);
       try {
-        const result = await this.store.append(fence, [{ stream, expectedVersion: state.version, events }]);
-        if (result.kind === 'duplicate') throw new Error('unreachable: no idempotency key');
+        const result = await this.store.append(
+          fence,
+          [{ stream, expectedVersion: state.version, events }],
+          opts(idempotencyKey),
+        );
+        if (result.kind === 'duplicate') {
+          if (result.first.type === 'TaskDeleted') return null;
+          return taskAsOf(await this.store.readStream(stream), result.first.position);
+        }
+        if (events.some((e) => e.type === 'TaskDeleted')) return null;
         return taskAsOf([...history, ...result.events], Number.POSITIVE_INFINITY);
       } catch (error) {
         // A pinned expectedVersion was checked by the decider; a conflict here means another

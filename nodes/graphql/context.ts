@@ -9,4 +9,10 @@ export interface GraphqlContext {
   /** Outcome of checking the request's bearer token; only mutations look at it. */
   readonly auth: AuthResult;
   readonly maxUploadBytes: number;
+  /**
+   * The request's `Idempotency-Key` header, if any. The gateway sends one with every mutation it
+   * forwards, so that a retry after a failover is recognised; each mutation field keys its
+   * command with it plus the field's response key.
+   */
+  readonly requestKey?: string;
 }

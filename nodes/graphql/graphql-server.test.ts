@@ -221,13 +221,13 @@ const commands: Commands = {
     maybeFail();
     return { ...(tasks[0] as TaskDto), title: input.title, description: input.description ?? null };
   },
-  async updateTask(id: string, patch: TaskPatch, expectedVersion?: number) {
-    record('updateTask', { id, patch, expectedVersion });
+  async updateTask(id: string, patch: TaskPatch, expectedVersion?: number, idempotencyKey?: string) {
+    record('updateTask', { id, patch, expectedVersion, ...(idempotencyKey ? { idempotencyKey } : {}) });
     maybeFail();
     return { ...(tasks[1] as TaskDto), ...patch, version: 3 };
   },
-  async deleteTask(id: string, expectedVersion?: number) {
-    record('deleteTask', { id, expectedVersion });
+  async deleteTask(id: string, expectedVersion?: number, idempotencyKey?: string) {
+    record('deleteTask', { id, expectedVersion, ...(idempotencyKey ? { idempotencyKey } : {}) });
     maybeFail();
     return true;
   },
@@ -563,6 +563,29 @@ describe('mutations and auth', () => {
       input: { title: 'write tests', description: null },
       idempotencyKey: 'k1',
     });
+  });
+
+  test('an Idempotency-Key header keys every mutation field by its response key; an argument wins', async () => {
+    const r = await gql(
+      'mutation { a: createTask(input: { title: "x" }) { id } b: createTask(input: { title: "y" }, idempotencyKey: "own") { id } deleteTask(id: "t") }',
+      undefined,
+      { ...auth, 'idempotency-key': 'req-1' },
+    );
+    assert.equal(r.body.errors, undefined);
+    const creates = (calls.createTask ?? []).slice(-2) as Array<{ idempotencyKey?: string }>;
+    assert.deepEqual(
+      creates.map((c) => c.idempotencyKey),
+      ['req-1:a', 'own'],
+    );
+    assert.equal(
+      (calls.deleteTask?.at(-1) as { idempotencyKey?: string }).idempotencyKey,
+      'req-1:deleteTask',
+    );
+    const tooLong = await gql('mutation { deleteTask(id: "t") }', undefined, {
+      ...auth,
+      'idempotency-key': 'k'.repeat(161),
+    });
+    assert.equal(codeOf(tooLong), 'BAD_USER_INPUT');
   });
 
   test('updateTask passes only the given fields and the expected version', async () => {

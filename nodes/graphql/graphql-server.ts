@@ -59,12 +59,13 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
   const { logger } = opts;
   const schema = await buildEnsembleSchema();
 
-  const contextFor = (authorization: string | undefined): GraphqlContext => ({
+  const contextFor = (authorization: string | undefined, requestKey?: string): GraphqlContext => ({
     readModels: opts.readModels,
     commands: opts.commands,
     feeds: opts.feeds,
     auth: checkBearer(authorization, opts.apiToken),
     maxUploadBytes,
+    ...(requestKey === undefined ? {} : { requestKey }),
   });
 
   const app = express();
@@ -128,7 +129,9 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
     // maxUploadBytes would be refused; readUpload() enforces the exact limit.
     graphqlUploadExpress({ maxFileSize: maxUploadBytes + 1, maxFiles: 1 }),
     express.json({ limit: MAX_JSON_BYTES }),
-    expressMiddleware(apollo, { context: async ({ req }) => contextFor(headerOf(req.headers)) }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => contextFor(headerOf(req.headers), idempotencyKeyOf(req.headers)),
+    }),
   );
   app.use((req, res) => {
     res.status(404).json({
@@ -165,6 +168,13 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
 
 function headerOf(headers: IncomingHttpHeaders): string | undefined {
   return headers.authorization;
+}
+
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+function idempotencyKeyOf(headers: IncomingHttpHeaders): string | undefined {
+  const value = headers[IDEMPOTENCY_KEY_HEADER];
+  return typeof value === 'string' ? value : undefined;
 }
 
 /**

@@ -122,8 +122,13 @@ export interface ListingInputDto {
 /** Writes. Implementations throw ApiError (see errors.ts) for every refusal. */
 export interface Commands {
   createTask(input: TaskInput, idempotencyKey?: string): Promise<TaskDto>;
-  updateTask(id: string, patch: TaskPatch, expectedVersion?: number): Promise<TaskDto>;
-  deleteTask(id: string, expectedVersion?: number): Promise<boolean>;
+  updateTask(
+    id: string,
+    patch: TaskPatch,
+    expectedVersion?: number,
+    idempotencyKey?: string,
+  ): Promise<TaskDto>;
+  deleteTask(id: string, expectedVersion?: number, idempotencyKey?: string): Promise<boolean>;
   upsertListing(input: ListingInputDto, idempotencyKey?: string): Promise<ListingDto>;
   uploadFile(file: { name: string; bytes: Buffer }, idempotencyKey?: string): Promise<StoredFileDto>;
 }

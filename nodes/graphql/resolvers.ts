@@ -3,9 +3,22 @@
  * here, everything else (lengths, versions, leadership) is the ports' business.
  */
 import 'reflect-metadata';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { FileUpload } from 'graphql-upload-minimal';
 import type { SubscribeResolverData } from 'type-graphql';
-import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  Authorized,
+  Ctx,
+  ID,
+  Info,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
 import {
   Cluster,
   ClusterEvent,
@@ -57,6 +70,23 @@ function optionalText(value: string | null | undefined, name: string): string | 
   if (value === null || value === undefined) return undefined;
   if (value.trim() === '') throw ApiError.badUserInput(`\`${name}\` must not be empty`, { argument: name });
   return value;
+}
+
+/**
+ * The command's idempotency key: the argument when given, else the request's `Idempotency-Key`
+ * header joined with the field's response key (one request may hold several mutations).
+ */
+function commandKey(
+  argument: string | null | undefined,
+  ctx: GraphqlContext,
+  info: GraphQLResolveInfo,
+): string | undefined {
+  const given = optionalText(argument, 'idempotencyKey');
+  if (given !== undefined || ctx.requestKey === undefined) return given;
+  if (ctx.requestKey.trim() === '' || ctx.requestKey.length > 160) {
+    throw ApiError.badUserInput('the Idempotency-Key header must be 1-160 characters');
+  }
+  return `${ctx.requestKey}:${info.path.key}`;
 }
 
 function optionalNonNegative(value: number | null | undefined, name: string): number | undefined {
@@ -138,7 +168,11 @@ export class QueryResolver {
 export class MutationResolver {
   @Authorized()
   @Mutation(() => Task)
-  createTask(@Args(() => CreateTaskArgs) args: CreateTaskArgs, @Ctx() ctx: GraphqlContext): Promise<TaskDto> {
+  createTask(
+    @Args(() => CreateTaskArgs) args: CreateTaskArgs,
+    @Ctx() ctx: GraphqlContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<TaskDto> {
     const { input } = args;
     return ctx.commands.createTask(
       {
@@ -146,13 +180,17 @@ export class MutationResolver {
         ...(input.description !== undefined ? { description: input.description } : {}),
         ...(input.status != null ? { status: input.status } : {}),
       },
-      optionalText(args.idempotencyKey, 'idempotencyKey'),
+      commandKey(args.idempotencyKey, ctx, info),
     );
   }
 
   @Authorized()
   @Mutation(() => Task)
-  updateTask(@Args(() => UpdateTaskArgs) args: UpdateTaskArgs, @Ctx() ctx: GraphqlContext): Promise<TaskDto> {
+  updateTask(
+    @Args(() => UpdateTaskArgs) args: UpdateTaskArgs,
+    @Ctx() ctx: GraphqlContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<TaskDto> {
     const { input } = args;
     // title and status can't be cleared; null for them is a mistake, not "unchanged".
     for (const field of ['title', 'status'] as const) {
@@ -175,13 +213,22 @@ export class MutationResolver {
       args.id,
       patch,
       optionalNonNegative(args.expectedVersion, 'expectedVersion'),
+      commandKey(undefined, ctx, info),
     );
   }
 
   @Authorized()
   @Mutation(() => Boolean)
-  deleteTask(@Args(() => DeleteTaskArgs) args: DeleteTaskArgs, @Ctx() ctx: GraphqlContext): Promise<boolean> {
-    return ctx.commands.deleteTask(args.id, optionalNonNegative(args.expectedVersion, 'expectedVersion'));
+  deleteTask(
+    @Args(() => DeleteTaskArgs) args: DeleteTaskArgs,
+    @Ctx() ctx: GraphqlContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<boolean> {
+    return ctx.commands.deleteTask(
+      args.id,
+      optionalNonNegative(args.expectedVersion, 'expectedVersion'),
+      commandKey(undefined, ctx, info),
+    );
   }
 
   @Authorized()
@@ -189,11 +236,12 @@ export class MutationResolver {
   upsertListing(
     @Args(() => UpsertListingArgs) args: UpsertListingArgs,
     @Ctx() ctx: GraphqlContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<ListingDto> {
     const { title, url, price, currency, priceEur, scrapedAt } = args.input;
     return ctx.commands.upsertListing(
       { title, url, price, currency, priceEur, scrapedAt },
-      optionalText(args.idempotencyKey, 'idempotencyKey'),
+      commandKey(args.idempotencyKey, ctx, info),
     );
   }
 
@@ -204,10 +252,11 @@ export class MutationResolver {
   async uploadFile(
     @Arg('file', () => UploadScalar) file: Promise<FileUpload>,
     @Ctx() ctx: GraphqlContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<StoredFileDto> {
     const upload = await file;
     const bytes = await readUpload(upload, ctx.maxUploadBytes);
-    return ctx.commands.uploadFile({ name: upload.filename, bytes });
+    return ctx.commands.uploadFile({ name: upload.filename, bytes }, commandKey(undefined, ctx, info));
   }
 }
 
