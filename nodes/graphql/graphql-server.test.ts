@@ -578,7 +578,7 @@ describe('mutations and auth', () => {
       ['req-1:a', 'own'],
     );
     assert.equal(
-      (calls.deleteTask?.at(-1) as { idempotencyKey?: string }).idempotencyKey,
+      (calls.deleteTask?.at(-1) as { idempotencyKey?: string } | undefined)?.idempotencyKey,
       'req-1:deleteTask',
     );
     const tooLong = await gql('mutation { deleteTask(id: "t") }', undefined, {
