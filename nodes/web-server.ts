@@ -12,7 +12,7 @@ import { Leadership } from './app/leadership.js';
 import { NodeReadModels } from './app/read-models.js';
 import type { NodeConfig } from './config.js';
 import type { ElectionService } from './election/election-service.js';
-import { startGraphqlServer } from './graphql/graphql-server.js';
+import { startGraphqlServer } from '../api/graphql-server.js';
 import { openDatabase } from './store/database.js';
 import { EventFeed } from './store/event-feed.js';
 import { EventStore } from './store/event-store.js';

@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { printSchema } from 'graphql';
-import { buildEnsembleSchema } from '../nodes/graphql/schema.js';
+import { buildEnsembleSchema } from '../api/schema.js';
 
 const sdl = `${printSchema(await buildEnsembleSchema())}\n`;
 const out = process.argv[2];

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { printSchema } from 'graphql';
-import { buildEnsembleSchema } from '../nodes/graphql/schema.js';
+import { buildEnsembleSchema } from '../api/schema.js';
 
 test('schema/schema.graphql is the schema the nodes serve (run `npm run schema:emit` after a change)', async () => {
   // Compiled to dist/schema/; the committed SDL lives in the source tree's schema/.

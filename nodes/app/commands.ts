@@ -22,7 +22,7 @@ import {
   type TaskEvent,
   type TaskState,
 } from '../domain/task-decider.js';
-import { ApiError } from '../graphql/errors.js';
+import { ApiError } from '../../api/errors.js';
 import type {
   Commands,
   ListingDto,
@@ -31,7 +31,7 @@ import type {
   TaskDto,
   TaskInput,
   TaskPatch,
-} from '../graphql/ports.js';
+} from '../../api/ports.js';
 import type { AppendOptions, EventStore, StreamAppend } from '../store/event-store.js';
 import { NotLeaderError, VersionConflictError } from '../store/store-errors.js';
 import type { StoredEvent } from '../store/stored-event.js';

@@ -1,5 +1,5 @@
 /** Opaque Relay cursors: base64url of a JSON tuple, validated on the way back in. */
-import { ApiError } from '../graphql/errors.js';
+import { ApiError } from '../../api/errors.js';
 
 export function encodeCursor(parts: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');

@@ -1,6 +1,6 @@
 /** The subscription feeds of a node: its election's news, and the domain log from PostgreSQL. */
 import { map } from '@graphql-yoga/subscription';
-import type { ClusterEventDto, EventDto, Feeds, LeaderChangeDto } from '../graphql/ports.js';
+import type { ClusterEventDto, EventDto, Feeds, LeaderChangeDto } from '../../api/ports.js';
 import type { EventFeed } from '../store/event-feed.js';
 import type { Leadership } from './leadership.js';
 import { toEventDto } from './read-models.js';

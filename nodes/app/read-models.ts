@@ -5,7 +5,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { TaskStatus } from '../../schema/events.js';
 import type { ElectionStatus } from '../election/raft-election.js';
-import { ApiError } from '../graphql/errors.js';
+import { ApiError } from '../../api/errors.js';
 import type {
   ClusterDto,
   EventDto,
@@ -15,7 +15,7 @@ import type {
   ReadModels,
   StoredFileDto,
   TaskDto,
-} from '../graphql/ports.js';
+} from '../../api/ports.js';
 import { ListingRow, NodeRow, StoredFileRow, TaskRow } from '../store/entities.js';
 import type { EventStore } from '../store/event-store.js';
 import type { StoredEvent } from '../store/stored-event.js';

@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { createPubSub } from '@graphql-yoga/subscription';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
-import { DateTimeScalar } from '../../schema/graphql/index.js';
+import { DateTimeScalar } from '../schema/graphql/index.js';
 import { authChecker } from './auth.js';
 import { MutationResolver, QueryResolver, SubscriptionResolver } from './resolvers.js';
 

@@ -38,7 +38,7 @@ import {
   UpdateTaskArgs,
   UploadScalar,
   UpsertListingArgs,
-} from '../../schema/graphql/index.js';
+} from '../schema/graphql/index.js';
 import type { GraphqlContext } from './context.js';
 import { ApiError } from './errors.js';
 import type {

@@ -2,7 +2,7 @@
  * What the GraphQL layer needs from the rest of the node, as interfaces: the resolvers are
  * thin, and the event store, projections and election sit behind these ports.
  */
-import type { TaskStatus } from '../../schema/events.js';
+import type { TaskStatus } from '../schema/events.js';
 
 export type Role = 'FOLLOWER' | 'CANDIDATE' | 'LEADER';
 
