@@ -12,8 +12,10 @@ export const API_ERROR_CODES = [
   'CONFLICT',
   'NOT_LEADER',
   'NO_LEADER',
-  // Not in the contract's list: an upload over the size limit (HTTP 413).
+  // Not in the contract's list: an upload over the size limit (HTTP 413), and the gateway
+  // finding no node to answer a read.
   'PAYLOAD_TOO_LARGE',
+  'SERVICE_UNAVAILABLE',
 ] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
@@ -62,7 +64,11 @@ export class ApiError extends GraphQLError {
   }
 
   static noLeader(message = 'no leader was elected within the wait; retry shortly'): ApiError {
-    return new ApiError('NO_LEADER', message);
+    return new ApiError('NO_LEADER', message, { retryAfterMs: 1_000 });
+  }
+
+  static serviceUnavailable(message: string): ApiError {
+    return new ApiError('SERVICE_UNAVAILABLE', message, { retryAfterMs: 1_000 });
   }
 
   /** `extensions.http` makes Apollo Server answer with that status (and is removed from the body). */

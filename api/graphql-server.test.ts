@@ -201,6 +201,9 @@ const readModels: ReadModels = {
     record('events', args);
     return [event(1), event(2)];
   },
+  async headPosition() {
+    return 2;
+  },
 };
 
 function storedFile(name: string, bytes: Buffer): StoredFileDto {

@@ -96,6 +96,7 @@ export interface ReadModels {
   }): Promise<Page<ListingDto>>;
   files(): Promise<StoredFileDto[]>;
   events(args: { afterPosition?: number; first: number; stream?: string }): Promise<EventDto[]>;
+  headPosition(): Promise<number>;
 }
 
 export interface TaskInput {

@@ -13,6 +13,7 @@ import {
   Ctx,
   ID,
   Info,
+  Int,
   Mutation,
   Query,
   Resolver,
@@ -161,6 +162,14 @@ export class QueryResolver {
       ...(afterPosition !== undefined ? { afterPosition } : {}),
       ...(stream !== undefined ? { stream } : {}),
     });
+  }
+
+  @Query(() => Int, {
+    description:
+      'Position of the newest event in the log (0 when empty): subscribe to `events` with it as `afterPosition` to miss nothing from here on.',
+  })
+  headPosition(@Ctx() ctx: GraphqlContext): Promise<number> {
+    return ctx.readModels.headPosition();
   }
 }
 

@@ -84,3 +84,11 @@ export const port = z.coerce
   .max(65535, { message: 'must be a port from 1 to 65535' });
 
 export const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' });
+
+/** A size limit in bytes for uploads (default 10 MiB). */
+export const maxUploadBytes = z.coerce
+  .number({ message: 'must be a number of bytes' })
+  .int({ message: 'must be a whole number of bytes' })
+  .min(1024, { message: 'must be at least 1024 bytes' })
+  .max(1024 * 1024 * 1024, { message: 'must be at most 1 GiB' })
+  .default(10 * 1024 * 1024);

@@ -1,6 +1,6 @@
 /** A node's configuration, from the environment (see the README's configuration table). */
 import { z } from 'zod';
-import { httpUrl, logLevel, millis, millisRange, port } from '../common/config.js';
+import { httpUrl, logLevel, maxUploadBytes, millis, millisRange, port } from '../common/config.js';
 import { parsePeers } from './transport/udp-transport.js';
 
 export const nodeConfigSchema = z
@@ -33,12 +33,7 @@ export const nodeConfigSchema = z
       .string({ message: 'is required: the bearer token that mutations must carry' })
       .min(16, { message: 'must be at least 16 characters' }),
     GATEWAY_URL: httpUrl.optional(),
-    MAX_UPLOAD_BYTES: z.coerce
-      .number({ message: 'must be a number of bytes' })
-      .int({ message: 'must be a whole number of bytes' })
-      .min(1024, { message: 'must be at least 1024 bytes' })
-      .max(1024 * 1024 * 1024, { message: 'must be at most 1 GiB' })
-      .default(10 * 1024 * 1024),
+    MAX_UPLOAD_BYTES: maxUploadBytes,
     DATA_DIR: z.string().min(1).optional(),
     BIND_HOST: z.string().min(1).optional(),
     LOG_LEVEL: logLevel,

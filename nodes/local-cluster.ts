@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { LogWaiters } from '../launcher/log-waiters.js';
 
 export interface LogRecord {
   readonly node: string;
@@ -36,17 +37,12 @@ export interface LocalClusterOptions {
   readonly onExit?: (node: string, code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
-interface Waiter {
-  readonly predicate: (r: LogRecord) => boolean;
-  readonly resolve: (r: LogRecord) => void;
-}
-
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 
 export class LocalCluster {
   readonly ids: readonly string[];
   private readonly children = new Map<string, ChildProcess>();
-  private readonly waiters = new Set<Waiter>();
+  private readonly waiters = new LogWaiters<LogRecord>();
   /** Nodes whose web server is up (they logged "node <id> up") since they were last started. */
   private readonly ready = new Set<string>();
   /** The leader each node last reported following ("leader is X in term T"). */
@@ -137,20 +133,7 @@ export class LocalCluster {
     timeoutMs = 10_000,
     what = 'a log record',
   ): Promise<LogRecord> {
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        predicate,
-        resolve: (r) => {
-          clearTimeout(timer);
-          resolve(r);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      this.waiters.add(waiter);
-    });
+    return this.waiters.waitFor(predicate, timeoutMs, what);
   }
 
   /**
@@ -222,12 +205,7 @@ export class LocalCluster {
       this.follows.set(id, { leader: (record.leader as string | null) ?? null, term: record.term });
     }
     this.options.onRecord?.(record);
-    for (const w of [...this.waiters]) {
-      if (w.predicate(record)) {
-        this.waiters.delete(w);
-        w.resolve(record);
-      }
-    }
+    this.waiters.offer(record);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
+import { startGraphqlServer } from '../api/graphql-server.js';
 import { NodeCommands } from './app/commands.js';
 import { NodeFeeds } from './app/feeds.js';
 import { GatewayAnnouncer } from './app/gateway-announcer.js';
@@ -12,7 +13,6 @@ import { Leadership } from './app/leadership.js';
 import { NodeReadModels } from './app/read-models.js';
 import type { NodeConfig } from './config.js';
 import type { ElectionService } from './election/election-service.js';
-import { startGraphqlServer } from '../api/graphql-server.js';
 import { openDatabase } from './store/database.js';
 import { EventFeed } from './store/event-feed.js';
 import { EventStore } from './store/event-store.js';

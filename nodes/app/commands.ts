@@ -5,6 +5,16 @@
  * state (unless the client pinned an expectedVersion, which is then a CONFLICT).
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { ApiError } from '../../api/errors.js';
+import type {
+  Commands,
+  ListingDto,
+  ListingInputDto,
+  StoredFileDto,
+  TaskDto,
+  TaskInput,
+  TaskPatch,
+} from '../../api/ports.js';
 import { DomainError } from '../domain/domain-error.js';
 import { decideStoreFile, evolveFile, type FileEvent, initialFileState } from '../domain/file-decider.js';
 import {
@@ -22,16 +32,6 @@ import {
   type TaskEvent,
   type TaskState,
 } from '../domain/task-decider.js';
-import { ApiError } from '../../api/errors.js';
-import type {
-  Commands,
-  ListingDto,
-  ListingInputDto,
-  StoredFileDto,
-  TaskDto,
-  TaskInput,
-  TaskPatch,
-} from '../../api/ports.js';
 import type { AppendOptions, EventStore, StreamAppend } from '../store/event-store.js';
 import { NotLeaderError, VersionConflictError } from '../store/store-errors.js';
 import type { StoredEvent } from '../store/stored-event.js';

@@ -6,9 +6,9 @@
  */
 import { createPubSub } from '@graphql-yoga/subscription';
 import type { Logger } from 'pino';
-import type { ElectionService, TimedElectionEvent } from '../election/election-service.js';
 import { ApiError, type LeaderRef } from '../../api/errors.js';
 import type { ClusterEventDto, LeaderChangeDto } from '../../api/ports.js';
+import type { ElectionService, TimedElectionEvent } from '../election/election-service.js';
 import type { EventStore, Fence } from '../store/event-store.js';
 import { NotLeaderError } from '../store/store-errors.js';
 import type { GatewayAnnouncer } from './gateway-announcer.js';

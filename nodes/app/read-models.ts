@@ -3,8 +3,6 @@
  * Node table merged with this node's live election state).
  */
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type { TaskStatus } from '../../schema/events.js';
-import type { ElectionStatus } from '../election/raft-election.js';
 import { ApiError } from '../../api/errors.js';
 import type {
   ClusterDto,
@@ -16,6 +14,8 @@ import type {
   StoredFileDto,
   TaskDto,
 } from '../../api/ports.js';
+import type { TaskStatus } from '../../schema/events.js';
+import type { ElectionStatus } from '../election/raft-election.js';
 import { ListingRow, NodeRow, StoredFileRow, TaskRow } from '../store/entities.js';
 import type { EventStore } from '../store/event-store.js';
 import type { StoredEvent } from '../store/stored-event.js';
@@ -111,6 +111,10 @@ export class NodeReadModels implements ReadModels {
   async files(): Promise<StoredFileDto[]> {
     const rows = await this.em().find(StoredFileRow, {}, { orderBy: { createdAt: 'desc' } });
     return rows.map(toFile);
+  }
+
+  headPosition(): Promise<number> {
+    return this.store.readLatestPosition();
   }
 
   async events(args: { afterPosition?: number; first: number; stream?: string }): Promise<EventDto[]> {

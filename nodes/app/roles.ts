@@ -1,5 +1,5 @@
-import type { Role as ElectionRole } from '../election/raft-election.js';
 import type { Role } from '../../api/ports.js';
+import type { Role as ElectionRole } from '../election/raft-election.js';
 
 /** The API's three roles. A pre-candidate is campaigning (its PreVote round), so: CANDIDATE. */
 export function apiRole(role: ElectionRole): Role {

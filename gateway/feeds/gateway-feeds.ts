@@ -1,0 +1,152 @@
+/**
+ * The gateway's subscriptions. `leaderChanged` comes from the leader registry (announcements);
+ * `clusterEvents` merges every node's own transitions, one standing subscription per node that
+ * reconnects when the node comes back; `events` is passed through from a healthy node and, when
+ * that node goes away, resumed on another just after the last position delivered, so a
+ * subscriber sees neither a gap nor a repeat across a node's death.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { createPubSub } from '@graphql-yoga/subscription';
+import { Repeater } from '@repeaterjs/repeater';
+import type { Logger } from 'pino';
+import type { ClusterEventDto, EventDto, Feeds, LeaderChangeDto } from '../../api/ports.js';
+import { EVENT_FIELDS } from '../ports/gateway-read-models.js';
+import type { LeaderRegistry } from '../routing/leader-registry.js';
+import type { NodeDirectory } from '../routing/node-directory.js';
+import { subscribeOnNode } from './node-subscription.js';
+
+const CLUSTER_EVENTS = 'subscription { clusterEvents { nodeId term from to reason at } }';
+const EVENTS = `subscription ($stream: String, $afterPosition: Int) {
+  events(stream: $stream, afterPosition: $afterPosition) { ${EVENT_FIELDS} } }`;
+const RECONNECT_MS = [100, 250, 500, 1_000, 2_000] as const;
+
+export class GatewayFeeds implements Feeds {
+  private readonly pubsub = createPubSub<{
+    leaderChanged: [LeaderChangeDto];
+    clusterEvents: [ClusterEventDto];
+  }>();
+  private readonly watched = new Set<string>();
+  private readonly stops: Array<() => Promise<void>> = [];
+  private stopped = false;
+
+  constructor(
+    registry: LeaderRegistry,
+    private readonly directory: NodeDirectory,
+    private readonly logger: Logger,
+    /** The log's newest position, read on a node. */
+    private readonly headPosition: () => Promise<number>,
+  ) {
+    registry.onChange((leader) =>
+      this.pubsub.publish('leaderChanged', {
+        term: leader.term,
+        leader: { id: leader.id, url: leader.url, role: 'LEADER', term: leader.term, lastSeenAt: leader.at },
+        at: leader.at,
+      }),
+    );
+  }
+
+  /** Keep one clusterEvents subscription per known node (call again when nodes are added). */
+  watchNodes(): void {
+    for (const node of this.directory.all()) {
+      if (this.watched.has(node.url) || this.stopped) continue;
+      this.watched.add(node.url);
+      const feed = this.forever(node.url, () =>
+        subscribeOnNode<ClusterEventDto>(node.url, CLUSTER_EVENTS, {}, 'clusterEvents'),
+      );
+      const pump = (async () => {
+        for await (const event of feed) this.pubsub.publish('clusterEvents', event);
+      })();
+      this.stops.push(async () => {
+        await feed.return();
+        await pump;
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.stops.map((s) => s()));
+  }
+
+  leaderChanged(): AsyncIterableIterator<LeaderChangeDto> {
+    return this.pubsub.subscribe('leaderChanged');
+  }
+
+  clusterEvents(): AsyncIterableIterator<ClusterEventDto> {
+    return this.pubsub.subscribe('clusterEvents');
+  }
+
+  /**
+   * "From now" is turned into a position first (the log's head), so that a resume after a node's
+   * death, or a slow first connection to a node, can neither skip nor repeat an event.
+   */
+  events(args: { stream?: string; afterPosition?: number }): AsyncIterableIterator<EventDto> {
+    const { directory, logger, headPosition } = this;
+    return new Repeater<EventDto>(async (push, stop) => {
+      let after: number;
+      try {
+        after = args.afterPosition ?? (await headPosition());
+      } catch (error) {
+        stop(error);
+        return;
+      }
+      let done = false;
+      void stop.then(() => {
+        done = true;
+      });
+      for (let failures = 0; !done; ) {
+        const node = directory.inTurn()[0];
+        if (node) {
+          const feed = subscribeOnNode<EventDto>(
+            node.url,
+            EVENTS,
+            { stream: args.stream ?? null, afterPosition: after },
+            'events',
+          );
+          void stop.then(() => feed.return());
+          logger.info({ node: node.url, after }, 'events feed on node');
+          try {
+            for await (const event of feed) {
+              failures = 0;
+              after = event.position;
+              await push(event);
+            }
+          } catch (error) {
+            stop(error); // the node refused the subscription: tell the client, do not retry
+            return;
+          }
+          if (!done) logger.info({ node: node.url, after }, 'events feed lost its node; resuming on another');
+        }
+        if (!done)
+          await Promise.race([delay(RECONNECT_MS[Math.min(failures++, RECONNECT_MS.length - 1)]), stop]);
+      }
+    });
+  }
+
+  /** A node's feed, resubscribed with backoff whenever it ends, until stopped. */
+  private forever<T>(url: string, open: () => Repeater<T>): Repeater<T> {
+    return new Repeater<T>(async (push, stop) => {
+      let done = false;
+      void stop.then(() => {
+        done = true;
+      });
+      for (let failures = 0; !done && !this.stopped; ) {
+        const feed = open();
+        void stop.then(() => feed.return());
+        try {
+          for await (const value of feed) {
+            failures = 0;
+            await push(value);
+          }
+        } catch (error) {
+          this.logger.warn(
+            { node: url, err: (error as Error).message },
+            'a node refused its clusterEvents feed',
+          );
+        }
+        if (!done)
+          await Promise.race([delay(RECONNECT_MS[Math.min(failures++, RECONNECT_MS.length - 1)]), stop]);
+      }
+    });
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * One GraphQL subscription on one node over graphql-ws, as an async iterator that ends (rather
+ * than retries) when the node goes away: the callers decide where to resume.
+ */
+import { Repeater } from '@repeaterjs/repeater';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { ApiError } from '../../api/errors.js';
+import { dateReviver } from '../ports/remote-graphql.js';
+
+export function wsUrlOf(httpUrl: string): string {
+  return `${httpUrl.replace(/^http/, 'ws')}/graphql`;
+}
+
+/** Thrown into the iterator when the node refused the subscription itself (bad arguments…). */
+export class SubscriptionRefusedError extends Error {}
+
+export function subscribeOnNode<T>(
+  nodeUrl: string,
+  query: string,
+  variables: Record<string, unknown>,
+  field: string,
+): Repeater<T> {
+  return new Repeater<T>(async (push, stop) => {
+    const client = createClient({
+      url: wsUrlOf(nodeUrl),
+      webSocketImpl: WebSocket,
+      lazy: true,
+      retryAttempts: 0,
+      jsonMessageReviver: dateReviver,
+    });
+    const unsubscribe = client.subscribe<Record<string, T>>(
+      { query, variables },
+      {
+        next: (result) => {
+          const first = result.errors?.[0];
+          if (first) {
+            const { code, ...rest } = (first.extensions ?? {}) as Record<string, unknown>;
+            stop(new ApiError(String(code) as ApiError['code'], first.message, rest));
+            return;
+          }
+          const value = result.data?.[field];
+          if (value !== undefined) void push(value);
+        },
+        error: () => stop(),
+        complete: () => stop(),
+      },
+    );
+    await stop;
+    unsubscribe();
+    await client.dispose();
+  });
+}

@@ -1,0 +1,130 @@
+/**
+ * The gateway, assembled: the leader registry and node directory, the two routers, the proxy's
+ * fast path, and the same GraphQL API as every node (api/) over the gateway's own ports, plus
+ * announcements, /healthz, /metrics, the cluster page and the IDE. The queue consumer and the
+ * FTP poller are started by main.ts beside it.
+ */
+import type { Logger } from 'pino';
+import { startGraphqlServer } from '../api/graphql-server.js';
+import type { GatewayConfig } from './config.js';
+import { GatewayFeeds } from './feeds/gateway-feeds.js';
+import { announceRoute } from './http/announce-route.js';
+import { graphqlProxy } from './http/graphql-proxy.js';
+import { pageRoutes } from './http/page-routes.js';
+import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { GatewayCommands } from './ports/gateway-commands.js';
+import { GatewayReadModels } from './ports/gateway-read-models.js';
+import { LeaderRegistry } from './routing/leader-registry.js';
+import { LeaderRouter } from './routing/leader-router.js';
+import { NodeDirectory } from './routing/node-directory.js';
+import { QueryRouter } from './routing/query-router.js';
+
+export type GatewayServerConfig = Pick<
+  GatewayConfig,
+  | 'gatewayUrl'
+  | 'bindHost'
+  | 'httpPort'
+  | 'nodeUrls'
+  | 'clusterSecret'
+  | 'clusterId'
+  | 'apiToken'
+  | 'leaderWaitMs'
+  | 'nodeTimeoutMs'
+  | 'healthIntervalMs'
+  | 'maxUploadBytes'
+>;
+
+export interface GatewayServer {
+  readonly url: string;
+  readonly registry: LeaderRegistry;
+  readonly directory: NodeDirectory;
+  readonly metrics: GatewayMetrics;
+  /** Writes on the leader, for the queue consumer and the FTP poller. */
+  readonly commands: GatewayCommands;
+  stop(): Promise<void>;
+}
+
+export async function startGatewayServer(
+  config: GatewayServerConfig,
+  logger: Logger,
+): Promise<GatewayServer> {
+  const registry = new LeaderRegistry();
+  const directory = new NodeDirectory({
+    seeds: config.nodeUrls,
+    registry,
+    intervalMs: config.healthIntervalMs,
+    logger,
+    onChange: () => feeds.watchNodes(),
+  });
+  const metrics = createMetrics(registry, directory);
+  const leaderRouter = new LeaderRouter({
+    registry,
+    directory,
+    leaderWaitMs: config.leaderWaitMs,
+    nodeTimeoutMs: config.nodeTimeoutMs,
+    metrics,
+    logger,
+  });
+  const queryRouter = new QueryRouter({ directory, nodeTimeoutMs: config.nodeTimeoutMs });
+  const readModels = new GatewayReadModels(registry, directory, queryRouter);
+  const feeds = new GatewayFeeds(registry, directory, logger, () => readModels.headPosition());
+  const commands = new GatewayCommands(leaderRouter, config.apiToken);
+  registry.onChange((leader) =>
+    logger.info({ leader: leader.id, term: leader.term, url: leader.url }, 'leader changed'),
+  );
+
+  const server = await startGraphqlServer({
+    host: config.bindHost,
+    port: config.httpPort,
+    readModels,
+    commands,
+    feeds,
+    apiToken: config.apiToken,
+    maxUploadBytes: config.maxUploadBytes,
+    logger,
+    healthz: () => {
+      const leader = registry.current();
+      const nodes = directory
+        .all()
+        .map((n) => ({ id: n.id, url: n.url, healthy: n.healthy, role: n.role, term: n.term }));
+      return leader
+        ? {
+            status: 200,
+            body: { status: 'ok', leader: { id: leader.id, url: leader.url, term: leader.term }, nodes },
+          }
+        : { status: 503, body: { status: 'no leader known yet', leader: null, nodes } };
+    },
+    extraRoutes: (app) => {
+      announceRoute(app, { registry, secret: config.clusterSecret, clusterId: config.clusterId, logger });
+      app.get('/metrics', async (_req, res) => {
+        res.type(metrics.register.contentType).send(await metrics.register.metrics());
+      });
+      pageRoutes(app, { gatewayUrl: config.gatewayUrl });
+      app.post(
+        '/graphql',
+        graphqlProxy({
+          queries: queryRouter,
+          leader: leaderRouter,
+          apiToken: config.apiToken,
+          maxUploadBytes: config.maxUploadBytes,
+          metrics,
+          logger,
+        }),
+      );
+    },
+  });
+  directory.start();
+  feeds.watchNodes();
+  return {
+    url: server.url,
+    registry,
+    directory,
+    metrics,
+    commands,
+    async stop() {
+      await directory.stop();
+      await feeds.stop();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,412 @@
+/**
+ * The gateway in front of a real 3-node cluster (real processes, embedded PostgreSQL): leader
+ * announcements, routing of queries and writes, uploads, the gateway's own `cluster`, the
+ * merged and passed-through subscriptions, and a failover seen from a client.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type Client, createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { ANNOUNCE_PATH, SIGNATURE_HEADER, signBody } from '../common/announcement.js';
+import { ServiceProcess, type ServiceRecord } from '../launcher/service-process.js';
+import { LocalCluster } from '../nodes/local-cluster.js';
+import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
+
+const TOKEN = 'gateway-test-token-0123456789';
+const SECRET = 'gateway-test-secret-0123456789';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+const PORT = 14_500;
+const GATEWAY = `http://127.0.0.1:${PORT}`;
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+interface GqlResponse {
+  status: number;
+  data?: Record<string, unknown> | null;
+  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+}
+
+let pg: TestPostgres;
+let c: LocalCluster;
+let gateway: ServiceProcess;
+const gatewayLog: ServiceRecord[] = [];
+const clients: Client[] = [];
+
+async function gql(
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+  url = GATEWAY,
+): Promise<GqlResponse> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: res.status, ...((await res.json()) as Omit<GqlResponse, 'status'>) };
+}
+
+function dataOf<T>(r: GqlResponse, field: string): T {
+  assert.equal(r.errors, undefined, `unexpected errors: ${JSON.stringify(r.errors)}`);
+  return r.data?.[field] as T;
+}
+
+async function healthz(): Promise<{ status: number; body: { leader: { id: string; term: number } | null } }> {
+  const res = await fetch(`${GATEWAY}/healthz`);
+  return { status: res.status, body: (await res.json()) as { leader: { id: string; term: number } | null } };
+}
+
+/** Resolves when the gateway has accepted a leader above `aboveTerm`. */
+const leaderAnnounced = (aboveTerm = 0, timeoutMs = 20_000) =>
+  gateway.waitFor(
+    (r) =>
+      (r.msg === 'leader announced' || r.msg === 'leader found by health check') &&
+      Number(r.term) > aboveTerm,
+    timeoutMs,
+    `a leader above term ${aboveTerm}`,
+  );
+
+function wsClient(): Client {
+  const client = createClient({
+    url: `ws://127.0.0.1:${PORT}/graphql`,
+    webSocketImpl: WebSocket,
+    lazy: false,
+  });
+  clients.push(client);
+  return client;
+}
+
+/** Collects a subscription's data into an array; `until` resolves once `n` items arrived. */
+function collect<T>(client: Client, query: string, field: string, variables: Record<string, unknown> = {}) {
+  const items: T[] = [];
+  const waiters: Array<{ n: number; resolve: () => void }> = [];
+  const unsubscribe = client.subscribe<Record<string, T>>(
+    { query, variables },
+    {
+      next: (r) => {
+        if (r.data?.[field]) items.push(r.data[field] as T);
+        for (const w of [...waiters]) if (items.length >= w.n) w.resolve();
+      },
+      error: (e) => assert.fail(`subscription failed: ${JSON.stringify(e)}`),
+      complete: () => {},
+    },
+  );
+  const until = (n: number, predicate?: (items: T[]) => boolean, timeoutMs = 20_000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`${field}: ${items.length} of ${n} after ${timeoutMs} ms: ${JSON.stringify(items)}`),
+          ),
+        timeoutMs,
+      );
+      const check = () => {
+        if (items.length >= n && (!predicate || predicate(items))) {
+          clearTimeout(timer);
+          resolve();
+          return true;
+        }
+        return false;
+      };
+      if (check()) return;
+      const waiter = { n, resolve: () => check() && waiters.splice(waiters.indexOf(waiter), 1) };
+      waiters.push(waiter);
+    });
+  return { items, until, unsubscribe };
+}
+
+async function currentLeader(): Promise<{ id: string; term: number }> {
+  const h = await healthz();
+  assert.ok(h.body.leader, 'the gateway knows a leader');
+  return h.body.leader;
+}
+
+before(async () => {
+  pg = await startTestPostgres();
+  gateway = new ServiceProcess({
+    name: 'gateway',
+    script: MAIN,
+    env: {
+      GATEWAY_URL: GATEWAY,
+      CLUSTER_SECRET: SECRET,
+      API_TOKEN: TOKEN,
+      NODE_URLS: [1, 2, 3].map((i) => `http://127.0.0.1:${PORT + i}`).join(','),
+      LEADER_WAIT_MS: '3000',
+      HEALTH_INTERVAL_MS: '200',
+      LOG_LEVEL: 'info',
+    },
+    onRecord: (r) => {
+      gatewayLog.push(r);
+      if (r.level >= 40) process.stderr.write(`[gateway] ${JSON.stringify(r)}\n`);
+    },
+    onText: (line) => process.stderr.write(`[gateway] ${line}\n`),
+  });
+  const ready = gateway.waitFor((r) => r.msg === 'gateway ready', 30_000, 'ready');
+  gateway.start();
+  await ready;
+  c = new LocalCluster({
+    size: 3,
+    secret: SECRET,
+    dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-gateway-')),
+    databaseUrl: await pg.createDatabase('gateway'),
+    apiToken: TOKEN,
+    gatewayUrl: GATEWAY,
+    basePort: PORT + 1,
+    baseUdpPort: PORT + 11,
+    onRecord: (r) => {
+      if (r.level >= 50) process.stderr.write(`[${r.node}] ${JSON.stringify(r)}\n`);
+    },
+    onText: (node, line) => process.stderr.write(`[${node}] ${line}\n`),
+  });
+});
+
+after(async () => {
+  await Promise.all(clients.map((client) => client.dispose()));
+  await gateway?.stop();
+  await c?.stopAll();
+  await pg?.stop();
+});
+
+describe('the gateway in front of a 3-node cluster', { timeout: 180_000 }, () => {
+  test('before any leader: /healthz is 503 and a write waits, then is NO_LEADER', async () => {
+    const h = await healthz();
+    assert.equal(h.status, 503);
+    assert.equal(h.body.leader, null);
+    const started = Date.now();
+    const res = await fetch(`${GATEWAY}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...AUTH },
+      body: JSON.stringify({ query: 'mutation { createTask(input: { title: "too early" }) { id } }' }),
+    });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('retry-after'), '1');
+    const body = (await res.json()) as GqlResponse;
+    assert.equal(body.errors?.[0]?.extensions?.code, 'NO_LEADER');
+    assert.ok(Date.now() - started >= 2_900, 'it waited LEADER_WAIT_MS for a leader first');
+  });
+
+  test('a leader is elected and announced; /healthz names it', async () => {
+    const announced = leaderAnnounced();
+    c.startAll();
+    await announced;
+    const { leader } = await c.waitForAgreement(30_000);
+    await c.waitForReady();
+    const h = await healthz();
+    assert.equal(h.status, 200);
+    assert.equal(h.body.leader?.id, leader);
+  });
+
+  test('unsigned, forged, foreign and stale announcements are refused', async () => {
+    const known = await currentLeader();
+    const post = (body: string, signature?: string) =>
+      fetch(`${GATEWAY}${ANNOUNCE_PATH}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(signature ? { [SIGNATURE_HEADER]: signature } : {}),
+        },
+        body,
+      });
+    const body = (term: number, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        clusterId: 'ensemble',
+        nodeId: 'n9',
+        url: 'http://127.0.0.1:1',
+        term,
+        at: new Date().toISOString(),
+        ...extra,
+      });
+    assert.equal((await post(body(known.term + 5))).status, 401);
+    assert.equal(
+      (await post(body(known.term + 5), signBody('not-the-secret-0123456789', body(known.term + 5)))).status,
+      401,
+    );
+    const foreign = body(known.term + 5, { clusterId: 'other' });
+    assert.equal((await post(foreign, signBody(SECRET, foreign))).status, 401);
+    const old = body(Math.max(1, known.term - 1));
+    const stale = await post(old, signBody(SECRET, old));
+    assert.equal(stale.status, 409);
+    assert.deepEqual((await currentLeader()).id, known.id, 'the known leader stays');
+    assert.ok(
+      gatewayLog.some((r) => r.msg === 'refused a leader announcement' && r.reason === 'bad signature'),
+    );
+  });
+
+  test('writes go to the leader and reads to any node; the token is checked at the gateway', async () => {
+    const created = dataOf<{ id: string; title: string; version: number }>(
+      await gql(
+        'mutation ($t: String!) { createTask(input: { title: $t }) { id title version } }',
+        { t: 'via gateway' },
+        AUTH,
+      ),
+      'createTask',
+    );
+    assert.equal(created.version, 1);
+    const denied = await gql('mutation { createTask(input: { title: "no token" }) { id } }');
+    assert.equal(denied.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+    // Every node answers the same read; the gateway's answer equals each of them.
+    for (let i = 0; i < 6; i++) {
+      const task = dataOf<{ title: string }>(
+        await gql('query ($id: ID!) { task(id: $id) { title } }', { id: created.id }),
+        'task',
+      );
+      assert.equal(task.title, 'via gateway');
+    }
+    const bad = await gql('mutation { createTask(input: { title: "" }) { id } }', {}, AUTH);
+    assert.equal(bad.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+  });
+
+  test('cluster is the gateway’s own view (self is null); mixed and aliased operations work', async () => {
+    const leader = await currentLeader();
+    const r = await gql(
+      `query { view: cluster { term self { id } leader { id role } nodes { id role } }
+        some: tasks(first: 2) { edges { n: node { t: title } } } }`,
+    );
+    assert.equal(r.errors, undefined, JSON.stringify(r.errors));
+    const view = r.data?.view as {
+      term: number;
+      self: null;
+      leader: { id: string; role: string };
+      nodes: Array<{ id: string }>;
+    };
+    assert.equal(view.self, null);
+    assert.deepEqual(view.leader, { id: leader.id, role: 'LEADER' });
+    assert.deepEqual(
+      view.nodes.map((n) => n.id),
+      ['n1', 'n2', 'n3'],
+    );
+    const some = r.data?.some as { edges: Array<{ n: { t: string } }> };
+    assert.ok(some.edges.length >= 1);
+    assert.equal(typeof some.edges[0]?.n.t, 'string');
+  });
+
+  test('an upload is re-streamed to the leader as multipart; without the preflight header it is refused', async () => {
+    const listings = [
+      {
+        title: 'Gateway lamp',
+        url: 'https://shop.example/gw-lamp',
+        price: 390,
+        currency: 'MDL',
+        priceEur: 20,
+        scrapedAt: '2026-11-24T10:00:00Z',
+      },
+    ];
+    const bytes = Buffer.from(JSON.stringify(listings));
+    const form = new FormData();
+    form.append(
+      'operations',
+      JSON.stringify({
+        query: 'mutation ($f: Upload!) { uploadFile(file: $f) { name size importedListings } }',
+        variables: { f: null },
+      }),
+    );
+    form.append('map', JSON.stringify({ 0: ['variables.f'] }));
+    form.append('0', new Blob([bytes], { type: 'application/json' }), 'latest.json');
+    const refused = await fetch(`${GATEWAY}/graphql`, { method: 'POST', headers: AUTH, body: form });
+    assert.equal(refused.status, 400);
+    const res = await fetch(`${GATEWAY}/graphql`, {
+      method: 'POST',
+      headers: { ...AUTH, 'apollo-require-preflight': 'true' },
+      body: form,
+    });
+    const body = (await res.json()) as GqlResponse;
+    assert.deepEqual(body.errors, undefined);
+    assert.deepEqual(body.data?.uploadFile, { name: 'latest.json', size: bytes.length, importedListings: 1 });
+  });
+
+  test('a retried write with the same Idempotency-Key is stored once', async () => {
+    const headers = { ...AUTH, 'idempotency-key': 'client-key-1' };
+    const q = 'mutation { createTask(input: { title: "keyed once" }) { id } }';
+    const first = dataOf<{ id: string }>(await gql(q, {}, headers), 'createTask');
+    const second = dataOf<{ id: string }>(await gql(q, {}, headers), 'createTask');
+    assert.equal(second.id, first.id);
+  });
+
+  test('a leader killed: leaderChanged and merged clusterEvents stream it, events resume on another node', async () => {
+    const client = wsClient();
+    const leaders = collect<{ term: number; leader: { id: string } }>(
+      client,
+      'subscription { leaderChanged { term leader { id } } }',
+      'leaderChanged',
+    );
+    const transitions = collect<{ nodeId: string; to: string; term: number }>(
+      client,
+      'subscription { clusterEvents { nodeId to term } }',
+      'clusterEvents',
+    );
+    const head = dataOf<number>(await gql('{ headPosition }'), 'headPosition');
+    assert.ok(head > 0);
+    const events = collect<{ position: number; type: string }>(
+      client,
+      'subscription ($after: Int) { events(afterPosition: $after) { position type } }',
+      'events',
+      { after: head },
+    );
+    const before = await currentLeader();
+    await gql('mutation { createTask(input: { title: "feed probe" }) { id } }', {}, AUTH);
+    await events.until(1);
+    assert.equal(events.items[0]?.position, head + 1);
+    const announced = leaderAnnounced(before.term);
+    await c.kill(before.id);
+    await announced;
+    await leaders.until(1, (items) => items.some((l) => l.term > before.term));
+    const after = await currentLeader();
+    assert.notEqual(after.id, before.id);
+    await transitions.until(1, (items) => items.some((e) => e.to === 'LEADER' && e.nodeId === after.id));
+    // Writes through the gateway land on the new leader, and the events feed carries on in order.
+    for (let i = 0; i < 5; i++)
+      await gql(`mutation { createTask(input: { title: "after failover ${i}" }) { id } }`, {}, AUTH);
+    await events.until(6);
+    const positions = events.items.map((e) => e.position);
+    assert.deepEqual(
+      positions,
+      [...positions].sort((a, b) => a - b),
+      'in order',
+    );
+    assert.equal(new Set(positions).size, positions.length, 'no repeats');
+    assert.equal(positions.at(-1), (positions[0] ?? 0) + positions.length - 1, 'no gaps');
+    const startWaiter = c.waitForReady([before.id]);
+    c.start(before.id);
+    await startWaiter;
+
+    // Now kill whichever node serves the gateway's events feed: the feed resumes elsewhere.
+    const feedNode = gatewayLog.findLast((r) => r.msg === 'events feed on node')?.node as string;
+    const victim = c.ids.find((id) => c.url(id) === feedNode) as string;
+    assert.ok(victim, `the feed's node ${feedNode}`);
+    const term = (await currentLeader()).term;
+    const resumed = gateway.waitFor(
+      (r) => r.msg === 'events feed on node' && r.node !== feedNode,
+      20_000,
+      'resume',
+    );
+    await c.kill(victim);
+    await resumed;
+    if (victim === (await currentLeader()).id) await leaderAnnounced(term);
+    for (let i = 0; i < 3; i++)
+      await gql(`mutation { createTask(input: { title: "after resume ${i}" }) { id } }`, {}, AUTH);
+    await events.until(9);
+    const all = events.items.map((e) => e.position);
+    assert.deepEqual(
+      all,
+      Array.from({ length: all.length }, (_, i) => head + 1 + i),
+      'contiguous, no repeats',
+    );
+    const back = c.waitForReady([victim]);
+    c.start(victim);
+    await back;
+  });
+
+  test('/metrics counts routed requests, retries and the leader term', async () => {
+    const res = await fetch(`${GATEWAY}/metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /ensemble_gateway_requests_total\{kind="mutation",outcome="ok"\} \d+/);
+    const term = Number(/ensemble_gateway_leader_term (\d+)/.exec(text)?.[1]);
+    assert.equal(term, (await currentLeader()).term);
+    assert.match(text, /ensemble_gateway_failovers_total [1-9]/);
+    assert.match(text, /ensemble_node_up\{node="n1"\} [01]/);
+  });
+});

@@ -1,0 +1,39 @@
+/**
+ * The people-facing pages: the live cluster page at `/` (static files under gateway/page, plus
+ * graphql-ws's browser bundle) and Altair, an offline GraphQL IDE with uploads and
+ * subscriptions, at `/playground` (Apollo's Sandbox landing page needs the internet).
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { altairExpress } from 'altair-express-middleware';
+import express from 'express';
+
+/** gateway/page in the source tree (the compiled code runs from dist/gateway/http). */
+export const PAGE_DIR = fileURLToPath(new URL('../../../gateway/page/', import.meta.url));
+
+export function pageRoutes(app: express.Express, options: { gatewayUrl: string }): void {
+  const require = createRequire(import.meta.url);
+  const graphqlWsBundle = join(
+    dirname(require.resolve('graphql-ws/package.json')),
+    'umd',
+    'graphql-ws.min.js',
+  );
+  app.get('/', (_req, res) => res.sendFile(join(PAGE_DIR, 'index.html')));
+  app.get('/assets/graphql-ws.js', (_req, res) => res.sendFile(graphqlWsBundle));
+  app.use('/assets', express.static(PAGE_DIR, { index: false }));
+  const ws = options.gatewayUrl.replace(/^http/, 'ws');
+  app.use(
+    '/playground',
+    altairExpress({
+      baseURL: '/playground/',
+      endpointURL: '/graphql',
+      subscriptionsEndpoint: `${ws}/graphql`,
+      initialSubscriptionRequestHandlerId: 'graphql-ws',
+      // Uploads are multipart, which Apollo's CSRF prevention lets through only with this header.
+      initialHeaders: { 'apollo-require-preflight': 'true', Authorization: 'Bearer <API_TOKEN>' },
+      initialQuery: '{ cluster { term leader { id url } nodes { id role term lastSeenAt } } }',
+      disableAccount: true,
+    }),
+  );
+}

@@ -1,0 +1,27 @@
+/**
+ * The gateway process: the single front door. Serves GraphQL (routing writes to the announced
+ * leader and reads to healthy nodes), consumes the listings queue and polls the FTP file when
+ * RABBITMQ_URL and FTP_URL are set. Stops cleanly on SIGINT/SIGTERM.
+ */
+import * as nodeModule from 'node:module';
+import { loadConfigOrExit } from '../common/config.js';
+import { createLogger } from '../common/logger.js';
+import { stopOnSignals } from '../common/shutdown.js';
+import { gatewayConfigSchema } from './config.js';
+
+nodeModule.enableCompileCache?.();
+
+const config = loadConfigOrExit('gateway', gatewayConfigSchema);
+const logger = createLogger('gateway', config.logLevel);
+
+async function main(): Promise<void> {
+  const { startGateway } = await import('./gateway.js');
+  const gateway = await startGateway(config, logger);
+  stopOnSignals(logger, () => gateway.stop());
+  logger.info({ url: gateway.url, nodes: config.nodeUrls }, 'gateway ready');
+}
+
+main().catch((error) => {
+  logger.fatal({ err: error }, 'gateway failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,118 @@
+/**
+ * The gateway's writes, for requests that do not take the proxy's fast path and for the queue
+ * consumer and FTP poller: each runs on the leader through the LeaderRouter, which keys it and
+ * sees it through a failover. The gateway has already checked the caller's token (the shared
+ * resolvers' `@Authorized`), so it writes with its own.
+ */
+import type {
+  Commands,
+  ListingDto,
+  ListingInputDto,
+  StoredFileDto,
+  TaskDto,
+  TaskInput,
+  TaskPatch,
+} from '../../api/ports.js';
+import { IDEMPOTENCY_KEY_HEADER, type LeaderRouter } from '../routing/leader-router.js';
+import { FILE_FIELDS, LISTING_FIELDS, TASK_FIELDS } from './gateway-read-models.js';
+import { asApiError, dataOf, runRemote } from './remote-graphql.js';
+
+export class GatewayCommands implements Commands {
+  constructor(
+    private readonly leader: LeaderRouter,
+    private readonly apiToken: string,
+  ) {}
+
+  /** With a key, the node keys the write with it; without, the router makes one per write. */
+  private headers(key?: string): Record<string, string> {
+    return {
+      authorization: `Bearer ${this.apiToken}`,
+      ...(key ? { [IDEMPOTENCY_KEY_HEADER]: key } : {}),
+    };
+  }
+
+  async createTask(input: TaskInput, idempotencyKey?: string): Promise<TaskDto> {
+    const data = await runRemote<{ createTask: TaskDto }>(this.leader, {
+      query: `mutation ($input: CreateTaskInput!, $key: String) { createTask(input: $input, idempotencyKey: $key) { ${TASK_FIELDS} } }`,
+      variables: { input, key: idempotencyKey ?? null },
+      headers: this.headers(),
+    });
+    return data.createTask;
+  }
+
+  async updateTask(id: string, patch: TaskPatch, expectedVersion?: number, key?: string): Promise<TaskDto> {
+    const data = await runRemote<{ updateTask: TaskDto }>(this.leader, {
+      query: `mutation ($id: ID!, $input: UpdateTaskInput!, $v: Int) { updateTask(id: $id, input: $input, expectedVersion: $v) { ${TASK_FIELDS} } }`,
+      variables: { id, input: patch, v: expectedVersion ?? null },
+      headers: this.headers(key),
+    });
+    return data.updateTask;
+  }
+
+  async deleteTask(id: string, expectedVersion?: number, key?: string): Promise<boolean> {
+    const data = await runRemote<{ deleteTask: boolean }>(this.leader, {
+      query: 'mutation ($id: ID!, $v: Int) { deleteTask(id: $id, expectedVersion: $v) }',
+      variables: { id, v: expectedVersion ?? null },
+      headers: this.headers(key),
+    });
+    return data.deleteTask;
+  }
+
+  async upsertListing(input: ListingInputDto, idempotencyKey?: string): Promise<ListingDto> {
+    const data = await runRemote<{ upsertListing: ListingDto }>(this.leader, {
+      query: `mutation ($input: ListingInput!, $key: String) { upsertListing(input: $input, idempotencyKey: $key) { ${LISTING_FIELDS} } }`,
+      variables: {
+        input: { ...input, scrapedAt: input.scrapedAt.toISOString() },
+        key: idempotencyKey ?? null,
+      },
+      headers: this.headers(),
+    });
+    return data.upsertListing;
+  }
+
+  /** Re-sent as a GraphQL multipart request (the spec's `operations`, `map`, then the file). */
+  async uploadFile(file: { name: string; bytes: Buffer }, idempotencyKey?: string): Promise<StoredFileDto> {
+    const { body, contentType } = multipartUpload(
+      `mutation ($file: Upload!) { uploadFile(file: $file) { ${FILE_FIELDS} } }`,
+      file,
+    );
+    try {
+      const res = await this.leader.send(body, {
+        ...this.headers(idempotencyKey),
+        'content-type': contentType,
+        'apollo-require-preflight': 'true',
+      });
+      return dataOf<{ uploadFile: StoredFileDto }>(res).uploadFile;
+    } catch (error) {
+      throw asApiError(error);
+    }
+  }
+}
+
+/** A graphql-multipart-request-spec body with one file bound to `variables.file`. */
+export function multipartUpload(
+  query: string,
+  file: { name: string; bytes: Buffer; type?: string },
+): { body: Buffer; contentType: string } {
+  const boundary = `ensemble-${crypto.randomUUID()}`;
+  const part = (headers: string, content: Buffer | string) =>
+    Buffer.concat([
+      Buffer.from(`--${boundary}\r\n${headers}\r\n\r\n`),
+      Buffer.from(content),
+      Buffer.from('\r\n'),
+    ]);
+  const safeName = file.name.replace(/["\r\n\\]/g, '_');
+  const body = Buffer.concat([
+    part(
+      'Content-Disposition: form-data; name="operations"',
+      JSON.stringify({ query, variables: { file: null } }),
+    ),
+    part('Content-Disposition: form-data; name="map"', JSON.stringify({ 0: ['variables.file'] })),
+    part(
+      `Content-Disposition: form-data; name="0"; filename="${safeName}"\r\nContent-Type: ${file.type ?? 'application/json'}`,
+      file.bytes,
+    ),
+    Buffer.from(`--${boundary}--\r\n`),
+  ]);
+  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
+}

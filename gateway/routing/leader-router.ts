@@ -1,0 +1,102 @@
+/**
+ * Sends writes to the leader and sees them through a failover. Every write carries an
+ * idempotency key (the client's `Idempotency-Key`, else one made here), so sending it again is
+ * safe whatever happened to the first attempt: a node that stored it answers with the first
+ * result. When the leader is unreachable or answers NOT_LEADER, the router waits for the registry
+ * to learn of a newer leader — bounded by LEADER_WAIT_MS, after which the client gets NO_LEADER —
+ * and sends the same request there.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { GatewayMetrics } from '../metrics.js';
+import type { KnownLeader, LeaderRegistry } from './leader-registry.js';
+import type { NodeDirectory } from './node-directory.js';
+import { type NodeResponse, NodeUnreachableError, send } from './node-http.js';
+import { NoLeaderError } from './routing-errors.js';
+
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+/** While the leader is unreachable and no newer one is known, look again this often. */
+const RECHECK_MS = 100;
+/** A request is sent at most this many times (each failure waits for a newer leader first). */
+const MAX_ATTEMPTS = 12;
+
+export interface RoutedResponse extends NodeResponse {
+  readonly leader: KnownLeader;
+  readonly attempts: number;
+}
+
+export class LeaderRouter {
+  constructor(
+    private readonly options: {
+      readonly registry: LeaderRegistry;
+      readonly directory: NodeDirectory;
+      readonly leaderWaitMs: number;
+      readonly nodeTimeoutMs: number;
+      readonly metrics: GatewayMetrics;
+      readonly logger: Logger;
+    },
+  ) {}
+
+  /** The headers a forwarded write carries: the client's key, or a fresh one. */
+  static withKey(headers: Record<string, string>): Record<string, string> {
+    return headers[IDEMPOTENCY_KEY_HEADER] ? headers : { ...headers, [IDEMPOTENCY_KEY_HEADER]: randomUUID() };
+  }
+
+  /** POST a GraphQL request (JSON or multipart, as `headers` say) to the leader's /graphql. */
+  async send(
+    body: Buffer | string,
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<RoutedResponse> {
+    const { registry, leaderWaitMs, metrics } = this.options;
+    const keyed = LeaderRouter.withKey(headers);
+    let leader = registry.current() ?? (await registry.newerThan(null, Date.now() + leaderWaitMs, signal));
+    let waitingSince = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      if (!leader) throw new NoLeaderError(leaderWaitMs);
+      let failure: string;
+      try {
+        const res = await send(`${leader.url}/graphql`, {
+          method: 'POST',
+          headers: keyed,
+          body,
+          timeoutMs: this.options.nodeTimeoutMs,
+          ...(signal ? { signal } : {}),
+        });
+        if (!isNotLeader(res)) return { ...res, leader, attempts: attempt };
+        failure = 'not_leader';
+      } catch (error) {
+        if (!(error instanceof NodeUnreachableError) || signal?.aborted) throw error;
+        this.options.directory.markUnhealthy(leader.url, error.reason);
+        failure = 'unreachable';
+      }
+      if (attempt >= MAX_ATTEMPTS) throw new NoLeaderError(Date.now() - waitingSince);
+      metrics.retries.inc({ reason: failure });
+      this.options.logger.debug({ leader: leader.id, term: leader.term, failure, attempt }, 'write retried');
+      const failed: KnownLeader = leader;
+      const deadline = waitingSince + leaderWaitMs;
+      // Unreachable: the leader may come back (a blip) or be replaced; look again shortly.
+      // NOT_LEADER: it has certainly lost the lead; only a newer announcement helps.
+      const next =
+        failure === 'unreachable'
+          ? ((await registry.newerThan(failed, Math.min(deadline, Date.now() + RECHECK_MS), signal)) ??
+            (Date.now() < deadline ? registry.current() : null))
+          : await registry.newerThan(failed, deadline, signal);
+      if (next && next !== failed) waitingSince = Date.now();
+      leader = next;
+    }
+  }
+}
+
+/** A refusal because the node does not (or no longer) hold the write fence. */
+function isNotLeader(res: NodeResponse): boolean {
+  if (!res.body.includes('"NOT_LEADER"')) return false;
+  try {
+    const parsed = JSON.parse(res.body.toString('utf8')) as {
+      errors?: Array<{ extensions?: { code?: unknown } }>;
+    };
+    return parsed.errors?.some((e) => e.extensions?.code === 'NOT_LEADER') ?? false;
+  } catch {
+    return false;
+  }
+}
