@@ -146,6 +146,26 @@ describe('appends', () => {
     );
   });
 
+  test('appends group-committed in one batch each get their own events, with their real positions', async () => {
+    const { store } = await freshStore();
+    await store.claimLeadership(n1, 'http://n1');
+    const ids = Array.from({ length: 12 }, () => randomUUID());
+    const results = await Promise.all(
+      ids.map((id) =>
+        store.append(n1, [{ stream: `task-${id}`, expectedVersion: 0, events: [created(id)] }]),
+      ),
+    );
+    const log = await store.readAll({ limit: 100 });
+    results.forEach((result, i) => {
+      assert.equal(result.kind, 'appended');
+      const [event] = result.kind === 'appended' ? result.events : [];
+      assert.equal(event?.stream, `task-${ids[i]}`);
+      const stored = log.find((e) => e.stream === event?.stream);
+      assert.equal(event?.position, stored?.position, 'the position the append reports is the stored one');
+    });
+    assert.equal(new Set(results.map((r) => (r.kind === 'appended' ? r.events[0]?.position : 0))).size, 12);
+  });
+
   test('an idempotency key appends once, even when the same command races itself', async () => {
     const { store } = await freshStore();
     await store.claimLeadership(n1, 'http://n1');

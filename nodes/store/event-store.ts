@@ -16,7 +16,7 @@
  */
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { type DomainEvent, eventSchemas } from '../../schema/events.js';
-import { type EventMetadata, EventRow } from './entities.js';
+import type { EventMetadata } from './entities.js';
 import { project } from './projections.js';
 import { NotLeaderError, VersionConflictError } from './store-errors.js';
 import { type StoredEvent, toStoredEvent } from './stored-event.js';
@@ -396,9 +396,40 @@ export class EventStore {
 }
 
 /** The rows in one multi-row INSERT; returned with the positions the log gave them. */
+/**
+ * One INSERT for all rows, returning each row's position. (MikroORM 7's `insertMany` returns one
+ * key for a multi-row insert, and RETURNING has no guaranteed order, so positions are matched
+ * back by stream and version, which are unique together.)
+ */
 async function insertRows(em: EntityManager, rows: Omit<StoredEvent, 'position'>[]): Promise<StoredEvent[]> {
-  const positions = await em.insertMany(EventRow, rows);
-  return rows.map((r, i) => ({ ...r, position: Number(positions[i]) }));
+  const returned = await em.execute<{ position: string; stream: string; version: number }[]>(
+    `insert into event (stream, version, type, data, metadata, term, node_id, created_at)
+     select r.stream, r.version, r.type, r.data, r.metadata, r.term, r.node_id, r.created_at
+       from jsonb_to_recordset(?::jsonb) as r(stream text, version int, type text, data jsonb,
+            metadata jsonb, term bigint, node_id text, created_at timestamptz)
+     returning position, stream, version`,
+    [
+      JSON.stringify(
+        rows.map((r) => ({
+          stream: r.stream,
+          version: r.version,
+          type: r.type,
+          data: r.data,
+          metadata: r.metadata,
+          term: r.term,
+          node_id: r.nodeId,
+          created_at: r.createdAt.toISOString(),
+        })),
+      ),
+    ],
+  );
+  const positions = new Map(returned.map((r) => [`${r.stream}\u0000${r.version}`, Number(r.position)]));
+  return rows.map((r) => {
+    const position = positions.get(`${r.stream}\u0000${r.version}`);
+    if (position === undefined)
+      throw new Error(`unreachable: no position returned for ${r.stream}@${r.version}`);
+    return { ...r, position };
+  });
 }
 
 function toFence(row: { term: string | number; node_id: string } | undefined): Fence | null {
