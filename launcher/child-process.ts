@@ -29,16 +29,23 @@ export function startServerProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
-  const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (line.trim() === '') continue;
-      lines.push(line.trimEnd());
-      if (lines.length > tailLines) lines.shift();
-      options.onLog?.(line.trimEnd());
-    }
+  const keep = (line: string) => {
+    if (line.trim() === '') return;
+    lines.push(line.trimEnd());
+    if (lines.length > tailLines) lines.shift();
+    options.onLog?.(line.trimEnd());
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  // A chunk may end mid-line (Erlang writes some errors a character at a time): keep the rest for later.
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      const complete = (partial + chunk).split('\n');
+      partial = complete.pop() ?? '';
+      for (const line of complete) keep(line);
+    });
+    stream?.on('end', () => keep(partial));
+  }
   let done = false;
   const exited = new Promise<number | string>((resolve) => {
     // 'error' (command not found) comes without 'close'; 'close' comes after the pipes are drained.
