@@ -28,7 +28,7 @@ function render() {
     .map((n) => {
       const isLeader = leader && leader.id === n.id;
       const seen = n.lastSeenAt ? (Date.now() - new Date(n.lastSeenAt).getTime()) / 1000 : Infinity;
-      const down = !isLeader && seen > 5;
+      const down = !isLeader && seen > 3;
       const div = document.createElement('div');
       div.className = `node ${isLeader ? 'leader' : n.role.toLowerCase()}${down ? ' down' : ''}`;
       div.dataset.node = n.id;
