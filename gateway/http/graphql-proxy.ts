@@ -44,7 +44,13 @@ export function graphqlProxy(options: {
     }
     return route;
   };
-  const json = express.json({ limit: MAX_JSON_BYTES });
+  // Keep the raw bytes: a request that is forwarded goes on exactly as it came, unserialized.
+  const json = express.json({
+    limit: MAX_JSON_BYTES,
+    verify: (req, _res, buf) => {
+      (req as express.Request & { rawBody?: Buffer }).rawBody = buf;
+    },
+  });
   const multipart = express.raw({
     type: 'multipart/form-data',
     limit: options.maxUploadBytes + MULTIPART_OVERHEAD,
@@ -145,7 +151,8 @@ export function graphqlProxy(options: {
         return;
       }
       if (route === 'mutation' && refuseUnauthenticated(req, res)) return;
-      void forward(res, route, JSON.stringify(body), passOn(req, 'application/json'));
+      const raw = (req as express.Request & { rawBody?: Buffer }).rawBody ?? JSON.stringify(body);
+      void forward(res, route, raw, passOn(req, 'application/json'));
     });
   };
 }
