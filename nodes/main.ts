@@ -2,12 +2,14 @@
  * A node process: one web server of the cluster. It opens the shared PostgreSQL (running the
  * migrations), serves GraphQL — queries always, mutations while it leads and holds the write
  * fence — and then joins the election over UDP, whose term and vote live on its own disk. When
- * it becomes leader it announces itself to the gateway. Stops cleanly on SIGINT/SIGTERM.
+ * it becomes leader it announces itself to the gateway. Stops cleanly on SIGINT/SIGTERM
+ * (common/shutdown.ts).
  */
 import * as nodeModule from 'node:module';
 import { join } from 'node:path';
 import { loadConfigOrExit } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
+import { stopOnSignals } from '../common/shutdown.js';
 import { nodeConfigSchema } from './config.js';
 import { ElectionService } from './election/election-service.js';
 import { HardStateFile } from './election/hard-state-file.js';
@@ -49,33 +51,14 @@ async function main(): Promise<void> {
   const { startWebServer } = await import('./web-server.js');
 
   let web: { stop(): Promise<void> } | null = null;
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    // A stop must end: whatever is still pending after the deadline is abandoned.
-    setTimeout(() => {
-      logger.warn('shutdown deadline passed; exiting anyway');
-      process.exit(1);
-    }, 5_000).unref();
+  const shutdown = stopOnSignals(logger, async () => {
     election.stop();
     await web?.stop();
     await transport.close();
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  // Started by a launcher (npm start, the tests) with a pipe on stdin: when the launcher dies,
-  // even by SIGKILL, the pipe closes and this node follows instead of lingering as an orphan.
-  if (process.env.ENSEMBLE_EXIT_WITH_PARENT === '1') {
-    process.stdin.on('end', () => void stop('launcher exited'));
-    process.stdin.resume();
-  }
+  });
 
   web = await startWebServer({ config, election, transport, logger });
-  if (stopping) return;
+  if (shutdown.requested) return;
   election.start();
   logger.info(
     {
