@@ -156,6 +156,7 @@ export class LeaderFeed {
 function describeEnd(error: unknown): string {
   if (Array.isArray(error)) return error.map((e: { message?: string }) => e.message).join('; ');
   const e = error as { code?: unknown; reason?: unknown; message?: unknown };
+  if (e?.code === 1006 && !e.reason) return 'the connection was lost (1006)';
   if (typeof e?.code === 'number') return `closed with ${e.code}${e.reason ? ` ${e.reason}` : ''}`;
   if (typeof e?.message === 'string' && e.message) return e.message;
   return String(error);
