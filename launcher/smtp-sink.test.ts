@@ -87,3 +87,17 @@ test('a stopped sink frees its port: a new one starts on it (SMTP down, then up 
     await second.stop();
   }
 });
+
+test('a message over maxBytes is refused with 552 and leaves no file', async () => {
+  const sink = await startSmtpSink({ dir: tempDir(), port: 0, maxBytes: 1024 });
+  try {
+    const transport = createTransport({ host: '127.0.0.1', port: sink.port });
+    await assert.rejects(
+      transport.sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x'.repeat(4096) }),
+      (e: { responseCode?: number }) => e.responseCode === 552,
+    );
+    assert.deepEqual(readdirSync(sink.dir), []);
+  } finally {
+    await sink.stop();
+  }
+});

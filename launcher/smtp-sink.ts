@@ -101,23 +101,19 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
         user: typeof session.user === 'string' ? session.user : null,
         secure: session.secure,
       };
-      pipeline(stream, createWriteStream(partial, { mode: 0o600 })).then(
-        () => {
-          if (stream.sizeExceeded) {
-            rmSync(partial, { force: true });
-            return callback(null); // rejectOversized answers 552
-          }
+      void (async () => {
+        try {
+          await pipeline(stream, createWriteStream(partial, { mode: 0o600 }));
+          if (stream.sizeExceeded) throw new Error('too large'); // rejectOversized answers 552
           renameSync(partial, file);
-          callback(null, `Message kept as ${file.slice(dir.length + 1)}`);
-          events.emit('message', mail);
-        },
-        (error: Error) => {
+        } catch (error) {
           rmSync(partial, { force: true });
-          callback(
-            Object.assign(new Error(`cannot keep the message: ${error.message}`), { responseCode: 451 }),
-          );
-        },
-      );
+          const reason = `cannot keep the message: ${(error as Error).message}`;
+          return callback(Object.assign(new Error(reason), { responseCode: 451 }));
+        }
+        callback(null, `Message kept as ${file.slice(dir.length + 1)}`);
+        events.emit('message', mail);
+      })();
     },
   };
   const server = new SMTPServer(serverOptions);

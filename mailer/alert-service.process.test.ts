@@ -69,12 +69,13 @@ class MailerProcess {
     });
   }
 
-  async stop(signal: NodeJS.Signals): Promise<void> {
+  /** Resolves with the exit code (null when the signal killed it). */
+  async stop(signal: NodeJS.Signals): Promise<number | null> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = once(child, 'exit') as Promise<[number | null]>;
     child.kill(signal);
-    await exited;
+    return (await exited)[0];
   }
 }
 
@@ -324,7 +325,7 @@ describe('the alert service on a 3-node cluster', { timeout: 300_000 }, () => {
   test('a restarted mailer sends nothing again', async () => {
     // Settled: every term so far alerted, nothing pending.
     await alertOf(term);
-    await mailer.stop('SIGTERM');
+    assert.equal(await mailer.stop('SIGTERM'), 0, 'a clean stop, within its deadline');
     const count = alerts.length;
     const state = JSON.parse(readFileSync(join(stateDir, 'alert-state.json'), 'utf8'));
     assert.deepEqual(
