@@ -15,9 +15,15 @@ export function parseConfig<S extends z.ZodType>(
   const issue = result.error.issues[0];
   const name = issue?.path.join('.') || 'environment';
   const value = typeof issue?.path[0] === 'string' ? env[issue.path[0]] : undefined;
+  const shown = value === undefined ? undefined : withoutPassword(value);
   const got =
-    value === undefined ? 'it is not set' : `got "${value.length > 80 ? `${value.slice(0, 80)}…` : value}"`;
+    shown === undefined ? 'it is not set' : `got "${shown.length > 80 ? `${shown.slice(0, 80)}…` : shown}"`;
   throw new ConfigError(`${name}: ${issue?.message ?? 'invalid'} (${got})`);
+}
+
+/** A URL's password (scheme://user:password@…) masked: error lines end up in logs and terminals. */
+export function withoutPassword(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/i, '$1:***@');
 }
 
 /** Parse the config or exit(2) with one line on stderr. */

@@ -1,24 +1,26 @@
 /**
- * How every service process stops: on SIGINT, SIGTERM, or its launcher going away (the launcher
- * holds a pipe on our stdin: when it dies, even by SIGKILL, the pipe closes and we follow instead
- * of lingering as an orphan). The stop runs once, and must end: whatever is still pending after
- * the deadline is abandoned.
+ * How a service process ends: on SIGINT or SIGTERM, or, when a launcher (npm start, the tests)
+ * started it with ENSEMBLE_EXIT_WITH_PARENT=1 and a pipe on stdin, when that pipe closes because
+ * the launcher died (even by SIGKILL), so that no orphan lingers. The stop runs once, and must
+ * end: whatever is still pending after the deadline is abandoned.
  */
 import type { Logger } from 'pino';
 
-const DEADLINE_MS = 5_000;
+export interface Shutdown {
+  /** A stop was asked for: a start still under way should not go on. */
+  readonly requested: boolean;
+}
 
-/** Installs the handlers; returns `isStopping()` for start-up code that races a stop. */
-export function stopOnSignals(logger: Logger, stop: () => Promise<void>): { isStopping(): boolean } {
-  let stopping = false;
+export function stopOnSignals(logger: Logger, stop: () => Promise<void>, deadlineMs = 5_000): Shutdown {
+  const state = { requested: false };
   const run = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (state.requested) return;
+    state.requested = true;
     logger.info({ signal }, 'stopping');
     setTimeout(() => {
       logger.warn('shutdown deadline passed; exiting anyway');
       process.exit(1);
-    }, DEADLINE_MS).unref();
+    }, deadlineMs).unref();
     try {
       await stop();
     } catch (error) {
@@ -34,5 +36,5 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>): { isSt
     process.stdin.on('end', () => void run('launcher exited'));
     process.stdin.resume();
   }
-  return { isStopping: () => stopping };
+  return state;
 }

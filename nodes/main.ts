@@ -2,7 +2,8 @@
  * A node process: one web server of the cluster. It opens the shared PostgreSQL (running the
  * migrations), serves GraphQL — queries always, mutations while it leads and holds the write
  * fence — and then joins the election over UDP, whose term and vote live on its own disk. When
- * it becomes leader it announces itself to the gateway. Stops cleanly on SIGINT/SIGTERM.
+ * it becomes leader it announces itself to the gateway. Stops cleanly on SIGINT/SIGTERM
+ * (common/shutdown.ts).
  */
 import * as nodeModule from 'node:module';
 import { join } from 'node:path';
@@ -50,13 +51,14 @@ async function main(): Promise<void> {
   const { startWebServer } = await import('./web-server.js');
 
   let web: { stop(): Promise<void> } | null = null;
-  const lifecycle = stopOnSignals(logger, async () => {
+  const shutdown = stopOnSignals(logger, async () => {
     election.stop();
     await web?.stop();
     await transport.close();
   });
+
   web = await startWebServer({ config, election, transport, logger });
-  if (lifecycle.isStopping()) return;
+  if (shutdown.requested) return;
   election.start();
   logger.info(
     {

@@ -1,12 +1,12 @@
 /**
- * Term and vote on this node's own disk, as Raft keeps them: written to a temporary file,
- * fsync'd, renamed over the old one, and the directory fsync'd, so a crash at any instant
- * leaves either the old state or the new one, never a torn or lost write. Writes are
- * synchronous on purpose: the election must not answer before its term and vote are durable.
+ * Term and vote on this node's own disk, as Raft keeps them: replaced atomically and durably
+ * (common/atomic-file.ts), so a crash at any instant leaves either the old state or the new
+ * one. Writes are synchronous on purpose: the election must not answer before its term and
+ * vote are durable.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { writeFileAtomically } from '../../common/atomic-file.js';
 import type { HardState } from './raft-election.js';
 
 const stored = z.strictObject({
@@ -42,23 +42,9 @@ export class HardStateFile {
   }
 
   save(state: HardState): void {
-    const dir = dirname(this.path);
-    mkdirSync(dir, { recursive: true });
-    const tmp = `${this.path}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify({ version: 1, term: state.term, votedFor: state.votedFor })}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.path);
-    // The rename itself is durable only once the directory entry is.
-    const dirFd = openSync(dir, 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
+    writeFileAtomically(
+      this.path,
+      `${JSON.stringify({ version: 1, term: state.term, votedFor: state.votedFor })}\n`,
+    );
   }
 }
