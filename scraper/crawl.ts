@@ -59,7 +59,8 @@ export async function crawl(options: CrawlOptions): Promise<CrawlResult> {
   let pageUrl: string | undefined = options.startUrl;
   while (pageUrl !== undefined && visited.size < options.maxPages && !visited.has(pageUrl)) {
     visited.add(pageUrl);
-    const page = parseListingPage(await fetchOne(pageUrl), pageUrl, profile);
+    const fetched = await fetchOne(pageUrl);
+    const page = parseListingPage(fetched.html, fetched.url, profile);
     // A product shown on two pages is one item.
     for (const card of page.cards) if (!cards.has(card.url)) cards.set(card.url, card);
     pageUrl = page.nextUrl;
@@ -73,7 +74,7 @@ export async function crawl(options: CrawlOptions): Promise<CrawlResult> {
   if (!profile.detail) return { items: found, listingPages: visited.size, detailPages: 0 };
   const items = await mapWithConcurrency(found, options.concurrency, async (card): Promise<CrawledItem> => {
     try {
-      const detail = parseDetailPage(await fetchOne(card.url), profile);
+      const detail = parseDetailPage((await fetchOne(card.url)).html, profile);
       return {
         url: card.url,
         title: detail.title ?? card.title,

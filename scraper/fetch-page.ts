@@ -26,11 +26,17 @@ function retryable(error: unknown): boolean {
   return !(error instanceof Error && error.name === 'AbortError');
 }
 
+export interface FetchedPage {
+  /** Where the page was found, after redirects: relative links resolve against it. */
+  readonly url: string;
+  readonly html: string;
+}
+
 export async function fetchPage(
   url: string,
   policy: FetchPolicy,
   hooks: Omit<RetryHooks, 'retryable'> = {},
-): Promise<string> {
+): Promise<FetchedPage> {
   return withRetries(
     async () => {
       const timeout = AbortSignal.timeout(policy.timeoutMs);
@@ -45,7 +51,7 @@ export async function fetchPage(
         await response.arrayBuffer().catch(() => undefined);
         throw new HttpError(url, response.status);
       }
-      return await response.text();
+      return { url: response.url || url, html: await response.text() };
     },
     policy,
     { ...hooks, retryable },
