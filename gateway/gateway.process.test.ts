@@ -355,7 +355,12 @@ describe('the gateway in front of a 3-node cluster', { timeout: 180_000 }, () =>
     await leaders.until(1, (items) => items.some((l) => l.term > before.term));
     const after = await currentLeader();
     assert.notEqual(after.id, before.id);
-    await transitions.until(1, (items) => items.some((e) => e.to === 'LEADER' && e.nodeId === after.id));
+    await transitions
+      .until(1, (items) => items.some((e) => e.to === 'LEADER' && e.nodeId === after.id))
+      .catch((error) => {
+        const feeds = gatewayLog.filter((r) => r.msg.includes('feed'));
+        throw new Error(`${(error as Error).message}; the gateway's feed records: ${JSON.stringify(feeds)}`);
+      });
     // Writes through the gateway land on the new leader, and the events feed carries on in order.
     for (let i = 0; i < 5; i++)
       await gql(`mutation { createTask(input: { title: "after failover ${i}" }) { id } }`, {}, AUTH);

@@ -20,6 +20,7 @@ export function subscribeOnNode<T>(
   query: string,
   variables: Record<string, unknown>,
   field: string,
+  onConnected?: () => void,
 ): Repeater<T> {
   return new Repeater<T>(async (push, stop) => {
     const client = createClient({
@@ -27,6 +28,11 @@ export function subscribeOnNode<T>(
       webSocketImpl: WebSocket,
       lazy: true,
       retryAttempts: 0,
+      // A node that accepts the socket but never acknowledges it (busy, dying) must not hold a
+      // feed forever: give up and let the caller resume elsewhere.
+      connectionAckWaitTimeout: 5_000,
+      keepAlive: 10_000,
+      on: { connected: () => onConnected?.() },
       jsonMessageReviver: dateReviver,
     });
     const unsubscribe = client.subscribe<Record<string, T>>(
