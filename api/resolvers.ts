@@ -39,6 +39,7 @@ import {
   UpdateTaskArgs,
   UploadScalar,
   UpsertListingArgs,
+  UpsertListingsArgs,
 } from '../schema/graphql/index.js';
 import type { GraphqlContext } from './context.js';
 import { ApiError } from './errors.js';
@@ -251,6 +252,36 @@ export class MutationResolver {
     return ctx.commands.upsertListing(
       { title, url, price, currency, priceEur, scrapedAt },
       commandKey(args.idempotencyKey, ctx, info),
+    );
+  }
+
+  @Authorized()
+  @Mutation(() => [Listing], {
+    description:
+      'Many listings at once (the gateway’s queue consumer sends its batches so); each is upserted as upsertListing would, concurrently, and the answer is in input order.',
+  })
+  upsertListings(
+    @Args(() => UpsertListingsArgs) args: UpsertListingsArgs,
+    @Ctx() ctx: GraphqlContext,
+  ): Promise<ListingDto[]> {
+    const keys = args.idempotencyKeys ?? undefined;
+    if (args.inputs.length > MAX_PAGE_SIZE) {
+      throw ApiError.badUserInput(`\`inputs\` holds at most ${MAX_PAGE_SIZE} listings`, {
+        argument: 'inputs',
+      });
+    }
+    if (keys && keys.length !== args.inputs.length) {
+      throw ApiError.badUserInput('`idempotencyKeys` must hold one key per input', {
+        argument: 'idempotencyKeys',
+      });
+    }
+    return Promise.all(
+      args.inputs.map(({ title, url, price, currency, priceEur, scrapedAt }, i) =>
+        ctx.commands.upsertListing(
+          { title, url, price, currency, priceEur, scrapedAt },
+          optionalText(keys?.[i], 'idempotencyKeys'),
+        ),
+      ),
     );
   }
 

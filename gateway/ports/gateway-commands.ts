@@ -70,6 +70,22 @@ export class GatewayCommands implements Commands {
     return data.upsertListing;
   }
 
+  /** Many listings in one request (the queue consumer's batches), each keyed. */
+  async upsertListings(
+    inputs: readonly ListingInputDto[],
+    idempotencyKeys: readonly string[],
+  ): Promise<ListingDto[]> {
+    const data = await runRemote<{ upsertListings: ListingDto[] }>(this.leader, {
+      query: `mutation ($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { ${LISTING_FIELDS} } }`,
+      variables: {
+        inputs: inputs.map((i) => ({ ...i, scrapedAt: i.scrapedAt.toISOString() })),
+        keys: idempotencyKeys,
+      },
+      headers: this.headers(),
+    });
+    return data.upsertListings;
+  }
+
   /** Re-sent as a GraphQL multipart request (the spec's `operations`, `map`, then the file). */
   async uploadFile(file: { name: string; bytes: Buffer }, idempotencyKey?: string): Promise<StoredFileDto> {
     const { body, contentType } = multipartUpload(

@@ -30,7 +30,19 @@ const LAG_INTERVAL_MS = 2_000;
 
 export interface ListingWriter {
   upsertListing(input: ListingInputDto, idempotencyKey?: string): Promise<unknown>;
+  upsertListings(inputs: readonly ListingInputDto[], idempotencyKeys: readonly string[]): Promise<unknown>;
 }
+
+/** A valid message waiting in the current batch. */
+interface Pending {
+  readonly channel: ConfirmChannel;
+  readonly message: ConsumeMessage;
+  readonly listing: ListingInputDto;
+  readonly key: string;
+}
+
+/** Messages that arrive together go to the leader in one request (one group commit there). */
+const BATCH_WINDOW_MS = 5;
 
 /** Why a message can never be stored, or null if it may be (a transient failure). */
 export class PoisonMessage extends Error {}
@@ -41,6 +53,8 @@ export class ListingsConsumer {
   private readonly inFlight = new Set<Promise<void>>();
   private lagTimer: NodeJS.Timeout | null = null;
   private stopping = false;
+  private batch: Pending[] = [];
+  private batchTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly options: {
@@ -98,6 +112,7 @@ export class ListingsConsumer {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.lagTimer) clearInterval(this.lagTimer);
+    if (this.batchTimer) clearTimeout(this.batchTimer);
     // Unfinished messages are simply not acked: RabbitMQ hands them to the next consumer.
     await Promise.race([Promise.allSettled([...this.inFlight]), delay(2_000)]);
     await this.connection?.close().catch(() => {});
@@ -119,7 +134,6 @@ export class ListingsConsumer {
   }
 
   private async handle(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
-    const { metrics, logger } = this.options;
     let listing: ListingInputDto;
     try {
       listing = parseListingMessage(message.content);
@@ -128,13 +142,53 @@ export class ListingsConsumer {
       await this.deadLetter(channel, message, error.message);
       return;
     }
-    const key = idempotencyKeyOf(message);
+    this.batch.push({ channel, message, listing, key: idempotencyKeyOf(message) });
+    if (this.batch.length >= this.options.prefetch) await this.flush();
+    else this.batchTimer ??= setTimeout(() => void this.flush(), BATCH_WINDOW_MS);
+  }
+
+  /** Store the batch in one request; if that fails, each message on its own (and its own retries). */
+  private async flush(): Promise<void> {
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batchTimer = null;
+    const batch = this.batch;
+    this.batch = [];
+    if (batch.length === 0) return;
+    const flushing = (async () => {
+      try {
+        await this.options.writer.upsertListings(
+          batch.map((p) => p.listing),
+          batch.map((p) => p.key),
+        );
+      } catch {
+        await Promise.all(batch.map((p) => this.storeOne(p)));
+        return;
+      }
+      for (const p of batch) this.acknowledge(p);
+    })();
+    this.inFlight.add(flushing);
+    await flushing.finally(() => this.inFlight.delete(flushing));
+  }
+
+  private acknowledge({ channel, message }: Pending): void {
+    try {
+      channel.ack(message);
+      this.options.metrics.queueMessages.inc({
+        outcome: message.fields.redelivered ? 'stored_redelivered' : 'stored',
+      });
+    } catch {
+      // The channel closed meanwhile: RabbitMQ redelivers, and the key makes that a no-op.
+    }
+  }
+
+  private async storeOne(pending: Pending): Promise<void> {
+    const { metrics, logger } = this.options;
+    const { channel, message, listing, key } = pending;
     for (let attempt = 0; ; attempt++) {
       if (this.stopping) return;
       try {
         await this.options.writer.upsertListing(listing, key);
-        channel.ack(message);
-        metrics.queueMessages.inc({ outcome: message.fields.redelivered ? 'stored_redelivered' : 'stored' });
+        this.acknowledge(pending);
         return;
       } catch (error) {
         if (error instanceof ApiError && error.code === 'BAD_USER_INPUT') {

@@ -57,6 +57,16 @@ export class UpsertListingArgs {
 }
 
 @ArgsType()
+export class UpsertListingsArgs {
+  @Field(() => [ListingInput]) inputs!: ListingInput[];
+  @Field(() => [String], {
+    nullable: true,
+    description: 'One per input, in order: a repeat of a key stores nothing again.',
+  })
+  idempotencyKeys?: string[] | null;
+}
+
+@ArgsType()
 export class EventsSubscriptionArgs {
   @Field(() => String, { nullable: true }) stream?: string | null;
   @Field(() => Int, { nullable: true, description: 'Start just after this position instead of from now.' })

@@ -1,0 +1,119 @@
+/**
+ * `npm run bench:ingest`: listings per second from the RabbitMQ queue into the event log (the
+ * gateway's consumer: validate, upsert on the leader keyed by messageId, ack) against a raw
+ * amqplib consumer that only acks, same broker, same messages, same prefetch, same run. Each
+ * side's consumer is running when `--messages` messages are published in one burst; the clock
+ * runs from the first publish to the last ack (raw) or the last listing event (gateway).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import amqp from 'amqplib';
+import { startRabbitmq } from '../launcher/rabbitmq-server.js';
+import { freePort } from '../test-support/postgres.js';
+import { startBenchCluster } from './bench-cluster.js';
+import { postJson } from './http-client.js';
+
+const { values } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '3000' },
+    prefetch: { type: 'string', default: '64' },
+    'base-port': { type: 'string', default: '25200' },
+  },
+});
+const messages = Number(values.messages);
+const prefetch = Number(values.prefetch);
+const TARGET = 0.5;
+
+const listing = (run: string, i: number) =>
+  Buffer.from(
+    JSON.stringify({
+      title: `Bench item ${i}`,
+      url: `https://bench.example/${run}/${i}`,
+      price: 1000 + i,
+      currency: 'MDL',
+      priceEur: Math.round(((1000 + i) / 19.5) * 100) / 100,
+      scrapedAt: '2026-11-24T10:00:00Z',
+    }),
+  );
+
+async function publish(channel: amqp.ConfirmChannel, queue: string, run: string): Promise<void> {
+  for (let i = 0; i < messages; i++) {
+    channel.sendToQueue(queue, listing(run, i), {
+      persistent: true,
+      messageId: `${run}-${i}`,
+      contentType: 'application/json',
+    });
+  }
+  await channel.waitForConfirms();
+}
+
+const mqPort = await freePort();
+const mq = await startRabbitmq({
+  dataDir: mkdtempSync(join(tmpdir(), 'ensemble-bench-mq-')),
+  port: mqPort,
+  distPort: await freePort(),
+  epmdPort: await freePort(),
+});
+const connection = await amqp.connect(mq.url);
+const channel = await connection.createConfirmChannel();
+try {
+  // Raw: consume and ack, nothing else.
+  await channel.assertQueue('raw', { durable: true });
+  const consumer = await connection.createChannel();
+  await consumer.prefetch(prefetch);
+  let acked = 0;
+  let rawStart = 0;
+  const rawDone = new Promise<number>((resolve) => {
+    void consumer.consume('raw', (m) => {
+      if (!m) return;
+      consumer.ack(m);
+      if (++acked === messages) resolve((performance.now() - rawStart) / 1000);
+    });
+  });
+  rawStart = performance.now();
+  await publish(channel, 'raw', 'raw');
+  const rawSeconds = await rawDone;
+  await consumer.close();
+
+  // The gateway, consuming `listings` with a leader known, gets the same burst.
+  const bench = await startBenchCluster(Number(values['base-port']), {
+    RABBITMQ_URL: mq.url,
+    QUEUE_PREFETCH: String(prefetch),
+  });
+  try {
+    await channel.assertQueue('listings', { durable: true });
+    let stored = 0;
+    // The log's head moves by one per stored listing (nothing else writes meanwhile).
+    const head = async () => {
+      const res = await postJson(
+        `${bench.gatewayUrl}/graphql`,
+        JSON.stringify({ query: '{ headPosition }' }),
+      );
+      return (JSON.parse(res.text) as { data: { headPosition: number } }).data.headPosition;
+    };
+    const base = await head();
+    const gwStart = performance.now();
+    await publish(channel, 'listings', 'gw');
+    while (stored < messages) {
+      stored = (await head()) - base;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const gwSeconds = (performance.now() - gwStart) / 1000;
+    const raw = messages / rawSeconds;
+    const gw = messages / gwSeconds;
+    console.log(
+      `\nqueue → events: ${messages} listings, prefetch ${prefetch}, 3 nodes + gateway + RabbitMQ on one machine`,
+    );
+    console.log('raw consume+ack msg/s   gateway → leader → events msg/s   ratio');
+    console.log(
+      `${raw.toFixed(0).padStart(22)}   ${gw.toFixed(0).padStart(32)}   ${(gw / raw).toFixed(2).padStart(5)}   ${gw / raw >= TARGET ? 'target met' : `target ${TARGET} NOT met`}`,
+    );
+  } finally {
+    await bench.stop();
+  }
+} finally {
+  await connection.close();
+  await mq.stop();
+}
