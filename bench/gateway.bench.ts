@@ -6,6 +6,12 @@
  * is gateway ÷ direct (target ≥ 0.8).
  */
 import { parseArgs } from 'node:util';
+import type {
+  BenchCreateTaskMutationVariables,
+  BenchSeedTaskMutation,
+  BenchTaskQueryVariables,
+} from '../schema/generated/graphql.js';
+import { graphql } from '../schema/generated/index.js';
 import { BENCH_TOKEN, startBenchCluster } from './bench-cluster.js';
 import { postJson } from './http-client.js';
 import { ms, summarize } from './stats.js';
@@ -49,20 +55,24 @@ try {
   const auth = { authorization: `Bearer ${BENCH_TOKEN}` };
   const seed = await postJson(
     `${leader.url}/graphql`,
-    JSON.stringify({ query: 'mutation { createTask(input: { title: "bench" }) { id } }' }),
+    JSON.stringify({
+      query: graphql(`mutation BenchSeedTask { createTask(input: { title: "bench" }) { id } }`),
+    }),
     auth,
   );
-  const id = (JSON.parse(seed.text) as { data: { createTask: { id: string } } }).data.createTask.id;
+  const id = (JSON.parse(seed.text) as { data: BenchSeedTaskMutation }).data.createTask.id;
   const read = () =>
     JSON.stringify({
-      query: 'query ($id: ID!) { task(id: $id) { id title status version } }',
-      variables: { id },
+      query: graphql(`query BenchTask($id: ID!) { task(id: $id) { id title status version } }`),
+      variables: { id } satisfies BenchTaskQueryVariables,
     });
   let n = 0;
   const write = () =>
     JSON.stringify({
-      query: 'mutation ($t: String!) { createTask(input: { title: $t }) { id version } }',
-      variables: { t: `bench ${n++}` },
+      query: graphql(
+        `mutation BenchCreateTask($t: String!) { createTask(input: { title: $t }) { id version } }`,
+      ),
+      variables: { t: `bench ${n++}` } satisfies BenchCreateTaskMutationVariables,
     });
 
   console.log(

@@ -12,6 +12,13 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ServiceProcess } from '../launcher/service-process.js';
 import { LocalCluster } from '../nodes/local-cluster.js';
+import type {
+  FailoverTestCreateTaskMutation,
+  FailoverTestCreateTaskMutationVariables,
+  FailoverTestTasksQuery,
+  FailoverTestTasksQueryVariables,
+} from '../schema/generated/graphql.js';
+import { graphql } from '../schema/generated/index.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 
 const TOKEN = 'failover-test-token-0123456789';
@@ -97,13 +104,14 @@ async function createOnce(client: number, i: number, unexpected: string[]): Prom
         ...(byHeader ? { 'idempotency-key': key } : {}),
       },
       body: JSON.stringify({
-        query:
-          'mutation ($t: String!, $k: String) { createTask(input: { title: $t }, idempotencyKey: $k) { id title } }',
-        variables: { t: title, k: byHeader ? null : key },
+        query: graphql(
+          `mutation FailoverTestCreateTask($t: String!, $k: String) { createTask(input: { title: $t }, idempotencyKey: $k) { id title } }`,
+        ),
+        variables: { t: title, k: byHeader ? null : key } satisfies FailoverTestCreateTaskMutationVariables,
       }),
     });
     const body = (await res.json()) as {
-      data?: { createTask?: { id: string } } | null;
+      data?: FailoverTestCreateTaskMutation | null;
       errors?: Array<{ message: string; extensions?: { code?: string; retryAfterMs?: number } }>;
     };
     const error = body.errors?.[0];
@@ -165,19 +173,13 @@ test('1,000 createTask from 8 clients while the leader is killed twice: each ack
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        query:
-          'query ($a: String) { tasks(first: 500, after: $a) { edges { node { id title } } pageInfo { hasNextPage endCursor } } }',
-        variables: { a: after },
+        query: graphql(
+          `query FailoverTestTasks($a: String) { tasks(first: 500, after: $a) { edges { node { id title } } pageInfo { hasNextPage endCursor } } }`,
+        ),
+        variables: { a: after } satisfies FailoverTestTasksQueryVariables,
       }),
     });
-    const body = (await res.json()) as {
-      data: {
-        tasks: {
-          edges: Array<{ node: { id: string; title: string } }>;
-          pageInfo: { hasNextPage: boolean; endCursor: string };
-        };
-      };
-    };
+    const body = (await res.json()) as { data: FailoverTestTasksQuery };
     for (const { node } of body.data.tasks.edges)
       seen.set(node.title, [...(seen.get(node.title) ?? []), node.id]);
     after = body.data.tasks.pageInfo.hasNextPage ? body.data.tasks.pageInfo.endCursor : null;

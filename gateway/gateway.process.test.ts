@@ -14,6 +14,8 @@ import WebSocket from 'ws';
 import { ANNOUNCE_PATH, SIGNATURE_HEADER, signBody } from '../common/announcement.js';
 import { ServiceProcess, type ServiceRecord } from '../launcher/service-process.js';
 import { LocalCluster } from '../nodes/local-cluster.js';
+import type { TypedDocumentString } from '../schema/generated/graphql.js';
+import { graphql } from '../schema/generated/index.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 
 const TOKEN = 'gateway-test-token-0123456789';
@@ -23,9 +25,9 @@ const PORT = 14_500;
 const GATEWAY = `http://127.0.0.1:${PORT}`;
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
-interface GqlResponse {
+interface GqlResponse<T = Record<string, unknown>> {
   status: number;
-  data?: Record<string, unknown> | null;
+  data?: T | null;
   errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
 }
 
@@ -35,23 +37,27 @@ let gateway: ServiceProcess;
 const gatewayLog: ServiceRecord[] = [];
 const clients: Client[] = [];
 
-async function gql(
-  query: string,
-  variables: Record<string, unknown> = {},
+const CREATE_TASK = graphql(
+  `mutation GatewayTestCreateTask($t: String!) { createTask(input: { title: $t }) { id title version } }`,
+);
+
+async function gql<T, V>(
+  query: TypedDocumentString<T, V>,
+  variables?: V,
   headers: Record<string, string> = {},
   url = GATEWAY,
-): Promise<GqlResponse> {
+): Promise<GqlResponse<T>> {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ query, variables: variables ?? {} }),
   });
-  return { status: res.status, ...((await res.json()) as Omit<GqlResponse, 'status'>) };
+  return { status: res.status, ...((await res.json()) as Omit<GqlResponse<T>, 'status'>) };
 }
 
-function dataOf<T>(r: GqlResponse, field: string): T {
+function dataOf<T, K extends keyof T>(r: GqlResponse<T>, field: K): T[K] {
   assert.equal(r.errors, undefined, `unexpected errors: ${JSON.stringify(r.errors)}`);
-  return r.data?.[field] as T;
+  return r.data?.[field] as T[K];
 }
 
 async function healthz(): Promise<{ status: number; body: { leader: { id: string; term: number } | null } }> {
@@ -80,11 +86,17 @@ function wsClient(): Client {
 }
 
 /** Collects a subscription's data into an array; `until` resolves once `n` items arrived. */
-function collect<T>(client: Client, query: string, field: string, variables: Record<string, unknown> = {}) {
+function collect<R, V, F extends keyof R & string>(
+  client: Client,
+  query: TypedDocumentString<R, V>,
+  field: F,
+  variables?: V,
+) {
+  type T = R[F];
   const items: T[] = [];
   const waiters: Array<{ n: number; resolve: () => void }> = [];
   const unsubscribe = client.subscribe<Record<string, T>>(
-    { query, variables },
+    { query: String(query), variables: variables ?? {} },
     {
       next: (r) => {
         if (r.data?.[field]) items.push(r.data[field] as T);
@@ -179,7 +191,9 @@ describe('the gateway in front of a 3-node cluster', { timeout: 180_000 }, () =>
     const res = await fetch(`${GATEWAY}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...AUTH },
-      body: JSON.stringify({ query: 'mutation { createTask(input: { title: "too early" }) { id } }' }),
+      body: JSON.stringify({
+        query: graphql(`mutation GatewayTestTooEarly { createTask(input: { title: "too early" }) { id } }`),
+      }),
     });
     assert.equal(res.status, 503);
     assert.equal(res.headers.get('retry-after'), '1');
@@ -236,50 +250,47 @@ describe('the gateway in front of a 3-node cluster', { timeout: 180_000 }, () =>
   });
 
   test('writes go to the leader and reads to any node; the token is checked at the gateway', async () => {
-    const created = dataOf<{ id: string; title: string; version: number }>(
-      await gql(
-        'mutation ($t: String!) { createTask(input: { title: $t }) { id title version } }',
-        { t: 'via gateway' },
-        AUTH,
-      ),
-      'createTask',
-    );
+    const created = dataOf(await gql(CREATE_TASK, { t: 'via gateway' }, AUTH), 'createTask');
     assert.equal(created.version, 1);
-    const denied = await gql('mutation { createTask(input: { title: "no token" }) { id } }');
+    const denied = await gql(
+      graphql(`mutation GatewayTestNoToken { createTask(input: { title: "no token" }) { id } }`),
+    );
     assert.equal(denied.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
     // Every node answers the same read; the gateway's answer equals each of them.
     for (let i = 0; i < 6; i++) {
-      const task = dataOf<{ title: string }>(
-        await gql('query ($id: ID!) { task(id: $id) { title } }', { id: created.id }),
+      const task = dataOf(
+        await gql(graphql(`query GatewayTestTaskTitle($id: ID!) { task(id: $id) { title } }`), {
+          id: created.id,
+        }),
         'task',
       );
-      assert.equal(task.title, 'via gateway');
+      assert.equal(task?.title, 'via gateway');
     }
-    const bad = await gql('mutation { createTask(input: { title: "" }) { id } }', {}, AUTH);
+    const bad = await gql(
+      graphql(`mutation GatewayTestEmptyTitle { createTask(input: { title: "" }) { id } }`),
+      {},
+      AUTH,
+    );
     assert.equal(bad.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
   });
 
   test('cluster is the gateway’s own view (self is null); mixed and aliased operations work', async () => {
     const leader = await currentLeader();
     const r = await gql(
-      `query { view: cluster { term self { id } leader { id role } nodes { id role } }
-        some: tasks(first: 2) { edges { n: node { t: title } } } }`,
+      graphql(`query GatewayTestMixed { view: cluster { term self { id } leader { id role } nodes { id role } }
+        some: tasks(first: 2) { edges { n: node { t: title } } } }`),
     );
     assert.equal(r.errors, undefined, JSON.stringify(r.errors));
-    const view = r.data?.view as {
-      term: number;
-      self: null;
-      leader: { id: string; role: string };
-      nodes: Array<{ id: string }>;
-    };
+    const view = r.data?.view;
+    assert.ok(view);
     assert.equal(view.self, null);
     assert.deepEqual(view.leader, { id: leader.id, role: 'LEADER' });
     assert.deepEqual(
       view.nodes.map((n) => n.id),
       ['n1', 'n2', 'n3'],
     );
-    const some = r.data?.some as { edges: Array<{ n: { t: string } }> };
-    assert.ok(some.edges.length >= 1);
+    const some = r.data?.some;
+    assert.ok(some && some.edges.length >= 1);
     assert.equal(typeof some.edges[0]?.n.t, 'string');
   });
 
@@ -299,7 +310,9 @@ describe('the gateway in front of a 3-node cluster', { timeout: 180_000 }, () =>
     form.append(
       'operations',
       JSON.stringify({
-        query: 'mutation ($f: Upload!) { uploadFile(file: $f) { name size importedListings } }',
+        query: graphql(
+          `mutation GatewayTestUpload($f: Upload!) { uploadFile(file: $f) { name size importedListings } }`,
+        ),
         variables: { f: null },
       }),
     );
@@ -319,34 +332,36 @@ describe('the gateway in front of a 3-node cluster', { timeout: 180_000 }, () =>
 
   test('a retried write with the same Idempotency-Key is stored once', async () => {
     const headers = { ...AUTH, 'idempotency-key': 'client-key-1' };
-    const q = 'mutation { createTask(input: { title: "keyed once" }) { id } }';
-    const first = dataOf<{ id: string }>(await gql(q, {}, headers), 'createTask');
-    const second = dataOf<{ id: string }>(await gql(q, {}, headers), 'createTask');
+    const q = graphql(`mutation GatewayTestKeyedOnce { createTask(input: { title: "keyed once" }) { id } }`);
+    const first = dataOf(await gql(q, {}, headers), 'createTask');
+    const second = dataOf(await gql(q, {}, headers), 'createTask');
     assert.equal(second.id, first.id);
   });
 
   test('a leader killed: leaderChanged and merged clusterEvents stream it, events resume on another node', async () => {
     const client = wsClient();
-    const leaders = collect<{ term: number; leader: { id: string } }>(
+    const leaders = collect(
       client,
-      'subscription { leaderChanged { term leader { id } } }',
+      graphql(`subscription GatewayTestLeaderChanged { leaderChanged { term leader { id } } }`),
       'leaderChanged',
     );
-    const transitions = collect<{ nodeId: string; to: string; term: number }>(
+    const transitions = collect(
       client,
-      'subscription { clusterEvents { nodeId to term } }',
+      graphql(`subscription GatewayTestClusterEvents { clusterEvents { nodeId to term } }`),
       'clusterEvents',
     );
-    const head = dataOf<number>(await gql('{ headPosition }'), 'headPosition');
+    const head = dataOf(await gql(graphql(`query GatewayTestHead { headPosition }`)), 'headPosition');
     assert.ok(head > 0);
-    const events = collect<{ position: number; type: string }>(
+    const events = collect(
       client,
-      'subscription ($after: Int) { events(afterPosition: $after) { position type } }',
+      graphql(
+        `subscription GatewayTestEvents($after: Int) { events(afterPosition: $after) { position type } }`,
+      ),
       'events',
       { after: head },
     );
     const before = await currentLeader();
-    await gql('mutation { createTask(input: { title: "feed probe" }) { id } }', {}, AUTH);
+    await gql(CREATE_TASK, { t: 'feed probe' }, AUTH);
     await events.until(1);
     assert.equal(events.items[0]?.position, head + 1);
     const announced = leaderAnnounced(before.term);
@@ -362,8 +377,7 @@ describe('the gateway in front of a 3-node cluster', { timeout: 180_000 }, () =>
         throw new Error(`${(error as Error).message}; the gateway's feed records: ${JSON.stringify(feeds)}`);
       });
     // Writes through the gateway land on the new leader, and the events feed carries on in order.
-    for (let i = 0; i < 5; i++)
-      await gql(`mutation { createTask(input: { title: "after failover ${i}" }) { id } }`, {}, AUTH);
+    for (let i = 0; i < 5; i++) await gql(CREATE_TASK, { t: `after failover ${i}` }, AUTH);
     await events.until(6);
     const positions = events.items.map((e) => e.position);
     assert.deepEqual(
@@ -390,8 +404,7 @@ describe('the gateway in front of a 3-node cluster', { timeout: 180_000 }, () =>
     await c.kill(victim);
     await resumed;
     if (victim === (await currentLeader()).id) await leaderAnnounced(term);
-    for (let i = 0; i < 3; i++)
-      await gql(`mutation { createTask(input: { title: "after resume ${i}" }) { id } }`, {}, AUTH);
+    for (let i = 0; i < 3; i++) await gql(CREATE_TASK, { t: `after resume ${i}` }, AUTH);
     await events.until(9);
     const all = events.items.map((e) => e.position);
     assert.deepEqual(

@@ -14,6 +14,8 @@ import amqp from 'amqplib';
 import { Client as FtpClient } from 'basic-ftp';
 import { ServiceProcess, type ServiceRecord } from '../launcher/service-process.js';
 import { LocalCluster } from '../nodes/local-cluster.js';
+import type { TypedDocumentString } from '../schema/generated/graphql.js';
+import { graphql } from '../schema/generated/index.js';
 import { startTestFtp, type TestFtp } from '../test-support/ftp.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 import { startTestRabbitmq, type TestRabbitmq } from '../test-support/rabbitmq.js';
@@ -41,11 +43,11 @@ const listing = (i: number, price = 100 + i) => ({
   scrapedAt: '2026-11-24T10:00:00Z',
 });
 
-async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+async function gql<T, V>(query: TypedDocumentString<T, V>, variables?: V): Promise<T> {
   const res = await fetch(`${GATEWAY}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ query, variables: variables ?? {} }),
   });
   const body = (await res.json()) as { data: T; errors?: unknown };
   assert.equal(body.errors, undefined, JSON.stringify(body.errors));
@@ -58,11 +60,13 @@ async function allEvents(): Promise<
 > {
   const out: Array<{ position: number; type: string; stream: string; data: { url?: string } }> = [];
   for (;;) {
-    const { events } = await gql<{ events: typeof out }>(
-      'query ($a: Int) { events(afterPosition: $a, first: 500) { position type stream data } }',
+    const { events } = await gql(
+      graphql(
+        `query IngestTestEvents($a: Int) { events(afterPosition: $a, first: 500) { position type stream data } }`,
+      ),
       { a: out.at(-1)?.position ?? 0 },
     );
-    out.push(...events);
+    out.push(...(events as typeof out));
     if (events.length < 500) return out;
   }
 }
@@ -298,9 +302,7 @@ describe('the FTP file', { timeout: 120_000 }, () => {
       (await unchangedPolls()) >= polls + 3 ? true : null,
     );
     assert.equal(imports().length, 2);
-    const { files } = await gql<{ files: Array<{ name: string; importedListings: number }> }>(
-      '{ files { name importedListings } }',
-    );
+    const { files } = await gql(graphql(`query IngestTestFiles { files { name importedListings } }`));
     assert.equal(files.filter((f) => f.name === 'latest.json').length, 2);
   });
 

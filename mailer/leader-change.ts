@@ -4,11 +4,15 @@
  * remembers to never alert twice.
  */
 import { z } from 'zod';
+import { graphql } from '../schema/generated/index.js';
 
-export const LEADER_CHANGED_SUBSCRIPTION =
-  'subscription { leaderChanged { term leader { id url role term lastSeenAt } at } }';
+export const LEADER_CHANGED_SUBSCRIPTION = graphql(
+  `subscription LeaderChanged { leaderChanged { term leader { id url role term lastSeenAt } at } }`,
+);
 /** The current leader, asked for after every (re)connection to learn of a change that was missed. */
-export const CURRENT_LEADER_QUERY = 'query { cluster { term leader { id url role term lastSeenAt } } }';
+export const CURRENT_LEADER_QUERY = graphql(
+  `query CurrentLeader { cluster { term leader { id url role term lastSeenAt } } }`,
+);
 
 export const leaderChangeSchema = z.object({
   term: z.number().int().min(1),

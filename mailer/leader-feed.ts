@@ -9,6 +9,7 @@
 import { type Client, createClient } from 'graphql-ws';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
+import type { CurrentLeaderQuery, LeaderChangedSubscription } from '../schema/generated/graphql.js';
 import { Backoff, pause } from './backoff.js';
 import {
   CURRENT_LEADER_QUERY,
@@ -101,8 +102,8 @@ export class LeaderFeed {
         void client.dispose();
         resolve(reason);
       };
-      client.subscribe<{ leaderChanged: unknown }>(
-        { query: LEADER_CHANGED_SUBSCRIPTION },
+      client.subscribe<LeaderChangedSubscription>(
+        { query: String(LEADER_CHANGED_SUBSCRIPTION) },
         {
           next: (result) => {
             if (result.errors?.length) {
@@ -123,11 +124,10 @@ export class LeaderFeed {
   private async catchUp(client: Client): Promise<void> {
     const { url, logger } = this.options;
     try {
-      type Cluster = { cluster: { leader: { term: number } | null } };
-      const answers = client.iterate<Cluster>({ query: CURRENT_LEADER_QUERY });
+      const answers = client.iterate<CurrentLeaderQuery>({ query: String(CURRENT_LEADER_QUERY) });
       const result = await answers.next();
       await answers.return?.();
-      const value = result.value as { data?: Cluster; errors?: { message: string }[] } | undefined;
+      const value = result.value as { data?: CurrentLeaderQuery; errors?: { message: string }[] } | undefined;
       if (!value?.data) throw new Error(value?.errors?.[0]?.message ?? 'no answer');
       this.backoff.reset();
       const leader = value.data.cluster.leader;

@@ -10,14 +10,16 @@ import { createPubSub } from '@graphql-yoga/subscription';
 import { Repeater } from '@repeaterjs/repeater';
 import type { Logger } from 'pino';
 import type { ClusterEventDto, EventDto, Feeds, LeaderChangeDto } from '../../api/ports.js';
-import { EVENT_FIELDS } from '../ports/gateway-read-models.js';
+import { graphql } from '../../schema/generated/index.js';
 import type { LeaderRegistry } from '../routing/leader-registry.js';
 import type { NodeDirectory } from '../routing/node-directory.js';
 import { subscribeOnNode } from './node-subscription.js';
 
-const CLUSTER_EVENTS = 'subscription { clusterEvents { nodeId term from to reason at } }';
-const EVENTS = `subscription ($stream: String, $afterPosition: Int) {
-  events(stream: $stream, afterPosition: $afterPosition) { ${EVENT_FIELDS} } }`;
+const CLUSTER_EVENTS = graphql(
+  `subscription NodeClusterEvents { clusterEvents { nodeId term from to reason at } }`,
+);
+const EVENTS = graphql(`subscription NodeEvents($stream: String, $afterPosition: Int) {
+  events(stream: $stream, afterPosition: $afterPosition) { ...EventFields } }`);
 const RECONNECT_MS = [100, 250, 500, 1_000, 2_000] as const;
 
 export class GatewayFeeds implements Feeds {
@@ -51,7 +53,7 @@ export class GatewayFeeds implements Feeds {
       if (this.watched.has(node.url) || this.stopped) continue;
       this.watched.add(node.url);
       const feed = this.forever(node.url, () =>
-        subscribeOnNode<ClusterEventDto>(node.url, CLUSTER_EVENTS, {}, 'clusterEvents'),
+        subscribeOnNode(node.url, CLUSTER_EVENTS, {}, 'clusterEvents'),
       );
       const pump = (async () => {
         for await (const event of feed) this.pubsub.publish('clusterEvents', event);
@@ -97,7 +99,7 @@ export class GatewayFeeds implements Feeds {
       for (let failures = 0; !done; ) {
         const node = directory.inTurn()[0];
         if (node) {
-          const feed = subscribeOnNode<EventDto>(
+          const feed = subscribeOnNode(
             node.url,
             EVENTS,
             { stream: args.stream ?? null, afterPosition: after },

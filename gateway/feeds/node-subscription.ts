@@ -6,7 +6,8 @@ import { Repeater } from '@repeaterjs/repeater';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ApiError } from '../../api/errors.js';
-import { dateReviver } from '../ports/remote-graphql.js';
+import type { TypedDocumentString } from '../../schema/generated/graphql.js';
+import { dateReviver, type Revived } from '../ports/remote-graphql.js';
 
 export function wsUrlOf(httpUrl: string): string {
   return `${httpUrl.replace(/^http/, 'ws')}/graphql`;
@@ -15,13 +16,14 @@ export function wsUrlOf(httpUrl: string): string {
 /** Thrown into the iterator when the node refused the subscription itself (bad arguments…). */
 export class SubscriptionRefusedError extends Error {}
 
-export function subscribeOnNode<T>(
+export function subscribeOnNode<R, V, F extends keyof R & string>(
   nodeUrl: string,
-  query: string,
-  variables: Record<string, unknown>,
-  field: string,
+  query: TypedDocumentString<R, V>,
+  variables: V,
+  field: F,
   onConnected?: () => void,
-): Repeater<T> {
+): Repeater<Revived<R[F]>> {
+  type T = Revived<R[F]>;
   return new Repeater<T>(async (push, stop) => {
     const client = createClient({
       url: wsUrlOf(nodeUrl),
@@ -36,7 +38,7 @@ export function subscribeOnNode<T>(
       jsonMessageReviver: dateReviver,
     });
     const unsubscribe = client.subscribe<Record<string, T>>(
-      { query, variables },
+      { query: String(query), variables: variables as Record<string, unknown> },
       {
         next: (result) => {
           const first = result.errors?.[0];

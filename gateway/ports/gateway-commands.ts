@@ -13,9 +13,10 @@ import type {
   TaskInput,
   TaskPatch,
 } from '../../api/ports.js';
+import type { UploadFileMutation } from '../../schema/generated/graphql.js';
+import { graphql } from '../../schema/generated/index.js';
 import { IDEMPOTENCY_KEY_HEADER, type LeaderRouter } from '../routing/leader-router.js';
-import { FILE_FIELDS, LISTING_FIELDS, TASK_FIELDS } from './gateway-read-models.js';
-import { asApiError, dataOf, runRemote } from './remote-graphql.js';
+import { asApiError, dataOf, type Revived, runRemote } from './remote-graphql.js';
 
 export class GatewayCommands implements Commands {
   constructor(
@@ -32,8 +33,10 @@ export class GatewayCommands implements Commands {
   }
 
   async createTask(input: TaskInput, idempotencyKey?: string): Promise<TaskDto> {
-    const data = await runRemote<{ createTask: TaskDto }>(this.leader, {
-      query: `mutation ($input: CreateTaskInput!, $key: String) { createTask(input: $input, idempotencyKey: $key) { ${TASK_FIELDS} } }`,
+    const data = await runRemote(this.leader, {
+      query: graphql(
+        `mutation CreateTask($input: CreateTaskInput!, $key: String) { createTask(input: $input, idempotencyKey: $key) { ...TaskFields } }`,
+      ),
       variables: { input, key: idempotencyKey ?? null },
       headers: this.headers(),
     });
@@ -41,8 +44,10 @@ export class GatewayCommands implements Commands {
   }
 
   async updateTask(id: string, patch: TaskPatch, expectedVersion?: number, key?: string): Promise<TaskDto> {
-    const data = await runRemote<{ updateTask: TaskDto }>(this.leader, {
-      query: `mutation ($id: ID!, $input: UpdateTaskInput!, $v: Int) { updateTask(id: $id, input: $input, expectedVersion: $v) { ${TASK_FIELDS} } }`,
+    const data = await runRemote(this.leader, {
+      query: graphql(
+        `mutation UpdateTask($id: ID!, $input: UpdateTaskInput!, $v: Int) { updateTask(id: $id, input: $input, expectedVersion: $v) { ...TaskFields } }`,
+      ),
       variables: { id, input: patch, v: expectedVersion ?? null },
       headers: this.headers(key),
     });
@@ -50,8 +55,8 @@ export class GatewayCommands implements Commands {
   }
 
   async deleteTask(id: string, expectedVersion?: number, key?: string): Promise<boolean> {
-    const data = await runRemote<{ deleteTask: boolean }>(this.leader, {
-      query: 'mutation ($id: ID!, $v: Int) { deleteTask(id: $id, expectedVersion: $v) }',
+    const data = await runRemote(this.leader, {
+      query: graphql(`mutation DeleteTask($id: ID!, $v: Int) { deleteTask(id: $id, expectedVersion: $v) }`),
       variables: { id, v: expectedVersion ?? null },
       headers: this.headers(key),
     });
@@ -59,8 +64,10 @@ export class GatewayCommands implements Commands {
   }
 
   async upsertListing(input: ListingInputDto, idempotencyKey?: string): Promise<ListingDto> {
-    const data = await runRemote<{ upsertListing: ListingDto }>(this.leader, {
-      query: `mutation ($input: ListingInput!, $key: String) { upsertListing(input: $input, idempotencyKey: $key) { ${LISTING_FIELDS} } }`,
+    const data = await runRemote(this.leader, {
+      query: graphql(
+        `mutation UpsertListing($input: ListingInput!, $key: String) { upsertListing(input: $input, idempotencyKey: $key) { ...ListingFields } }`,
+      ),
       variables: {
         input: { ...input, scrapedAt: input.scrapedAt.toISOString() },
         key: idempotencyKey ?? null,
@@ -89,7 +96,9 @@ export class GatewayCommands implements Commands {
   /** Re-sent as a GraphQL multipart request (the spec's `operations`, `map`, then the file). */
   async uploadFile(file: { name: string; bytes: Buffer }, idempotencyKey?: string): Promise<StoredFileDto> {
     const { body, contentType } = multipartUpload(
-      `mutation ($file: Upload!) { uploadFile(file: $file) { ${FILE_FIELDS} } }`,
+      String(
+        graphql(`mutation UploadFile($file: Upload!) { uploadFile(file: $file) { ...StoredFileFields } }`),
+      ),
       file,
     );
     try {
@@ -98,7 +107,7 @@ export class GatewayCommands implements Commands {
         'content-type': contentType,
         'apollo-require-preflight': 'true',
       });
-      return dataOf<{ uploadFile: StoredFileDto }>(res).uploadFile;
+      return dataOf<Revived<UploadFileMutation>>(res).uploadFile;
     } catch (error) {
       throw asApiError(error);
     }

@@ -14,14 +14,17 @@ import type {
   TaskDto,
 } from '../../api/ports.js';
 import type { TaskStatus } from '../../schema/events.js';
+import { graphql } from '../../schema/generated/index.js';
 import type { LeaderRegistry } from '../routing/leader-registry.js';
 import type { NodeDirectory } from '../routing/node-directory.js';
 import { type Router, runRemote } from './remote-graphql.js';
 
-export const TASK_FIELDS = 'id title description status createdBy version createdAt updatedAt';
-export const LISTING_FIELDS = 'id title url price currency priceEur scrapedAt version';
-export const FILE_FIELDS = 'id name size sha256 importedListings createdAt';
-export const EVENT_FIELDS = 'position stream version type data term nodeId createdAt';
+// Every field of the DTOs, as fragments the gateway's operations (here, gateway-commands.ts and
+// feeds/gateway-feeds.ts) spread: the generated document of an operation carries the fragments it uses.
+graphql(`fragment TaskFields on Task { id title description status createdBy version createdAt updatedAt }`);
+graphql(`fragment ListingFields on Listing { id title url price currency priceEur scrapedAt version }`);
+graphql(`fragment StoredFileFields on StoredFile { id name size sha256 importedListings createdAt }`);
+graphql(`fragment EventFields on Event { position stream version type data term nodeId createdAt }`);
 
 interface Connection<T> {
   edges: Array<{ cursor: string; node: T }>;
@@ -64,17 +67,17 @@ export class GatewayReadModels implements ReadModels {
   }
 
   async tasks(args: { status?: TaskStatus; first: number; after?: string }): Promise<Page<TaskDto>> {
-    const data = await runRemote<{ tasks: Connection<TaskDto> }>(this.queries, {
-      query: `query ($status: TaskStatus, $first: Int, $after: String) {
-        tasks(status: $status, first: $first, after: $after) { edges { cursor node { ${TASK_FIELDS} } } pageInfo { hasNextPage } } }`,
+    const data = await runRemote(this.queries, {
+      query: graphql(`query Tasks($status: TaskStatus, $first: Int, $after: String) {
+        tasks(status: $status, first: $first, after: $after) { edges { cursor node { ...TaskFields } } pageInfo { hasNextPage } } }`),
       variables: args,
     });
     return page(data.tasks);
   }
 
   async task(id: string): Promise<TaskDto | null> {
-    const data = await runRemote<{ task: TaskDto | null }>(this.queries, {
-      query: `query ($id: ID!) { task(id: $id) { ${TASK_FIELDS} } }`,
+    const data = await runRemote(this.queries, {
+      query: graphql(`query Task($id: ID!) { task(id: $id) { ...TaskFields } }`),
       variables: { id },
     });
     return data.task;
@@ -86,33 +89,33 @@ export class GatewayReadModels implements ReadModels {
     minPrice?: number;
     maxPrice?: number;
   }): Promise<Page<ListingDto>> {
-    const data = await runRemote<{ listings: Connection<ListingDto> }>(this.queries, {
-      query: `query ($first: Int, $after: String, $minPrice: Float, $maxPrice: Float) {
+    const data = await runRemote(this.queries, {
+      query: graphql(`query Listings($first: Int, $after: String, $minPrice: Float, $maxPrice: Float) {
         listings(first: $first, after: $after, minPrice: $minPrice, maxPrice: $maxPrice) {
-          edges { cursor node { ${LISTING_FIELDS} } } pageInfo { hasNextPage } } }`,
+          edges { cursor node { ...ListingFields } } pageInfo { hasNextPage } } }`),
       variables: args,
     });
     return page(data.listings);
   }
 
   async files(): Promise<StoredFileDto[]> {
-    const data = await runRemote<{ files: StoredFileDto[] }>(this.queries, {
-      query: `{ files { ${FILE_FIELDS} } }`,
+    const data = await runRemote(this.queries, {
+      query: graphql(`query Files { files { ...StoredFileFields } }`),
     });
     return data.files;
   }
 
   async events(args: { afterPosition?: number; first: number; stream?: string }): Promise<EventDto[]> {
-    const data = await runRemote<{ events: EventDto[] }>(this.queries, {
-      query: `query ($afterPosition: Int, $first: Int, $stream: String) {
-        events(afterPosition: $afterPosition, first: $first, stream: $stream) { ${EVENT_FIELDS} } }`,
+    const data = await runRemote(this.queries, {
+      query: graphql(`query Events($afterPosition: Int, $first: Int, $stream: String) {
+        events(afterPosition: $afterPosition, first: $first, stream: $stream) { ...EventFields } }`),
       variables: args,
     });
     return data.events;
   }
 
   async headPosition(): Promise<number> {
-    return (await runRemote<{ headPosition: number }>(this.queries, { query: '{ headPosition }' }))
+    return (await runRemote(this.queries, { query: graphql(`query HeadPosition { headPosition }`) }))
       .headPosition;
   }
 }

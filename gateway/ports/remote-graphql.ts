@@ -4,6 +4,7 @@
  * The node's refusals come back as the same ApiErrors, so a client sees the node's codes.
  */
 import { ApiError, isApiError } from '../../api/errors.js';
+import type { TypedDocumentString } from '../../schema/generated/graphql.js';
 import type { NodeResponse } from '../routing/node-http.js';
 import { NoLeaderError, NoNodeError } from '../routing/routing-errors.js';
 
@@ -11,7 +12,23 @@ export interface Router {
   send(body: Buffer | string, headers: Record<string, string>): Promise<NodeResponse>;
 }
 
-const DATE_FIELDS = new Set(['createdAt', 'updatedAt', 'scrapedAt', 'lastSeenAt', 'at']);
+const DATE_KEYS = ['createdAt', 'updatedAt', 'scrapedAt', 'lastSeenAt', 'at'] as const;
+const DATE_FIELDS = new Set<string>(DATE_KEYS);
+
+/**
+ * A generated result type as it is once parsed with `dateReviver`: the (DateTime) strings under
+ * the reviver's keys are Dates, everything else is as generated.
+ */
+export type Revived<T> = T extends string | number | boolean | null | undefined
+  ? T
+  : T extends readonly (infer U)[]
+    ? Revived<U>[]
+    : {
+        [K in keyof T]: K extends (typeof DATE_KEYS)[number] ? Exclude<T[K], string> | Date : Revived<T[K]>;
+      };
+
+/** The variables a generated operation takes: optional when it has no required one. */
+export type VariablesFor<V> = Record<string, never> extends V ? { variables?: V } : { variables: V };
 
 /** A JSON reviver that turns the contract's DateTime fields into Dates, as the DTOs have them. */
 export const dateReviver = (key: string, value: unknown): unknown =>
@@ -21,20 +38,23 @@ export function parseWithDates(text: string): unknown {
   return JSON.parse(text, dateReviver);
 }
 
-export async function runRemote<T>(
+export async function runRemote<T, V>(
   router: Router,
-  request: { query: string; variables?: Record<string, unknown>; headers?: Record<string, string> },
-): Promise<T> {
+  request: { query: TypedDocumentString<T, V>; headers?: Record<string, string> } & VariablesFor<V>,
+): Promise<Revived<T>> {
   let res: NodeResponse;
   try {
-    res = await router.send(JSON.stringify({ query: request.query, variables: request.variables ?? {} }), {
-      'content-type': 'application/json',
-      ...request.headers,
-    });
+    res = await router.send(
+      JSON.stringify({ query: String(request.query), variables: request.variables ?? {} }),
+      {
+        'content-type': 'application/json',
+        ...request.headers,
+      },
+    );
   } catch (error) {
     throw asApiError(error);
   }
-  return dataOf<T>(res);
+  return dataOf<Revived<T>>(res);
 }
 
 /** The `data` of a node's GraphQL answer, or its first error as an ApiError. */

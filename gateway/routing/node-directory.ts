@@ -7,6 +7,8 @@
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { DiscoverNodesQuery } from '../../schema/generated/graphql.js';
+import { graphql } from '../../schema/generated/index.js';
 import type { LeaderRegistry } from './leader-registry.js';
 import { getJson, NodeUnreachableError, send } from './node-http.js';
 
@@ -165,12 +167,10 @@ export class NodeDirectory {
       const res = await send(`${node.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ cluster { nodes { url } } }' }),
+        body: JSON.stringify({ query: graphql(`query DiscoverNodes { cluster { nodes { url } } }`) }),
         timeoutMs,
       });
-      const body = JSON.parse(res.body.toString('utf8')) as {
-        data?: { cluster?: { nodes?: Array<{ url: string }> } };
-      };
+      const body = JSON.parse(res.body.toString('utf8')) as { data?: Partial<DiscoverNodesQuery> };
       for (const n of body.data?.cluster?.nodes ?? []) this.add(n.url);
     } catch (error) {
       this.options.logger.debug({ err: (error as Error).message }, 'node discovery failed');
