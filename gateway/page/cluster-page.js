@@ -30,12 +30,14 @@ function render() {
       const seen = n.lastSeenAt ? (Date.now() - new Date(n.lastSeenAt).getTime()) / 1000 : Infinity;
       const down = !isLeader && seen > 3;
       const div = document.createElement('div');
-      div.className = `node ${isLeader ? 'leader' : n.role.toLowerCase()}${down ? ' down' : ''}`;
+      div.className = `node ${isLeader ? 'leader' : n.role === 'LEADER' ? 'follower' : n.role.toLowerCase()}${down ? ' down' : ''}`;
       div.dataset.node = n.id;
-      div.dataset.role = isLeader ? 'LEADER' : n.role;
+      // Only the announced leader is shown leading: a dead leader's last report says LEADER too.
+      const role = isLeader ? 'LEADER' : n.role === 'LEADER' ? 'FOLLOWER' : n.role;
+      div.dataset.role = role;
       div.innerHTML =
         '<span class="role"></span><div class="id"></div><div class="meta url"></div><div class="meta seen"></div>';
-      div.querySelector('.role').textContent = isLeader ? 'LEADER' : down ? 'DOWN' : n.role;
+      div.querySelector('.role').textContent = down ? 'DOWN' : role;
       div.querySelector('.id').textContent = n.id;
       div.querySelector('.url').textContent = `${n.url} · term ${n.term}`;
       div.querySelector('.seen').textContent = n.lastSeenAt

@@ -82,11 +82,13 @@ export class GatewayCommands implements Commands {
     inputs: readonly ListingInputDto[],
     idempotencyKeys: readonly string[],
   ): Promise<ListingDto[]> {
-    const data = await runRemote<{ upsertListings: ListingDto[] }>(this.leader, {
-      query: `mutation ($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { ${LISTING_FIELDS} } }`,
+    const data = await runRemote(this.leader, {
+      query: graphql(
+        `mutation UpsertListings($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { ...ListingFields } }`,
+      ),
       variables: {
         inputs: inputs.map((i) => ({ ...i, scrapedAt: i.scrapedAt.toISOString() })),
-        keys: idempotencyKeys,
+        keys: [...idempotencyKeys],
       },
       headers: this.headers(),
     });

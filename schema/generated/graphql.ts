@@ -197,6 +197,14 @@ export type UpsertListingMutationVariables = Exact<{
 
 export type UpsertListingMutation = { upsertListing: { id: string, title: string, url: string, price: number, currency: string, priceEur: number, scrapedAt: string, version: number } };
 
+export type UpsertListingsMutationVariables = Exact<{
+  inputs: Array<ListingInput> | ListingInput;
+  keys?: Array<string> | string | null | undefined;
+}>;
+
+
+export type UpsertListingsMutation = { upsertListings: Array<{ id: string, title: string, url: string, price: number, currency: string, priceEur: number, scrapedAt: string, version: number }> };
+
 export type UploadFileMutationVariables = Exact<{
   file: unknown;
 }>;
@@ -594,6 +602,22 @@ export const UpsertListingDocument = new TypedDocumentString(`
   scrapedAt
   version
 }`) as unknown as TypedDocumentString<UpsertListingMutation, UpsertListingMutationVariables>;
+export const UpsertListingsDocument = new TypedDocumentString(`
+    mutation UpsertListings($inputs: [ListingInput!]!, $keys: [String!]) {
+  upsertListings(inputs: $inputs, idempotencyKeys: $keys) {
+    ...ListingFields
+  }
+}
+    fragment ListingFields on Listing {
+  id
+  title
+  url
+  price
+  currency
+  priceEur
+  scrapedAt
+  version
+}`) as unknown as TypedDocumentString<UpsertListingsMutation, UpsertListingsMutationVariables>;
 export const UploadFileDocument = new TypedDocumentString(`
     mutation UploadFile($file: Upload!) {
   uploadFile(file: $file) {
