@@ -105,8 +105,25 @@ export interface PortMapping {
   readonly protocol: 'tcp' | 'udp';
 }
 
-/** A short-syntax port: [ip:]host[-end]:container[-end][/protocol], expanded to one per port. */
-export function parsePort(text: string): PortMapping[] {
+const portSyntax = z.union([
+  z.string(),
+  z.looseObject({
+    target: z.coerce.number(),
+    published: z.coerce.string().optional(),
+    host_ip: z.string().optional(),
+    protocol: z.enum(['tcp', 'udp']).optional(),
+  }),
+]);
+
+/**
+ * A port, expanded to one mapping per port: the short syntax [ip:]host[-end]:container[-end][/protocol]
+ * or the long one ({ target, published, host_ip, protocol }).
+ */
+export function parsePort(port: z.output<typeof portSyntax>): PortMapping[] {
+  const text =
+    typeof port === 'string'
+      ? port
+      : `${port.host_ip ? `${port.host_ip}:` : ''}${port.published ?? port.target}:${port.target}/${port.protocol ?? 'tcp'}`;
   const m = /^(?:(.+):)?(\d+)(?:-(\d+))?:(\d+)(?:-(\d+))?(?:\/(tcp|udp))?$/.exec(text);
   if (!m) throw new Error(`port "${text}" is not [ip:]host:container[/protocol]`);
   const [, hostIp, hostFrom, hostTo, containerFrom, containerTo, protocol] = m;
@@ -152,7 +169,7 @@ const service = z.looseObject({
   restart: z.enum(['no', 'always', 'on-failure', 'unless-stopped']).optional(),
   environment,
   ports: z
-    .array(z.string())
+    .array(portSyntax)
     .default([])
     .transform((ports) => ports.flatMap(parsePort)),
   volumes: z

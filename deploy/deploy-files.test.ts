@@ -143,7 +143,10 @@ test("Debian's docker-compose accepts docker-compose.yml and reads it as these c
   }
   assert.equal(run.status, 0, `docker-compose config rejected docker-compose.yml:\n${run.stderr}`);
   const resolved = parseYaml(run.stdout) as {
-    services: Record<string, { environment?: Record<string, string>; ports?: string[] }>;
+    services: Record<
+      string,
+      { environment?: Record<string, string>; ports?: Parameters<typeof parsePort>[0][] }
+    >;
   };
   assert.deepEqual(Object.keys(resolved.services).sort(), Object.keys(services).sort());
   for (const [name, s] of Object.entries(resolved.services)) {
