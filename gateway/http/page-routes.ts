@@ -22,18 +22,26 @@ export function pageRoutes(app: express.Express, options: { gatewayUrl: string }
   app.get('/', (_req, res) => res.sendFile(join(PAGE_DIR, 'index.html')));
   app.get('/assets/graphql-ws.js', (_req, res) => res.sendFile(graphqlWsBundle));
   app.use('/assets', express.static(PAGE_DIR, { index: false }));
-  const ws = options.gatewayUrl.replace(/^http/, 'ws');
-  app.use(
-    '/playground',
-    altairExpress({
-      baseURL: '/playground/',
-      endpointURL: '/graphql',
-      subscriptionsEndpoint: `${ws}/graphql`,
-      initialSubscriptionRequestHandlerId: 'graphql-ws',
-      // Uploads are multipart, which Apollo's CSRF prevention lets through only with this header.
-      initialHeaders: { 'apollo-require-preflight': 'true', Authorization: 'Bearer <API_TOKEN>' },
-      initialQuery: '{ cluster { term leader { id url } nodes { id role term lastSeenAt } } }',
-      disableAccount: true,
-    }),
-  );
+  // The IDE's WebSocket address is the host the browser used (behind compose or a proxy the
+  // gateway's own URL may not be reachable from the browser); one IDE app per host seen.
+  const ides = new Map<string, express.Express>();
+  app.use('/playground', (req, res, next) => {
+    const host = req.get('host') ?? new URL(options.gatewayUrl).host;
+    let ide = ides.get(host);
+    if (!ide) {
+      if (ides.size > 32) ides.clear();
+      ide = altairExpress({
+        baseURL: '/playground/',
+        endpointURL: '/graphql',
+        subscriptionsEndpoint: `${req.protocol === 'https' ? 'wss' : 'ws'}://${host}/graphql`,
+        initialSubscriptionRequestHandlerId: 'graphql-ws',
+        // Uploads are multipart, which Apollo's CSRF prevention lets through only with this header.
+        initialHeaders: { 'apollo-require-preflight': 'true', Authorization: 'Bearer <API_TOKEN>' },
+        initialQuery: '{ cluster { term leader { id url } nodes { id role term lastSeenAt } } }',
+        disableAccount: true,
+      });
+      ides.set(host, ide);
+    }
+    ide(req, res, next);
+  });
 }
