@@ -51,7 +51,11 @@ before(async () => {
     baseUdpPort: PORT + 11,
     onText: (node, line) => process.stderr.write(`[${node}] ${line}\n`),
   });
-  const announced = gateway.waitFor((r) => r.msg === 'leader announced', 30_000, 'a leader');
+  const announced = gateway.waitFor(
+    (r) => r.msg === 'leader announced' || r.msg === 'leader found by health check',
+    30_000,
+    'a leader',
+  );
   c.startAll();
   await announced;
   browser = await chromium.launch({

@@ -53,7 +53,9 @@ export class GatewayFeeds implements Feeds {
       if (this.watched.has(node.url) || this.stopped) continue;
       this.watched.add(node.url);
       const feed = this.forever(node.url, () =>
-        subscribeOnNode(node.url, CLUSTER_EVENTS, {}, 'clusterEvents'),
+        subscribeOnNode(node.url, CLUSTER_EVENTS, {}, 'clusterEvents', () =>
+          this.logger.info({ node: node.url }, 'clusterEvents feed connected'),
+        ),
       );
       const pump = (async () => {
         for await (const event of feed) this.pubsub.publish('clusterEvents', event);

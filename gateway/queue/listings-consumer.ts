@@ -155,16 +155,24 @@ export class ListingsConsumer {
     this.batch = [];
     if (batch.length === 0) return;
     const flushing = (async () => {
-      try {
-        await this.options.writer.upsertListings(
-          batch.map((p) => p.listing),
-          batch.map((p) => p.key),
-        );
-      } catch {
-        await Promise.all(batch.map((p) => this.storeOne(p)));
-        return;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.options.writer.upsertListings(
+            batch.map((p) => p.listing),
+            batch.map((p) => p.key),
+          );
+          for (const p of batch) this.acknowledge(p);
+          return;
+        } catch (error) {
+          // One bad listing refuses the whole request: store them one by one to find it.
+          if (error instanceof ApiError && error.code === 'BAD_USER_INPUT') {
+            await Promise.all(batch.map((p) => this.storeOne(p)));
+            return;
+          }
+          if (!this.shouldRetry(error, attempt, batch.length) || batch[0]?.channel !== this.channel) return;
+          await delay(RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]);
+        }
       }
-      for (const p of batch) this.acknowledge(p);
     })();
     this.inFlight.add(flushing);
     await flushing.finally(() => this.inFlight.delete(flushing));
@@ -182,7 +190,6 @@ export class ListingsConsumer {
   }
 
   private async storeOne(pending: Pending): Promise<void> {
-    const { metrics, logger } = this.options;
     const { channel, message, listing, key } = pending;
     for (let attempt = 0; ; attempt++) {
       if (this.stopping) return;
@@ -195,18 +202,25 @@ export class ListingsConsumer {
           await this.deadLetter(channel, message, `refused by the leader: ${error.message}`);
           return;
         }
-        // No leader yet, a node unreachable, a conflict that outlasted the node's own retries:
-        // keep the message and try again; it is acked only once stored.
-        if (attempt === 0 || attempt % 10 === 0)
-          logger.warn(
-            { err: (error as Error).message, messageId: message.properties.messageId, attempt },
-            'cannot store a listing yet; will retry',
-          );
-        metrics.queueMessages.inc({ outcome: 'retried' });
-        if (this.channel !== channel) return; // the channel died: RabbitMQ redelivers it
+        if (!this.shouldRetry(error, attempt, 1) || this.channel !== channel) return;
         await delay(RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]);
       }
     }
+  }
+
+  /**
+   * No leader yet, a node unreachable, a conflict that outlasted the node's own retries: keep the
+   * messages (unacked) and try again, unless stopping (RabbitMQ then redelivers them).
+   */
+  private shouldRetry(error: unknown, attempt: number, messages: number): boolean {
+    if (attempt === 0 || attempt % 10 === 0) {
+      this.options.logger.warn(
+        { err: (error as Error).message, messages, attempt },
+        'cannot store a listing yet; will retry',
+      );
+    }
+    this.options.metrics.queueMessages.inc({ outcome: 'retried' }, messages);
+    return !this.stopping;
   }
 
   /** Publish to listings.dead (confirmed), then ack the original: never lost, never looping. */
