@@ -25,6 +25,10 @@ export interface LocalClusterOptions {
   readonly apiToken: string;
   readonly gatewayUrl?: string;
   readonly host?: string;
+  /** Each node's own address (default: `host` for all), e.g. in its own network namespace. */
+  readonly hostOf?: (id: string) => string;
+  /** The command that runs a node's process, before Node itself (e.g. `ip netns exec ns1`). */
+  readonly launcherOf?: (id: string) => readonly string[];
   readonly basePort?: number;
   readonly baseUdpPort?: number;
   readonly electionTimeoutMs?: string;
@@ -56,6 +60,10 @@ export class LocalCluster {
     return this.options.host ?? '127.0.0.1';
   }
 
+  hostOf(id: string): string {
+    return this.options.hostOf?.(id) ?? this.host;
+  }
+
   httpPort(id: string): number {
     return (this.options.basePort ?? 4001) + this.ids.indexOf(id);
   }
@@ -65,7 +73,7 @@ export class LocalCluster {
   }
 
   url(id: string): string {
-    return `http://${this.host}:${this.httpPort(id)}`;
+    return `http://${this.hostOf(id)}:${this.httpPort(id)}`;
   }
 
   env(id: string): Record<string, string> {
@@ -73,7 +81,8 @@ export class LocalCluster {
       NODE_ID: id,
       NODE_URL: this.url(id),
       UDP_PORT: String(this.udpPort(id)),
-      PEERS: this.ids.map((p) => `${p}@${this.host}:${this.udpPort(p)}`).join(','),
+      PEERS: this.ids.map((p) => `${p}@${this.hostOf(p)}:${this.udpPort(p)}`).join(','),
+      ...(this.options.hostOf ? { BIND_HOST: this.hostOf(id) } : {}),
       CLUSTER_SECRET: this.options.secret,
       ELECTION_TIMEOUT_MS: this.options.electionTimeoutMs ?? '150-300',
       HEARTBEAT_INTERVAL_MS: String(this.options.heartbeatIntervalMs ?? 50),
@@ -93,7 +102,8 @@ export class LocalCluster {
     if (this.children.has(id)) throw new Error(`${id} is already running`);
     this.ready.delete(id);
     this.follows.delete(id);
-    const child = spawn(process.execPath, [MAIN], {
+    const [command, ...args] = [...(this.options.launcherOf?.(id) ?? []), process.execPath, MAIN];
+    const child = spawn(command as string, args, {
       env: { ...process.env, ...this.env(id), ENSEMBLE_EXIT_WITH_PARENT: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -120,7 +130,18 @@ export class LocalCluster {
     if (!child) return;
     const exited = once(child, 'exit');
     child.kill(signal);
+    if (signal !== 'SIGKILL') child.kill('SIGCONT'); // a paused process handles nothing else
     await exited;
+  }
+
+  /** Send a signal that does not end the process (SIGSTOP, SIGCONT). */
+  signal(id: string, signal: NodeJS.Signals): void {
+    this.children.get(id)?.kill(signal);
+  }
+
+  /** The process id of a running node. */
+  pid(id: string): number | undefined {
+    return this.children.get(id)?.pid;
   }
 
   async stopAll(): Promise<void> {

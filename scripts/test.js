@@ -16,6 +16,11 @@ function find(dir, out = []) {
 const files = find('dist').sort();
 const only = process.argv.slice(2);
 const selected = only.length > 0 ? files.filter((f) => only.some((o) => f.includes(o))) : files;
+// With no files, node --test would go looking for tests itself (sources included): refuse.
+if (selected.length === 0) {
+  console.error(`no compiled test file matches ${only.join(' ')} (did tsc run?)`);
+  process.exit(1);
+}
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...selected], {
   stdio: 'inherit',
 });
