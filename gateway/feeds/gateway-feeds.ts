@@ -52,10 +52,8 @@ export class GatewayFeeds implements Feeds {
     for (const node of this.directory.all()) {
       if (this.watched.has(node.url) || this.stopped) continue;
       this.watched.add(node.url);
-      const feed = this.forever(node.url, () =>
-        subscribeOnNode(node.url, CLUSTER_EVENTS, {}, 'clusterEvents', () =>
-          this.logger.info({ node: node.url }, 'clusterEvents feed connected'),
-        ),
+      const feed = this.forever(node.url, (onConnected) =>
+        subscribeOnNode(node.url, CLUSTER_EVENTS, {}, 'clusterEvents', onConnected),
       );
       const pump = (async () => {
         for await (const event of feed) this.pubsub.publish('clusterEvents', event);
@@ -127,29 +125,35 @@ export class GatewayFeeds implements Feeds {
     });
   }
 
-  /** A node's feed, resubscribed with backoff whenever it ends, until stopped. */
-  private forever<T>(url: string, open: () => Repeater<T>): Repeater<T> {
+  /**
+   * A node's feed, resubscribed with backoff whenever it ends, until stopped. Connections and
+   * losses are logged (a transition published while a feed is down is not seen by the gateway).
+   */
+  private forever<T>(url: string, open: (onConnected: () => void) => Repeater<T>): Repeater<T> {
     return new Repeater<T>(async (push, stop) => {
       let done = false;
       void stop.then(() => {
         done = true;
       });
       for (let failures = 0; !done && !this.stopped; ) {
-        const feed = open();
+        let connected = false;
+        const feed = open(() => {
+          connected = true;
+          failures = 0;
+          this.logger.info({ node: url }, 'clusterEvents feed connected');
+        });
         void stop.then(() => feed.return());
         try {
-          for await (const value of feed) {
-            failures = 0;
-            await push(value);
-          }
+          for await (const value of feed) await push(value);
         } catch (error) {
           this.logger.warn(
             { node: url, err: (error as Error).message },
             'a node refused its clusterEvents feed',
           );
         }
-        if (!done)
-          await Promise.race([delay(RECONNECT_MS[Math.min(failures++, RECONNECT_MS.length - 1)]), stop]);
+        if (done) break;
+        if (connected) this.logger.info({ node: url }, 'clusterEvents feed lost; reconnecting');
+        await Promise.race([delay(RECONNECT_MS[Math.min(failures++, RECONNECT_MS.length - 1)]), stop]);
       }
     });
   }

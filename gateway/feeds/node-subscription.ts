@@ -13,6 +13,16 @@ export function wsUrlOf(httpUrl: string): string {
   return `${httpUrl.replace(/^http/, 'ws')}/graphql`;
 }
 
+/**
+ * A node that accepts the TCP connection but never answers the upgrade (starting, paused) would
+ * hold a feed in CONNECTING forever: `ws` has no handshake timeout unless asked for one.
+ */
+class BoundedHandshakeWebSocket extends WebSocket {
+  constructor(address: string, protocols?: string | string[]) {
+    super(address, protocols, { handshakeTimeout: 5_000 });
+  }
+}
+
 /** Thrown into the iterator when the node refused the subscription itself (bad arguments…). */
 export class SubscriptionRefusedError extends Error {}
 
@@ -27,7 +37,7 @@ export function subscribeOnNode<R, V, F extends keyof R & string>(
   return new Repeater<T>(async (push, stop) => {
     const client = createClient({
       url: wsUrlOf(nodeUrl),
-      webSocketImpl: WebSocket,
+      webSocketImpl: BoundedHandshakeWebSocket,
       lazy: true,
       retryAttempts: 0,
       // A node that accepts the socket but never acknowledges it (busy, dying) must not hold a
