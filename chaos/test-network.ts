@@ -26,11 +26,14 @@ async function sh(command: string, args: readonly string[]): Promise<string> {
 /** Why this machine cannot make test hosts, or null when it can. */
 export async function testNetworkUnavailable(): Promise<string | null> {
   if (process.getuid?.() !== 0) return 'network namespaces need root';
-  for (const tool of ['ip', 'nft']) {
+  for (const [tool, version, debian] of [
+    ['ip', '-V', 'iproute2'],
+    ['nft', '--version', 'nftables'],
+  ] as const) {
     try {
-      await run(tool, ['--version']);
+      await run(tool, [version]);
     } catch {
-      return `${tool} is not installed (Debian: ${tool === 'ip' ? 'iproute2' : 'nftables'})`;
+      return `${tool} is not installed (Debian: ${debian})`;
     }
   }
   return null;

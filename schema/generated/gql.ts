@@ -18,6 +18,9 @@ type Documents = {
     "mutation BenchSeedTask { createTask(input: { title: \"bench\" }) { id } }": typeof types.BenchSeedTaskDocument,
     "query BenchTask($id: ID!) { task(id: $id) { id title status version } }": typeof types.BenchTaskDocument,
     "mutation BenchCreateTask($t: String!) { createTask(input: { title: $t }) { id version } }": typeof types.BenchCreateTaskDocument,
+    "mutation ChaosCreateTask($title: String!, $key: String) {\n  createTask(input: { title: $title }, idempotencyKey: $key) { id version } }": typeof types.ChaosCreateTaskDocument,
+    "mutation ChaosUpdateTask($id: ID!, $title: String!, $expected: Int) {\n  updateTask(id: $id, input: { title: $title }, expectedVersion: $expected) { id version } }": typeof types.ChaosUpdateTaskDocument,
+    "query ChaosReadTask($id: ID!) { task(id: $id) { version } }": typeof types.ChaosReadTaskDocument,
     "mutation FailoverTestCreateTask($t: String!, $k: String) { createTask(input: { title: $t }, idempotencyKey: $k) { id title } }": typeof types.FailoverTestCreateTaskDocument,
     "query FailoverTestTasks($a: String) { tasks(first: 500, after: $a) { edges { node { id title } } pageInfo { hasNextPage endCursor } } }": typeof types.FailoverTestTasksDocument,
     "subscription NodeClusterEvents { clusterEvents { nodeId term from to reason at } }": typeof types.NodeClusterEventsDocument,
@@ -60,6 +63,9 @@ const documents: Documents = {
     "mutation BenchSeedTask { createTask(input: { title: \"bench\" }) { id } }": types.BenchSeedTaskDocument,
     "query BenchTask($id: ID!) { task(id: $id) { id title status version } }": types.BenchTaskDocument,
     "mutation BenchCreateTask($t: String!) { createTask(input: { title: $t }) { id version } }": types.BenchCreateTaskDocument,
+    "mutation ChaosCreateTask($title: String!, $key: String) {\n  createTask(input: { title: $title }, idempotencyKey: $key) { id version } }": types.ChaosCreateTaskDocument,
+    "mutation ChaosUpdateTask($id: ID!, $title: String!, $expected: Int) {\n  updateTask(id: $id, input: { title: $title }, expectedVersion: $expected) { id version } }": types.ChaosUpdateTaskDocument,
+    "query ChaosReadTask($id: ID!) { task(id: $id) { version } }": types.ChaosReadTaskDocument,
     "mutation FailoverTestCreateTask($t: String!, $k: String) { createTask(input: { title: $t }, idempotencyKey: $k) { id title } }": types.FailoverTestCreateTaskDocument,
     "query FailoverTestTasks($a: String) { tasks(first: 500, after: $a) { edges { node { id title } } pageInfo { hasNextPage endCursor } } }": types.FailoverTestTasksDocument,
     "subscription NodeClusterEvents { clusterEvents { nodeId term from to reason at } }": types.NodeClusterEventsDocument,
@@ -111,6 +117,18 @@ export function graphql(source: "query BenchTask($id: ID!) { task(id: $id) { id 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "mutation BenchCreateTask($t: String!) { createTask(input: { title: $t }) { id version } }"): typeof import('./graphql.js').BenchCreateTaskDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation ChaosCreateTask($title: String!, $key: String) {\n  createTask(input: { title: $title }, idempotencyKey: $key) { id version } }"): typeof import('./graphql.js').ChaosCreateTaskDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation ChaosUpdateTask($id: ID!, $title: String!, $expected: Int) {\n  updateTask(id: $id, input: { title: $title }, expectedVersion: $expected) { id version } }"): typeof import('./graphql.js').ChaosUpdateTaskDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query ChaosReadTask($id: ID!) { task(id: $id) { version } }"): typeof import('./graphql.js').ChaosReadTaskDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

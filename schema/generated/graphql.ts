@@ -56,6 +56,30 @@ export type BenchCreateTaskMutationVariables = Exact<{
 
 export type BenchCreateTaskMutation = { createTask: { id: string, version: number } };
 
+export type ChaosCreateTaskMutationVariables = Exact<{
+  title: string;
+  key?: string | null | undefined;
+}>;
+
+
+export type ChaosCreateTaskMutation = { createTask: { id: string, version: number } };
+
+export type ChaosUpdateTaskMutationVariables = Exact<{
+  id: string | number;
+  title: string;
+  expected?: number | null | undefined;
+}>;
+
+
+export type ChaosUpdateTaskMutation = { updateTask: { id: string, version: number } };
+
+export type ChaosReadTaskQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ChaosReadTaskQuery = { task: { version: number } | null };
+
 export type FailoverTestCreateTaskMutationVariables = Exact<{
   t: string;
   k?: string | null | undefined;
@@ -369,6 +393,29 @@ export const BenchCreateTaskDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<BenchCreateTaskMutation, BenchCreateTaskMutationVariables>;
+export const ChaosCreateTaskDocument = new TypedDocumentString(`
+    mutation ChaosCreateTask($title: String!, $key: String) {
+  createTask(input: {title: $title}, idempotencyKey: $key) {
+    id
+    version
+  }
+}
+    `) as unknown as TypedDocumentString<ChaosCreateTaskMutation, ChaosCreateTaskMutationVariables>;
+export const ChaosUpdateTaskDocument = new TypedDocumentString(`
+    mutation ChaosUpdateTask($id: ID!, $title: String!, $expected: Int) {
+  updateTask(id: $id, input: {title: $title}, expectedVersion: $expected) {
+    id
+    version
+  }
+}
+    `) as unknown as TypedDocumentString<ChaosUpdateTaskMutation, ChaosUpdateTaskMutationVariables>;
+export const ChaosReadTaskDocument = new TypedDocumentString(`
+    query ChaosReadTask($id: ID!) {
+  task(id: $id) {
+    version
+  }
+}
+    `) as unknown as TypedDocumentString<ChaosReadTaskQuery, ChaosReadTaskQueryVariables>;
 export const FailoverTestCreateTaskDocument = new TypedDocumentString(`
     mutation FailoverTestCreateTask($t: String!, $k: String) {
   createTask(input: {title: $t}, idempotencyKey: $k) {
