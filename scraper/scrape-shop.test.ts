@@ -163,6 +163,43 @@ describe('scraping the demo shop', () => {
     assert.equal(result.listings.length, 9);
   });
 
+  test('a page slower than the timeout is abandoned and fetched again', async () => {
+    const retried: [string, string][] = [];
+    const before = shop.requests().length;
+    shop.slowNext(1, 2000);
+    const result = await scrapeShop(
+      options({
+        maxPages: 1,
+        fetchPolicy: { timeoutMs: 250, attempts: 3, baseDelayMs: 20 },
+        onRetry: (url, error) => retried.push([url, (error as Error).name]),
+      }),
+    );
+    assert.deepEqual(retried, [[shop.url, 'TimeoutError']]);
+    assert.deepEqual(shop.requests().slice(before, before + 2), ['/', '/']);
+    assert.equal(result.listings.length, 9);
+  });
+
+  test('a listing page that is not found (404) is not asked again and fails the scrape', async () => {
+    const before = shop.requests().length;
+    await assert.rejects(scrapeShop(options({ startUrl: `${shop.url}?page=9` })), {
+      name: 'Error',
+      message: `${shop.url}?page=9: HTTP 404`,
+    });
+    assert.deepEqual(shop.requests().slice(before), ['/?page=9']);
+  });
+
+  test('--concurrency: at most that many requests at a time, and that many in parallel', async () => {
+    for (const concurrency of [1, 3]) {
+      shop.peakConcurrency(); // a new count
+      // Every page answers after 30 ms, so that requests overlap whenever the scraper lets them.
+      shop.slowNext(47, 30);
+      const result = await scrapeShop(options({ concurrency }));
+      shop.slowNext(0, 0);
+      assert.equal(result.listings.length, 39);
+      assert.equal(shop.peakConcurrency(), concurrency);
+    }
+  });
+
   test('a detail page that keeps failing loses only its item', async () => {
     // The listing page comes first, then the details one at a time: the first detail fails.
     const result = await scrapeShop(
