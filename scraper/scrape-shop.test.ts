@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { listingMessage } from '../schema/listing-message.js';
 import { type DemoShop, startDemoShop } from './demo-shop/demo-shop.js';
+import { formatSummary } from './listing-pipeline.js';
 import { demoShopProfile } from './profiles/demo-shop.js';
 import { type ScrapeShopOptions, scrapeShop } from './scrape-shop.js';
 
@@ -116,6 +117,16 @@ describe('scraping the demo shop', () => {
       eur: { currency: 'EUR', count: 39, total: 12853.46, average: 329.58 },
       dropped: { 'no price': 3 },
     });
+    // As printed at the end of `npm run scrape` (and shown in the README).
+    assert.equal(
+      formatSummary(result.summary),
+      [
+        '39 listings, 3 dropped (no price: 3)',
+        '  EUR     4 listings  total       1 787.98  average       447.00',
+        '  MDL    35 listings  total     215 776.50  average     6 165.04',
+        '  all    39 listings  total      12 853.46 EUR  average       329.58 EUR',
+      ].join('\n'),
+    );
   });
 
   test('--pages 2 reads two listing pages and asks for no third', async () => {
