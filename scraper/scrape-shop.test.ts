@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { listingMessage } from '../schema/listing-message.js';
 import { type DemoShop, startDemoShop } from './demo-shop/demo-shop.js';
 import { formatSummary } from './listing-pipeline.js';
 import { demoShopProfile } from './profiles/demo-shop.js';
 import { type ScrapeShopOptions, scrapeShop } from './scrape-shop.js';
+import { loadSiteProfile } from './site-profile.js';
 
 /** What the demo shop's catalogue must scrape to: slug, price, currency, priceEur at 19.5 MDL/EUR. */
 const EXPECTED: [string, number, string, number][] = [
@@ -229,6 +233,39 @@ describe('scraping the demo shop', () => {
       reason: 'unreadable page',
       detail: `${shop.itemUrl('smartphone-samsung-galaxy-a55')}: HTTP 500`,
     });
+  });
+
+  test('a site profile from a JSON file: cards only, no detail pages, the same listings in 5 requests', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'scraper-profile-')), 'cards-only.json');
+    writeFileSync(
+      path,
+      JSON.stringify({
+        name: 'demo shop, listing pages only',
+        startUrl: shop.url,
+        listing: {
+          item: 'article.product-card',
+          link: 'a.product-link',
+          title: 'h2.product-title',
+          price: '.price-box .price',
+          nextPage: 'nav.pagination a.next',
+        },
+        price: { decimalSeparator: 'auto', defaultCurrency: 'MDL' },
+      }),
+    );
+    const before = shop.requests().length;
+    const result = await scrapeShop(options({ profile: loadSiteProfile(path) }));
+    assert.equal(shop.requests().length - before, 5);
+    assert.deepEqual([result.listingPages, result.detailPages], [5, 0]);
+    assert.deepEqual(
+      result.listings.map((l) => [
+        l.url.slice(shop.url.length + 'item/'.length),
+        l.price,
+        l.currency,
+        l.priceEur,
+      ]),
+      EXPECTED,
+    );
+    assert.deepEqual(result.summary.dropped, { 'no price': 3 });
   });
 
   test('after a reprice, a re-scrape finds the new prices', async () => {
