@@ -7,7 +7,7 @@
  * about 3.5 s.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'basic-ftp';
 import {
@@ -20,7 +20,7 @@ import {
 import { requireDebianPackage } from './debian-packages.js';
 
 export interface RunningFtp {
-  /** ftp://user:password@127.0.0.1:port */
+  /** ftp://user:password@127.0.0.1:port (ftps:// with TLS) */
   readonly url: string;
   readonly port: number;
   /** The virtual user's home, the root of what it sees; uploads appear here on disk. */
@@ -48,6 +48,12 @@ export async function startPureFtpd(options: {
   onLog?: (line: string) => void;
   /** Default 15 s; a start takes well under a second. */
   readyTimeoutMs?: number;
+  /**
+   * FTPS (explicit TLS, AUTH TLS) with this PEM certificate and key, given to pure-ftpd with
+   * `--certfile` instead of its fixed /etc/ssl/private/pure-ftpd.pem. `required`: plain sessions
+   * are refused (`--tls 2`); otherwise both are accepted (`--tls 1`).
+   */
+  tls?: { certFile: string; keyFile: string; required?: boolean };
 }): Promise<RunningFtp> {
   requireDebianPackage('pure-ftpd', () => existsSync(pureFtpd), options.onLog);
   const { port, user, password } = options;
@@ -81,11 +87,15 @@ export async function startPureFtpd(options: {
       '-H', // no reverse DNS lookups on connect
       ...['-p', `${passiveLow}:${passiveHigh}`],
       ...['-P', '127.0.0.1'],
+      ...(options.tls
+        ? ['-2', `${options.tls.certFile},${options.tls.keyFile}`, '-Y', options.tls.required ? '2' : '1']
+        : []),
       // Not -B: it stays our child, so stop() can wait for its exit.
     ],
     { cwd: dataDir, onLog: options.onLog },
   );
-  const url = `ftp://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  const url = `${options.tls ? 'ftps' : 'ftp'}://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  const tlsCa = options.tls ? readFileSync(options.tls.certFile, 'utf8') : undefined;
   const stop = () => stopFtpServer(server.child.pid ?? 0, () => stopServerProcess(server));
   try {
     await waitUntilReady(server, {
@@ -94,7 +104,14 @@ export async function startPureFtpd(options: {
       probe: async () => {
         const client = new Client(2_000);
         try {
-          await client.access({ host: '127.0.0.1', port, user, password });
+          await client.access({
+            host: '127.0.0.1',
+            port,
+            user,
+            password,
+            // Its own certificate is the CA to trust: the probe checks the TLS set-up too.
+            ...(tlsCa ? { secure: true, secureOptions: { ca: tlsCa } } : {}),
+          });
         } finally {
           client.close();
         }

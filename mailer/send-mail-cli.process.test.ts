@@ -65,6 +65,8 @@ let cert: TestCertificate;
 let plain: SmtpSink;
 let starttls: SmtpSink;
 let implicit: SmtpSink;
+let plainAuth: SmtpSink;
+let starttlsOpen: SmtpSink;
 const received: ReceivedMail[] = [];
 
 before(async () => {
@@ -72,11 +74,14 @@ before(async () => {
   plain = await startSmtpSink({ dir: tempDir(), port: 0 });
   starttls = await startSmtpSink({ dir: tempDir(), port: 0, auth: LOGIN, tls: cert });
   implicit = await startSmtpSink({ dir: tempDir(), port: 0, auth: LOGIN, tls: { ...cert, implicit: true } });
-  for (const sink of [plain, starttls, implicit]) sink.onMessage((m) => received.push(m));
+  plainAuth = await startSmtpSink({ dir: tempDir(), port: 0, auth: LOGIN });
+  starttlsOpen = await startSmtpSink({ dir: tempDir(), port: 0, tls: cert });
+  for (const sink of [plain, starttls, implicit, plainAuth, starttlsOpen])
+    sink.onMessage((m) => received.push(m));
 });
 
 after(async () => {
-  await Promise.all([plain?.stop(), starttls?.stop(), implicit?.stop()]);
+  await Promise.all([plain, starttls, implicit, plainAuth, starttlsOpen].map((sink) => sink?.stop()));
 });
 
 describe('npm run mail', { timeout: 60_000 }, () => {
@@ -153,6 +158,28 @@ describe('npm run mail', { timeout: 60_000 }, () => {
       const got = await next;
       assert.deepEqual([got.secure, got.user], [true, LOGIN.user], how);
       assert.equal(readEml(got.file).headers.get('subject'), `over ${how}`);
+    }
+  });
+
+  test('plain SMTP with a login, and STARTTLS without one', async () => {
+    const cases = [
+      ['plain with a login', plainAuth, { secure: false, user: LOGIN.user }],
+      ['STARTTLS without a login', starttlsOpen, { secure: true, user: null }],
+    ] as const;
+    for (const [how, sink, expected] of cases) {
+      const next = sink.nextMessage();
+      const { messageId } = sent(
+        await mail(['--to', 'ann@example.com', '--subject', how, '--text', 'body'], {
+          SMTP_URL: sink.url,
+          SMTP_TLS_CA: cert.certFile,
+        }),
+      );
+      const got = await next;
+      assert.deepEqual({ secure: got.secure, user: got.user }, expected, how);
+      const read = readEml(got.file);
+      assert.equal(read.headers.get('message-id'), messageId, how);
+      assert.equal(read.headers.get('subject'), how);
+      assert.equal(read.text?.trim(), 'body');
     }
   });
 

@@ -17,10 +17,18 @@ export interface FtpUploadOptions {
   readonly remotePath?: string;
   readonly timeoutMs?: number;
   readonly retry?: RetryPolicy;
+  /** PEM CA certificates to trust for ftps:// besides the system's (a private CA, or a self-signed certificate itself). */
+  readonly ca?: string;
   onRetry?(error: unknown, failedAttempt: number, delayMs: number): void;
 }
 
-async function uploadOnce(localPath: string, url: URL, remotePath: string, timeoutMs: number): Promise<void> {
+async function uploadOnce(
+  localPath: string,
+  url: URL,
+  remotePath: string,
+  timeoutMs: number,
+  ca: string | undefined,
+): Promise<void> {
   const client = new Client(timeoutMs);
   const folder = posix.dirname(remotePath);
   const temporary = `${posix.basename(remotePath)}.${randomUUID()}.part`;
@@ -31,6 +39,8 @@ async function uploadOnce(localPath: string, url: URL, remotePath: string, timeo
       user: decodeURIComponent(url.username) || 'anonymous',
       password: decodeURIComponent(url.password),
       secure: url.protocol === 'ftps:',
+      // The certificate is always verified (the control and every data connection).
+      secureOptions: { minVersion: 'TLSv1.2', rejectUnauthorized: true, ...(ca ? { ca } : {}) },
     });
     await client.ensureDir(folder); // and makes it the working folder
     try {
@@ -49,7 +59,7 @@ export async function uploadToFtp(localPath: string, options: FtpUploadOptions):
   const url = new URL(options.url);
   const remotePath = posix.resolve('/', options.remotePath ?? LISTINGS_REMOTE_PATH);
   await withRetries(
-    () => uploadOnce(localPath, url, remotePath, options.timeoutMs ?? 15_000),
+    () => uploadOnce(localPath, url, remotePath, options.timeoutMs ?? 15_000, options.ca),
     options.retry ?? { attempts: 4, baseDelayMs: 500, maxDelayMs: 5000 },
     { onRetry: options.onRetry },
   );

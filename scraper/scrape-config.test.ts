@@ -57,6 +57,16 @@ describe('loadScrapeConfig', () => {
     assert.deepEqual(load(['--mdl-per-eur', '19.9'], { MDL_PER_EUR: '20' }).perEur, { MDL: 19.9 });
   });
 
+  test('FTP_TLS_CA: the PEM of a private CA for ftps://', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'scraper-ca-')), 'ca.pem');
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    writeFileSync(path, pem);
+    assert.equal(load([], { FTP_URL: 'ftps://u:p@ftp:21', FTP_TLS_CA: path }).ftpTlsCa, pem);
+    assert.equal(load([]).ftpTlsCa, undefined);
+    writeFileSync(path, 'not a certificate');
+    assert.throws(() => load([], { FTP_TLS_CA: path }), /^Error: FTP_TLS_CA: must be a readable PEM file/);
+  });
+
   test('--help', () => {
     assert.equal(loadScrapeConfig(['--help'], {}), 'help');
   });
@@ -109,6 +119,11 @@ describe('loadScrapeConfig', () => {
       'RABBITMQ_URL: must be a URL like amqp://user:pass@host:5672 (got "localhost:5672")',
     ],
     [[], { FTP_URL: 'sftp://h' }, 'FTP_URL: must be a URL like ftp://user:pass@host:2121 (got "sftp://h")'],
+    [
+      [],
+      { FTP_TLS_CA: '/no/such/ca.pem' },
+      'FTP_TLS_CA: must be a readable PEM file of CA certificates (ENOENT: no such file or directory, open \'/no/such/ca.pem\') (got "/no/such/ca.pem")',
+    ],
     [
       [],
       { LOG_LEVEL: 'loud' },

@@ -9,9 +9,12 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type ChannelModel, type ConsumeMessage, connect } from 'amqplib';
 import { createLogger } from '../common/logger.js';
+import { type RunningFtp, startPureFtpd } from '../launcher/pure-ftpd.js';
 import { listingFile, listingMessage } from '../schema/listing-message.js';
 import { startTestFtp, type TestFtp } from '../test-support/ftp.js';
+import { freePort } from '../test-support/postgres.js';
 import { startTestRabbitmq, type TestRabbitmq } from '../test-support/rabbitmq.js';
+import { makeSelfSignedCertificate, type TestCertificate } from '../test-support/tls-cert.js';
 import { type DemoShop, startDemoShop } from './demo-shop/demo-shop.js';
 import { demoShopProfile } from './profiles/demo-shop.js';
 import { scrapeRound } from './scrape-round.js';
@@ -165,6 +168,7 @@ describe('a scrape round: the demo shop to RabbitMQ and FTP', () => {
       { RABBITMQ_URL: rabbit.url, FTP_URL: ftp.url },
     );
     assert.equal(code, 0, stderr);
+    assert.equal(stderr, '', 'not a terminal: no progress bar, nothing on stderr');
     assert.match(stdout, new RegExp(`scraped 2 listing pages and 20 detail pages of ${shop.url}`));
     const listings = JSON.parse(readFileSync(outPath, 'utf8')) as { priceEur: number }[];
     assert.ok(listings.length > 0 && listings.every((l) => l.priceEur <= 300));
@@ -217,5 +221,85 @@ describe('a scrape round: the demo shop to RabbitMQ and FTP', () => {
     const [code, signal] = (await exited) as [number | null, string | null];
     assert.deepEqual([code, signal], [0, null]);
     await take(connection, 'listings', 18);
+  });
+  test('on a terminal a progress bar of the pages is drawn, then cleared before the summary', async () => {
+    // A real pseudo-terminal: script(1) runs the CLI with its stdin, stdout and stderr on a pty.
+    const outPath = join(dir, 'tty', 'latest.json');
+    const command = [process.execPath, CLI, '--once', '--dry-run', '--url', shop.url, '--pages', '1']
+      .concat(['--concurrency', '1', '--out', outPath])
+      .map((arg) => `'${arg.replaceAll("'", "'\\''")}'`)
+      .join(' ');
+    const child = spawn('script', ['--quiet', '--return', '--command', command, '/dev/null'], {
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let terminal = '';
+    child.stdout.on('data', (chunk) => {
+      terminal += chunk;
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0, terminal);
+    const frames = [...terminal.matchAll(/scraping \S+ (\d+)\/(\d+) pages/g)].map((m) => ({
+      done: Number(m[1]),
+      total: Number(m[2]),
+    }));
+    assert.ok(frames.length > 0, `a progress bar on the terminal: ${JSON.stringify(terminal)}`);
+    // One listing page and its ten detail pages.
+    for (const { done, total } of frames) assert.ok(done <= total && total <= 11, `${done}/${total}`);
+    // Cleared (erase line) before the summary is written over it.
+    assert.ok(
+      terminal.includes('\u001b[2Kscraped 1 listing pages and 10 detail pages of '),
+      'the bar is erased before the summary',
+    );
+    assert.match(terminal, /9 listings, 1 dropped \(no price: 1\)/);
+  });
+
+  describe('FTPS: ftps:// against a pure-ftpd that accepts only TLS', () => {
+    let cert: TestCertificate;
+    let ftps: RunningFtp;
+    const ftpsDir = mkdtempSync(join(tmpdir(), 'scraper-ftps-'));
+    before(async () => {
+      cert = makeSelfSignedCertificate();
+      const passive = await freePort();
+      ftps = await startPureFtpd({
+        dataDir: ftpsDir,
+        port: await freePort(),
+        user: 'scraper',
+        password: 'tls-password',
+        passivePorts: [passive, Math.min(passive + 9, 65535)],
+        tls: { certFile: cert.certFile, keyFile: cert.keyFile, required: true },
+      });
+    });
+    after(async () => {
+      await ftps?.stop();
+    });
+    const run = (outPath: string, env: Record<string, string>) =>
+      runCli(['--once', '--url', shop.url, '--pages', '1', '--out', outPath], {
+        RABBITMQ_URL: rabbit.url,
+        ...env,
+      });
+
+    test('the file is uploaded over TLS, the server’s certificate checked against FTP_TLS_CA', async () => {
+      assert.match(ftps.url, /^ftps:\/\//);
+      const outPath = join(dir, 'ftps', 'latest.json');
+      const { code, stderr } = await run(outPath, { FTP_URL: ftps.url, FTP_TLS_CA: cert.certFile });
+      assert.equal(code, 0, stderr);
+      assert.deepEqual(readFileSync(join(ftps.rootDir, 'listings', 'latest.json')), readFileSync(outPath));
+      assert.deepEqual(readdirSync(join(ftps.rootDir, 'listings')), ['latest.json']);
+      await take(connection, 'listings', 9);
+    });
+
+    test('an untrusted certificate is refused, and so is plain ftp:// by this server: exit 1, saying why', async () => {
+      const untrusted = await run(join(dir, 'ftps-untrusted', 'latest.json'), { FTP_URL: ftps.url });
+      assert.equal(untrusted.code, 1);
+      assert.match(untrusted.stderr, /^scrape: self[- ]signed certificate/m);
+      await take(connection, 'listings', 9);
+      const plain = await run(join(dir, 'ftps-plain', 'latest.json'), {
+        FTP_URL: ftps.url.replace(/^ftps:/, 'ftp:'),
+      });
+      assert.equal(plain.code, 1);
+      assert.match(plain.stderr, /^scrape: 421.*cleartext sessions/m);
+      await take(connection, 'listings', 9);
+    });
   });
 });

@@ -73,6 +73,7 @@ export async function scrapeRound(
   try {
     await uploadToFtp(config.outPath, {
       url: config.ftpUrl,
+      ca: config.ftpTlsCa,
       onRetry: (error, failedAttempt, delayMs) =>
         logger.warn({ failedAttempt, delayMs, err: (error as Error).message }, 'FTP upload failed, retrying'),
     });

@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { listingMessage } from '../schema/listing-message.js';
 import { type DemoShop, startDemoShop } from './demo-shop/demo-shop.js';
+import { formatSummary } from './listing-pipeline.js';
 import { demoShopProfile } from './profiles/demo-shop.js';
 import { type ScrapeShopOptions, scrapeShop } from './scrape-shop.js';
+import { loadSiteProfile } from './site-profile.js';
 
 /** What the demo shop's catalogue must scrape to: slug, price, currency, priceEur at 19.5 MDL/EUR. */
 const EXPECTED: [string, number, string, number][] = [
@@ -116,6 +121,16 @@ describe('scraping the demo shop', () => {
       eur: { currency: 'EUR', count: 39, total: 12853.46, average: 329.58 },
       dropped: { 'no price': 3 },
     });
+    // As printed at the end of `npm run scrape` (and shown in the README).
+    assert.equal(
+      formatSummary(result.summary),
+      [
+        '39 listings, 3 dropped (no price: 3)',
+        '  EUR     4 listings  total       1 787.98  average       447.00',
+        '  MDL    35 listings  total     215 776.50  average     6 165.04',
+        '  all    39 listings  total      12 853.46 EUR  average       329.58 EUR',
+      ].join('\n'),
+    );
   });
 
   test('--pages 2 reads two listing pages and asks for no third', async () => {
@@ -163,6 +178,43 @@ describe('scraping the demo shop', () => {
     assert.equal(result.listings.length, 9);
   });
 
+  test('a page slower than the timeout is abandoned and fetched again', async () => {
+    const retried: [string, string][] = [];
+    const before = shop.requests().length;
+    shop.slowNext(1, 2000);
+    const result = await scrapeShop(
+      options({
+        maxPages: 1,
+        fetchPolicy: { timeoutMs: 250, attempts: 3, baseDelayMs: 20 },
+        onRetry: (url, error) => retried.push([url, (error as Error).name]),
+      }),
+    );
+    assert.deepEqual(retried, [[shop.url, 'TimeoutError']]);
+    assert.deepEqual(shop.requests().slice(before, before + 2), ['/', '/']);
+    assert.equal(result.listings.length, 9);
+  });
+
+  test('a listing page that is not found (404) is not asked again and fails the scrape', async () => {
+    const before = shop.requests().length;
+    await assert.rejects(scrapeShop(options({ startUrl: `${shop.url}?page=9` })), {
+      name: 'Error',
+      message: `${shop.url}?page=9: HTTP 404`,
+    });
+    assert.deepEqual(shop.requests().slice(before), ['/?page=9']);
+  });
+
+  test('--concurrency: at most that many requests at a time, and that many in parallel', async () => {
+    for (const concurrency of [1, 3]) {
+      shop.peakConcurrency(); // a new count
+      // Every page answers after 30 ms, so that requests overlap whenever the scraper lets them.
+      shop.slowNext(47, 30);
+      const result = await scrapeShop(options({ concurrency }));
+      shop.slowNext(0, 0);
+      assert.equal(result.listings.length, 39);
+      assert.equal(shop.peakConcurrency(), concurrency);
+    }
+  });
+
   test('a detail page that keeps failing loses only its item', async () => {
     // The listing page comes first, then the details one at a time: the first detail fails.
     const result = await scrapeShop(
@@ -181,6 +233,39 @@ describe('scraping the demo shop', () => {
       reason: 'unreadable page',
       detail: `${shop.itemUrl('smartphone-samsung-galaxy-a55')}: HTTP 500`,
     });
+  });
+
+  test('a site profile from a JSON file: cards only, no detail pages, the same listings in 5 requests', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'scraper-profile-')), 'cards-only.json');
+    writeFileSync(
+      path,
+      JSON.stringify({
+        name: 'demo shop, listing pages only',
+        startUrl: shop.url,
+        listing: {
+          item: 'article.product-card',
+          link: 'a.product-link',
+          title: 'h2.product-title',
+          price: '.price-box .price',
+          nextPage: 'nav.pagination a.next',
+        },
+        price: { decimalSeparator: 'auto', defaultCurrency: 'MDL' },
+      }),
+    );
+    const before = shop.requests().length;
+    const result = await scrapeShop(options({ profile: loadSiteProfile(path) }));
+    assert.equal(shop.requests().length - before, 5);
+    assert.deepEqual([result.listingPages, result.detailPages], [5, 0]);
+    assert.deepEqual(
+      result.listings.map((l) => [
+        l.url.slice(shop.url.length + 'item/'.length),
+        l.price,
+        l.currency,
+        l.priceEur,
+      ]),
+      EXPECTED,
+    );
+    assert.deepEqual(result.summary.dropped, { 'no price': 3 });
   });
 
   test('after a reprice, a re-scrape finds the new prices', async () => {

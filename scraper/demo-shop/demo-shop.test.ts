@@ -59,4 +59,12 @@ describe('the demo shop', () => {
     assert.equal((await fetch(shop.url)).status, 200);
     assert.equal((await fetch(`${shop.url}admin/fail-next?count=x`, { method: 'POST' })).status, 400);
   });
+
+  test('POST /admin/slow-next: the next pages are answered only after the delay', async () => {
+    const set = await fetch(`${shop.url}admin/slow-next?count=1&ms=400`, { method: 'POST' });
+    assert.deepEqual(await set.json(), { count: 1, ms: 400 });
+    await assert.rejects(fetch(shop.url, { signal: AbortSignal.timeout(100) }), { name: 'TimeoutError' });
+    assert.equal((await fetch(shop.url, { signal: AbortSignal.timeout(1000) })).status, 200);
+    assert.equal((await fetch(`${shop.url}admin/slow-next?ms=-1`, { method: 'POST' })).status, 400);
+  });
 });

@@ -20,8 +20,12 @@ export interface DemoShop {
   reprice(seed: string): PriceChange[];
   /** The next `count` page requests answer `status` (default 503) instead of the page. */
   failNext(count: number, status?: number): void;
+  /** The next `count` page requests are answered only after `delayMs` (a slow or hanging shop). */
+  slowNext(count: number, delayMs: number): void;
   /** Paths (with query) of every page request so far, in order, failed ones included. */
   requests(): readonly string[];
+  /** The most page requests served at the same time since the last call (which starts a new count). */
+  peakConcurrency(): number;
   stop(): Promise<void>;
 }
 
@@ -34,7 +38,10 @@ export async function startDemoShop(options: DemoShopOptions = {}): Promise<Demo
   const host = options.host ?? '127.0.0.1';
   let items: readonly CatalogueItem[] = [...catalogue];
   let failures: { count: number; status: number } = { count: 0, status: 503 };
+  let slow: { count: number; delayMs: number } = { count: 0, delayMs: 0 };
   const requested: string[] = [];
+  let inFlight = 0;
+  let peak = 0;
 
   const doReprice = (seed: string) => {
     const result = reprice(items, seed);
@@ -43,6 +50,9 @@ export async function startDemoShop(options: DemoShopOptions = {}): Promise<Demo
   };
   const doFailNext = (count: number, status = 503) => {
     failures = { count, status };
+  };
+  const doSlowNext = (count: number, delayMs: number) => {
+    slow = { count, delayMs };
   };
 
   const app = express();
@@ -67,10 +77,36 @@ export async function startDemoShop(options: DemoShopOptions = {}): Promise<Demo
     doFailNext(count, status);
     res.json({ count, status });
   });
+  app.post('/admin/slow-next', (req, res) => {
+    const count = Number(req.query.count ?? 1);
+    const ms = Number(req.query.ms ?? 1000);
+    if (!Number.isInteger(count) || count < 0 || !Number.isInteger(ms) || ms < 0 || ms > 600_000) {
+      res
+        .status(400)
+        .json({ error: 'count must be a whole number ≥ 0 and ms a whole number of milliseconds' });
+      return;
+    }
+    doSlowNext(count, ms);
+    res.json({ count, ms });
+  });
 
-  // Every page request is recorded; the next ones fail while a failure is pending.
+  // Every page request is recorded and counted while it is served; the next ones are slow while a
+  // delay is pending, and fail while a failure is pending.
   app.use((req, res, next) => {
     requested.push(req.originalUrl);
+    inFlight += 1;
+    peak = Math.max(peak, inFlight);
+    res.once('close', () => {
+      inFlight -= 1;
+    });
+    if (slow.count > 0) {
+      slow = { ...slow, count: slow.count - 1 };
+      setTimeout(next, slow.delayMs).unref();
+      return;
+    }
+    next();
+  });
+  app.use((_req, res, next) => {
     if (failures.count > 0) {
       failures = { ...failures, count: failures.count - 1 };
       res.status(failures.status).type('text/plain').send('Serviciu temporar indisponibil');
@@ -117,7 +153,13 @@ export async function startDemoShop(options: DemoShopOptions = {}): Promise<Demo
     items: () => items,
     reprice: doReprice,
     failNext: doFailNext,
+    slowNext: doSlowNext,
     requests: () => [...requested],
+    peakConcurrency: () => {
+      const result = peak;
+      peak = inFlight;
+      return result;
+    },
     stop: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
