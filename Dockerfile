@@ -22,6 +22,7 @@ COPY schema ./schema
 COPY bench ./bench
 COPY test-support ./test-support
 COPY deploy ./deploy
+COPY chaos ./chaos
 # Tests, benchmarks and their helpers are not shipped: no service imports them.
 RUN node_modules/.bin/tsc -p tsconfig.json \
   && find dist -name '*.test.js*' -delete \
