@@ -66,7 +66,8 @@ async function agreedLeader(c: LocalCluster): Promise<{ leader: string; term: nu
 for (const size of [3, 5]) {
   test(`${size} nodes elect exactly one leader`, async () => {
     const c = cluster(size);
-    const elected = c.waitForLeader();
+    // Generous: this includes cold starts (≈ 1.5 s of CPU per node), not just the election.
+    const elected = c.waitForLeader(0, 60_000);
     c.startAll();
     await elected;
     await agreedLeader(c);
@@ -83,7 +84,7 @@ describe('a 3-node cluster through crashes and hostile datagrams', () => {
 
   test('elects a leader', async () => {
     c = cluster(3, records);
-    const elected = c.waitForLeader();
+    const elected = c.waitForLeader(0, 60_000);
     c.startAll();
     await elected;
     ({ leader, term } = await agreedLeader(c));
@@ -106,7 +107,7 @@ describe('a 3-node cluster through crashes and hostile datagrams', () => {
     const seen = records.length;
     const rejoined = c.waitFor(
       (r) => r.node === killed && r.leader === leader,
-      10_000,
+      60_000, // includes the node's cold start
       `${killed} to rejoin`,
     );
     c.start(killed);
