@@ -2,6 +2,7 @@
  * Environment configuration, validated with zod at start. A wrong value ends the process with
  * one clear line naming the variable, what it must be and what it was; never a stack trace.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 export class ConfigError extends Error {}
@@ -98,3 +99,25 @@ export const maxUploadBytes = z.coerce
   .min(1024, { message: 'must be at least 1024 bytes' })
   .max(1024 * 1024 * 1024, { message: 'must be at most 1 GiB' })
   .default(10 * 1024 * 1024);
+
+/**
+ * The path of a PEM file of CA certificates (a private CA to trust for TLS besides the system's),
+ * read at start: the value is the file's text. Unreadable or without a certificate: one clear
+ * line naming the variable.
+ */
+export const pemCaFile = z
+  .string()
+  .min(1, { message: 'must be the path of a PEM file of CA certificates' })
+  .transform((path, ctx) => {
+    try {
+      const pem = readFileSync(path, 'utf8');
+      if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
+      return pem;
+    } catch (error) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a readable PEM file of CA certificates (${(error as Error).message})`,
+      });
+      return z.NEVER;
+    }
+  });

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfig } from '../common/config.js';
 import { gatewayConfigSchema } from './config.js';
@@ -14,6 +17,7 @@ test('defaults follow the contract: 127.0.0.1:4000, FTP every 30 s', () => {
   assert.equal(c.ftpPath, '/listings/latest.json');
   assert.deepEqual(c.nodeUrls, []);
   assert.equal(c.rabbitmqUrl, null);
+  assert.equal(c.ftpTlsCa, null);
 });
 
 test('node URLs, RabbitMQ and FTP URLs are read and checked', () => {
@@ -37,4 +41,25 @@ test('node URLs, RabbitMQ and FTP URLs are read and checked', () => {
   ] as const) {
     assert.throws(() => parseConfig(gatewayConfigSchema, { ...base, [name]: value }), message);
   }
+});
+
+test('FTP_TLS_CA: the PEM of a private CA for ftps://, read at start; a bad file is one clear line', () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'gateway-ca-')), 'ca.pem');
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  writeFileSync(path, pem);
+  const c = parseConfig(gatewayConfigSchema, { ...base, FTP_URL: 'ftps://u:p@ftp:21', FTP_TLS_CA: path });
+  assert.equal(c.ftpTlsCa, pem);
+  writeFileSync(path, 'not a certificate');
+  assert.throws(
+    () => parseConfig(gatewayConfigSchema, { ...base, FTP_TLS_CA: path }),
+    /^Error: FTP_TLS_CA: must be a readable PEM file of CA certificates \(no PEM certificate in it\)/,
+  );
+  assert.throws(() => parseConfig(gatewayConfigSchema, { ...base, FTP_TLS_CA: '/no/such/ca.pem' }), {
+    message:
+      'FTP_TLS_CA: must be a readable PEM file of CA certificates (ENOENT: no such file or directory, open \'/no/such/ca.pem\') (got "/no/such/ca.pem")',
+  });
+  assert.throws(
+    () => parseConfig(gatewayConfigSchema, { ...base, FTP_TLS_CA: '' }),
+    /^Error: FTP_TLS_CA: must be the path/,
+  );
 });

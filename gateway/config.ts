@@ -1,6 +1,6 @@
 /** The gateway's configuration, from the environment (see gateway/README.md). */
 import { z } from 'zod';
-import { httpUrl, logLevel, maxUploadBytes, millis } from '../common/config.js';
+import { httpUrl, logLevel, maxUploadBytes, millis, pemCaFile } from '../common/config.js';
 
 const urlList = z
   .string()
@@ -52,6 +52,7 @@ export const gatewayConfigSchema = z
       .max(86_400, { message: 'must be at most 86400 s' })
       .default(30),
     FTP_PATH: z.string().startsWith('/').default('/listings/latest.json'),
+    FTP_TLS_CA: pemCaFile.optional(),
     DATA_DIR: z.string().min(1).default('.data/gateway'),
     LOG_LEVEL: logLevel,
   })
@@ -75,6 +76,8 @@ export const gatewayConfigSchema = z
       ftpUrl: c.FTP_URL ?? null,
       ftpPollIntervalMs: Math.round(c.FTP_POLL_INTERVAL_S * 1000),
       ftpPath: c.FTP_PATH,
+      /** PEM CA certificates to trust for ftps:// besides the system's. */
+      ftpTlsCa: c.FTP_TLS_CA ?? null,
       dataDir: c.DATA_DIR,
       logLevel: c.LOG_LEVEL,
     };

@@ -26,6 +26,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger) {
     const poller = new ListingsFilePoller({
       ftpUrl: config.ftpUrl,
       path: config.ftpPath,
+      tlsCa: config.ftpTlsCa,
       intervalMs: config.ftpPollIntervalMs,
       maxBytes: config.maxUploadBytes,
       stateFile: join(config.dataDir, 'ftp-poller.json'),

@@ -2,10 +2,9 @@
  * `npm run scrape`'s flags and environment, checked together with zod: a bad flag, value or
  * variable is one ConfigError line naming it (the CLI prints it and exits 2), never a stack trace.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ConfigError, httpUrl, logLevel, parseConfig } from '../common/config.js';
+import { ConfigError, httpUrl, logLevel, parseConfig, pemCaFile } from '../common/config.js';
 import type { FetchPolicy } from './fetch-page.js';
 import type { PriceRange } from './listing-pipeline.js';
 import { demoShopProfile } from './profiles/demo-shop.js';
@@ -62,24 +61,7 @@ export const scrapeConfigSchema = z
     FTP_URL: serviceUrl(/^ftps?$/, 'ftp://user:pass@host:2121').default(
       'ftp://ensemble:ensemble@127.0.0.1:2121',
     ),
-    FTP_TLS_CA: z
-      .string()
-      .min(1, { message: 'must be the path of a PEM file of CA certificates' })
-      .optional()
-      .transform((path, ctx) => {
-        if (path === undefined) return undefined;
-        try {
-          const pem = readFileSync(path, 'utf8');
-          if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
-          return pem;
-        } catch (error) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `must be a readable PEM file of CA certificates (${(error as Error).message})`,
-          });
-          return z.NEVER;
-        }
-      }),
+    FTP_TLS_CA: pemCaFile.optional(),
     MDL_PER_EUR: rate.default(19.5),
     LOG_LEVEL: logLevel,
   })

@@ -4,7 +4,9 @@
  * request (the leader stores it once per sha256 and imports its listings). The last forwarded
  * sha256 is kept on disk so a restarted gateway does not send it again. FTP down, the file
  * missing, no leader: one log line, and the next tick tries again; a file the leader refuses as
- * invalid is remembered and not sent again until it changes.
+ * invalid is remembered and not sent again until it changes. Over ftps:// the server's certificate
+ * is always verified, against the system's CAs plus FTP_TLS_CA; an untrusted one is a log line
+ * saying so, and the poller keeps trying.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -37,6 +39,15 @@ interface PollerState {
 
 const FTP_TIMEOUT_MS = 10_000;
 
+/** Node's codes for a TLS certificate that does not chain to a trusted CA. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
+
 export class ListingsFilePoller {
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<PollOutcome> | null = null;
@@ -47,6 +58,8 @@ export class ListingsFilePoller {
     private readonly options: {
       readonly ftpUrl: string;
       readonly path: string;
+      /** PEM CA certificates to trust for ftps:// besides the system's (FTP_TLS_CA). */
+      readonly tlsCa?: string | null;
       readonly intervalMs: number;
       readonly maxBytes: number;
       readonly stateFile: string;
@@ -93,10 +106,13 @@ export class ListingsFilePoller {
     try {
       bytes = await this.download();
     } catch (error) {
+      const { message, code } = error as NodeJS.ErrnoException;
       this.logChange(
         'unreachable',
-        { err: (error as Error).message },
-        'cannot fetch the listings file over FTP; next tick tries again',
+        { err: message, ...(code ? { code } : {}) },
+        code !== undefined && UNTRUSTED_CERTIFICATE.has(code)
+          ? "cannot fetch the listings file: the FTP server's TLS certificate is not trusted (FTP_TLS_CA names the PEM file of a private CA); next tick tries again"
+          : 'cannot fetch the listings file over FTP; next tick tries again',
       );
       return 'unreachable';
     }
@@ -150,6 +166,12 @@ export class ListingsFilePoller {
         user: decodeURIComponent(url.username),
         password: decodeURIComponent(url.password),
         secure: url.protocol === 'ftps:',
+        // The certificate is always verified (the control and every data connection).
+        secureOptions: {
+          minVersion: 'TLSv1.2',
+          rejectUnauthorized: true,
+          ...(this.options.tlsCa ? { ca: this.options.tlsCa } : {}),
+        },
       });
       let size: number;
       try {

@@ -25,6 +25,8 @@ type Documents = {
     "query FailoverTestTasks($a: String) { tasks(first: 500, after: $a) { edges { node { id title } } pageInfo { hasNextPage endCursor } } }": typeof types.FailoverTestTasksDocument,
     "subscription NodeClusterEvents { clusterEvents { nodeId term from to reason at } }": typeof types.NodeClusterEventsDocument,
     "subscription NodeEvents($stream: String, $afterPosition: Int) {\n  events(stream: $stream, afterPosition: $afterPosition) { ...EventFields } }": typeof types.NodeEventsDocument,
+    "query FtpsTestFiles { files { name sha256 importedListings } }": typeof types.FtpsTestFilesDocument,
+    "query FtpsTestEvents { events(afterPosition: 0, first: 100) { type data } }": typeof types.FtpsTestEventsDocument,
     "mutation GatewayTestCreateTask($t: String!) { createTask(input: { title: $t }) { id title version } }": typeof types.GatewayTestCreateTaskDocument,
     "mutation GatewayTestTooEarly { createTask(input: { title: \"too early\" }) { id } }": typeof types.GatewayTestTooEarlyDocument,
     "mutation GatewayTestNoToken { createTask(input: { title: \"no token\" }) { id } }": typeof types.GatewayTestNoTokenDocument,
@@ -70,6 +72,8 @@ const documents: Documents = {
     "query FailoverTestTasks($a: String) { tasks(first: 500, after: $a) { edges { node { id title } } pageInfo { hasNextPage endCursor } } }": types.FailoverTestTasksDocument,
     "subscription NodeClusterEvents { clusterEvents { nodeId term from to reason at } }": types.NodeClusterEventsDocument,
     "subscription NodeEvents($stream: String, $afterPosition: Int) {\n  events(stream: $stream, afterPosition: $afterPosition) { ...EventFields } }": types.NodeEventsDocument,
+    "query FtpsTestFiles { files { name sha256 importedListings } }": types.FtpsTestFilesDocument,
+    "query FtpsTestEvents { events(afterPosition: 0, first: 100) { type data } }": types.FtpsTestEventsDocument,
     "mutation GatewayTestCreateTask($t: String!) { createTask(input: { title: $t }) { id title version } }": types.GatewayTestCreateTaskDocument,
     "mutation GatewayTestTooEarly { createTask(input: { title: \"too early\" }) { id } }": types.GatewayTestTooEarlyDocument,
     "mutation GatewayTestNoToken { createTask(input: { title: \"no token\" }) { id } }": types.GatewayTestNoTokenDocument,
@@ -145,6 +149,14 @@ export function graphql(source: "subscription NodeClusterEvents { clusterEvents 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "subscription NodeEvents($stream: String, $afterPosition: Int) {\n  events(stream: $stream, afterPosition: $afterPosition) { ...EventFields } }"): typeof import('./graphql.js').NodeEventsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query FtpsTestFiles { files { name sha256 importedListings } }"): typeof import('./graphql.js').FtpsTestFilesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query FtpsTestEvents { events(afterPosition: 0, first: 100) { type data } }"): typeof import('./graphql.js').FtpsTestEventsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -108,6 +108,16 @@ export type NodeEventsSubscriptionVariables = Exact<{
 
 export type NodeEventsSubscription = { events: { position: number, stream: string, version: number, type: string, data: unknown, term: number, nodeId: string, createdAt: string } };
 
+export type FtpsTestFilesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type FtpsTestFilesQuery = { files: Array<{ name: string, sha256: string, importedListings: number }> };
+
+export type FtpsTestEventsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type FtpsTestEventsQuery = { events: Array<{ type: string, data: unknown }> };
+
 export type GatewayTestCreateTaskMutationVariables = Exact<{
   t: string;
 }>;
@@ -468,6 +478,23 @@ export const NodeEventsDocument = new TypedDocumentString(`
   nodeId
   createdAt
 }`) as unknown as TypedDocumentString<NodeEventsSubscription, NodeEventsSubscriptionVariables>;
+export const FtpsTestFilesDocument = new TypedDocumentString(`
+    query FtpsTestFiles {
+  files {
+    name
+    sha256
+    importedListings
+  }
+}
+    `) as unknown as TypedDocumentString<FtpsTestFilesQuery, FtpsTestFilesQueryVariables>;
+export const FtpsTestEventsDocument = new TypedDocumentString(`
+    query FtpsTestEvents {
+  events(afterPosition: 0, first: 100) {
+    type
+    data
+  }
+}
+    `) as unknown as TypedDocumentString<FtpsTestEventsQuery, FtpsTestEventsQueryVariables>;
 export const GatewayTestCreateTaskDocument = new TypedDocumentString(`
     mutation GatewayTestCreateTask($t: String!) {
   createTask(input: {title: $t}) {
