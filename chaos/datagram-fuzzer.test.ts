@@ -130,6 +130,17 @@ describe('the datagram fuzzer', () => {
     );
   });
 
+  test('none becomes acceptable as time passes: the same bytes, decoded up to two minutes later', () => {
+    const mix = take(fuzzer({ seed: 3 }), 20_000);
+    for (const later of [1, 29_999, 30_001, 45_000, 120_000]) {
+      const decoder = primedDecoder(T0 + later);
+      mix.forEach((d, i) => {
+        const r = decoder.decode(d.bytes);
+        assert.equal(r.ok, false, `datagram ${i} (${d.family}) accepted ${later} ms later`);
+      });
+    }
+  });
+
   test('random bytes: lengths from 0 past the datagram limit, some shaped like a frame', () => {
     const ds = take(only('random-bytes'), 5_000);
     assertAsExpected(ds);

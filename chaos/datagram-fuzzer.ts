@@ -85,6 +85,8 @@ export const MAX_UDP_PAYLOAD = 65_507;
 /** Older than any real incarnation: a node's boot is the wall clock (ms) at start. */
 const MAX_OLD_BOOT = 1_000_000;
 const SKEW_MS = 30_000;
+/** How far behind ours the target's clock may be for a stale frame to still look stale. */
+const STALE_MARGIN_MS = 10_000;
 const WRONG_SECRETS = ['', 'not-the-cluster-secret', 'change-me'];
 /** Term spellings the schema refuses (> 2^53 - 1, negative, fractional, not finite, not numbers). */
 const INVALID_TERMS = [
@@ -378,14 +380,12 @@ export class DatagramFuzzer {
     const stale = this.rng.chance(0.2);
     let bytes: Buffer;
     if (stale) {
-      // Recorded outside the skew window (in the past, or claiming the future), any incarnation.
-      const skew = (SKEW_MS + this.rng.int(1, 10 * SKEW_MS)) * (this.rng.chance(0.8) ? -1 : 1);
-      const ts = now + skew;
-      const boot = this.rng.chance(0.5) ? this.rng.pick(this.oldBoots) : ts;
-      bytes = this.frame(this.options.secret, this.message(this.options.heardFrom, this.options.self), {
-        boot,
-        ts,
-      });
+      // Recorded well before the skew window, by an older incarnation. Only ever in the past: a
+      // frame stamped in the future would come into the window as time passes, and (signed
+      // right, from a newer incarnation) be accepted and reset the sender's replay window.
+      const ts = now - SKEW_MS - STALE_MARGIN_MS - this.rng.int(0, 10 * SKEW_MS);
+      const msg = this.message(this.options.heardFrom, this.options.self);
+      bytes = this.frame(this.options.secret, msg, { boot: this.rng.pick(this.oldBoots), ts });
     } else {
       bytes = this.oldFrame();
     }
@@ -494,14 +494,17 @@ export async function blastDatagrams(options: BlastOptions): Promise<BlastResult
   const batch = options.batch ?? 256;
   const window = options.window ?? 2048;
   const socket = options.socket ?? createSocket('udp4');
-  // Without a listener, an asynchronous socket error (e.g. ICMP unreachable) would crash us.
-  const onError = (): void => {};
+  let sendErrors = 0;
+  // Only the last send of a batch has a callback (a socket's sends complete in order); a failed
+  // send without one is reported as an 'error' event, which also must not crash the sender.
+  const onError = (): void => {
+    sendErrors++;
+  };
   socket.on('error', onError);
   const byFamily = emptyFamilyCounts();
   const expected: ReasonCounts = {};
   let sent = 0;
   let bytes = 0;
-  let sendErrors = 0;
   let waits = 0;
   /** Sent but, as far as the sender can tell, never taken in by the target (socket buffer full). */
   let lost = 0;
@@ -510,20 +513,24 @@ export async function blastDatagrams(options: BlastOptions): Promise<BlastResult
     while (sent < options.count) {
       const n = Math.min(batch, options.count - sent);
       await new Promise<void>((resolve) => {
-        let pending = n;
-        const done = (err: Error | null): void => {
-          if (err) sendErrors++;
-          if (--pending === 0) resolve();
-        };
         for (let i = 0; i < n; i++) {
           const d = options.fuzzer.next();
           byFamily[d.family]++;
           expected[d.expect] = (expected[d.expect] ?? 0) + 1;
           bytes += d.bytes.length;
+          const last = i === n - 1;
           try {
-            socket.send(d.bytes, options.port, options.host, done);
-          } catch (err) {
-            done(err as Error);
+            if (last) {
+              socket.send(d.bytes, options.port, options.host, (err) => {
+                if (err) sendErrors++;
+                resolve();
+              });
+            } else {
+              socket.send(d.bytes, options.port, options.host);
+            }
+          } catch {
+            sendErrors++;
+            if (last) resolve();
           }
         }
       });
