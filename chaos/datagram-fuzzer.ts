@@ -509,6 +509,28 @@ export async function blastDatagrams(options: BlastOptions): Promise<BlastResult
   /** Sent but, as far as the sender can tell, never taken in by the target (socket buffer full). */
   let lost = 0;
   const base = options.arrivals ? await options.arrivals() : 0;
+  /** What the target had taken in at the last look, and the look under way (one at a time, in
+   * the background while sending goes on; awaited only when the target lags too far). */
+  let arrived = 0;
+  let looking: Promise<void> | null = null;
+  const look = (): Promise<void> => {
+    if (looking === null && options.arrivals) {
+      const current: Promise<void> = options.arrivals().then(
+        (n) => {
+          arrived = n - base;
+          looking = null;
+        },
+        (error: unknown) => {
+          looking = null;
+          throw error;
+        },
+      );
+      // Awaited later, or by the next call; an error must not go unhandled meanwhile.
+      current.catch(() => {});
+      looking = current;
+    }
+    return looking ?? Promise.resolve();
+  };
   try {
     while (sent < options.count) {
       const n = Math.min(batch, options.count - sent);
@@ -536,16 +558,18 @@ export async function blastDatagrams(options: BlastOptions): Promise<BlastResult
       });
       sent += n;
       if (options.arrivals && sent < options.count) {
+        void look();
         // Wait while the target lags by more than a window; a lag that stops shrinking is loss.
-        let arrived = (await options.arrivals()) - base;
         while (sent - arrived - lost > window) {
           waits++;
-          const again = (await options.arrivals()) - base;
-          if (again === arrived) lost = sent - arrived;
-          arrived = again;
+          const before = arrived;
+          await look();
+          await look();
+          if (arrived === before) lost = sent - arrived;
         }
       }
     }
+    await look();
   } finally {
     socket.off('error', onError);
     if (!options.socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
