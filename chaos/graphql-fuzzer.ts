@@ -248,14 +248,14 @@ const MAKERS: readonly Maker[] = [
   },
   (g) => {
     const doc = g.createTask();
-    const at = g.rng.int(0, doc.length - 1);
-    const junk = g.rng.pick(['{', '}', '(', '"', '$', '!', '@', '...', '#\n', '\u0000', '\\u']);
-    return g.json(
-      'syntax',
-      'junk inserted',
-      { query: doc.slice(0, at) + junk + junk + doc.slice(at) },
-      g.auth,
-    );
+    // Anywhere but inside the title's string literal, where junk would only be text; and junk
+    // that no position outside a string makes valid (a comment, a spread or a brace can).
+    const open = doc.indexOf('"');
+    const close = doc.indexOf('"', open + 1);
+    const outside = g.rng.int(0, doc.length - (close - open));
+    const at = outside <= open ? outside : outside + (close - open);
+    const junk = g.rng.pick(['{{', '((', '$$', '!!', '@@', '\u0000', '::', '==']);
+    return g.json('syntax', 'junk inserted', { query: doc.slice(0, at) + junk + doc.slice(at) }, g.auth);
   },
   (g) => g.json('syntax', 'random text', { query: g.bytes(g.rng.int(1, 200)).toString('latin1') }, g.auth),
   (g) => g.json('syntax', 'empty document', { query: g.rng.pick(['', ' ', '#comment']) }, g.auth),
