@@ -730,6 +730,30 @@ describe('uploads', () => {
     assert.equal(calls.uploadFile?.length ?? 0, before);
   });
 
+  test('a multipart body cut short, or a map naming a file that is not there, is BAD_USER_INPUT', async () => {
+    const before = calls.uploadFile?.length ?? 0;
+    const whole = multipart({ query: UPLOAD, variables: { file: null } }, { 0: ['variables.file'] }, [
+      { field: '0', name: 'a.json', bytes: Buffer.from('[]') },
+    ]);
+    const missing = multipart({ query: UPLOAD, variables: { file: null } }, { 1: ['variables.file'] }, [
+      { field: '0', name: 'a.json', bytes: Buffer.from('[]') },
+    ]);
+    for (const { body, contentType } of [
+      { body: whole.body.subarray(0, whole.body.length - 20), contentType: whole.contentType },
+      missing,
+    ]) {
+      const res = await fetch(gqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': contentType, ...preflight },
+        body,
+      });
+      const answer = (await res.json()) as GqlResponse['body'];
+      assert.equal(answer.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', JSON.stringify(answer));
+      assert.match(answer.errors?.[0]?.message ?? '', /^the upload failed: /);
+    }
+    assert.equal(calls.uploadFile?.length ?? 0, before);
+  });
+
   test('more than one file answers 413 with a JSON error', async () => {
     const { body, contentType } = multipart(
       {

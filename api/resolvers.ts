@@ -322,14 +322,15 @@ async function readUpload(upload: FileUpload, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks, size);
 }
 
-/** graphql-upload-minimal reports problems as errors with an HTTP `status`. */
+/**
+ * graphql-upload-minimal reports problems as errors with an HTTP `status`; busboy's parse errors
+ * ("Unexpected end of form") have none. Either way the request's body is at fault, not the server.
+ */
 function uploadError(error: unknown, limit: number): Error {
   const status = (error as { status?: unknown }).status;
   if (status === 413) return ApiError.payloadTooLarge(limit);
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return ApiError.badUserInput(`the upload failed: ${(error as Error).message}`);
-  }
-  return error instanceof Error ? error : new Error(String(error));
+  const message = error instanceof Error ? error.message : String(error);
+  return ApiError.badUserInput(`the upload failed: ${message}`);
 }
 
 type SubscribeData<A = Record<string, unknown>> = SubscribeResolverData<unknown, A, GraphqlContext>;

@@ -39,7 +39,10 @@ export class LeaderRouter {
 
   /** The headers a forwarded write carries: the client's key, or a fresh one. */
   static withKey(headers: Record<string, string>): Record<string, string> {
-    return headers[IDEMPOTENCY_KEY_HEADER] ? headers : { ...headers, [IDEMPOTENCY_KEY_HEADER]: randomUUID() };
+    // Only when the client sent none: an empty one is the client's mistake, for the node to refuse.
+    return headers[IDEMPOTENCY_KEY_HEADER] !== undefined
+      ? headers
+      : { ...headers, [IDEMPOTENCY_KEY_HEADER]: randomUUID() };
   }
 
   /** POST a GraphQL request (JSON or multipart, as `headers` say) to the leader's /graphql. */
