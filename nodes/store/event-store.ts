@@ -226,6 +226,28 @@ export class EventStore {
     });
   }
 
+  /**
+   * Several independent appends under one fence, queued together so they go into one batch
+   * (`append` of each in a loop would send the first alone). Each settles on its own.
+   */
+  appendAll(
+    fence: Fence,
+    items: readonly { readonly appends: readonly StreamAppend[]; readonly options?: AppendOptions }[],
+  ): Promise<AppendResult>[] {
+    const results = items.map(({ appends, options = {} }) => {
+      try {
+        for (const a of appends) for (const e of a.events) validate(e);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return new Promise<AppendResult>((resolve, reject) => {
+        this.queue.push({ fence, appends, options, resolve, reject });
+      });
+    });
+    void this.drain();
+    return results;
+  }
+
   private async drain(): Promise<void> {
     if (this.writing) return;
     this.writing = true;
@@ -362,6 +384,24 @@ export class EventStore {
       [key],
     );
     return rows[0] ? toStoredEvent(rows[0]) : null;
+  }
+
+  /** Earlier uses of many idempotency keys in one query: key → the first event of its append. */
+  async findByIdempotencyKeys(keys: readonly string[]): Promise<Map<string, StoredEvent>> {
+    const out = new Map<string, StoredEvent>();
+    if (keys.length === 0) return out;
+    const rows = await this.em().execute<EventSqlRow[]>(
+      // The IS NOT NULL repeats the partial index's predicate so that index serves the lookup.
+      `select * from event
+        where metadata ->> 'idempotencyKey' = any(array(select jsonb_array_elements_text(?::jsonb)))
+          and (metadata ->> 'idempotencyKey') is not null`,
+      [JSON.stringify(keys)],
+    );
+    for (const row of rows) {
+      const e = toStoredEvent(row);
+      if (e.metadata.idempotencyKey !== undefined) out.set(e.metadata.idempotencyKey, e);
+    }
+    return out;
   }
 
   async readStream(stream: string): Promise<StoredEvent[]> {
