@@ -12,7 +12,8 @@ import { Migration } from '@mikro-orm/migrations';
  *     stream is not at the expected version), else accepted — and insert the accepted appends'
  *     events in one multi-row INSERT, in batch order;
  *  3. store the content-addressed blobs of the accepted appends;
- *  4. project the new events, in position order (`project_event`).
+ *  4. project the new events: each stream's in position order (`project_event`), a batch's new
+ *     listings that have no other event in it in one INSERT.
  *
  * The caller puts no two appends that write the same stream or carry the same idempotency key in
  * one batch (the next batch takes the later one), so each append's checks are independent of
@@ -85,6 +86,7 @@ export class AppendBatch extends Migration {
         v_versions jsonb;
         v_inserted jsonb;
         v_positions bigint[];
+        v_alone bigint[];
         v_event event;
       begin
         select l.term, l.node_id into v_term, v_node from leadership l where l.singleton for update;
@@ -100,6 +102,13 @@ export class AppendBatch extends Migration {
                  coalesce((select max(e.version) from event e where e.stream = y.s ->> 'stream'), 0) as logv
             from a cross join lateral jsonb_array_elements(a.a -> 'entries') with ordinality as y(s, ord)
            where jsonb_array_length(y.s -> 'events') > 0
+        ),
+        c as (
+          -- Each append's first entry (in its order) not at the expected version, if any.
+          select distinct on (s.i) s.i, s.stream, s.expected, s.logv + s.off as actual
+            from s
+           where s.expected is not null and s.expected <> s.logv + s.off
+           order by s.i, s.j
         ),
         o as (
           select a.i, a.a,
@@ -119,10 +128,7 @@ export class AppendBatch extends Migration {
                  and e.metadata ->> 'idempotencyKey' = a.a ->> 'key'
                  and (e.metadata ->> 'idempotencyKey') is not null
                limit 1) k on true
-            left join lateral (
-              select s.stream, s.expected, s.logv + s.off as actual from s
-               where s.i = a.i and s.expected is not null and s.expected <> s.logv + s.off
-               order by s.j limit 1) c on true
+            left join c on c.i = a.i
         ),
         ins as (
           insert into event (stream, version, type, data, metadata, term, node_id, created_at)
@@ -152,7 +158,28 @@ export class AppendBatch extends Migration {
         on conflict (sha256) do nothing;
 
         if v_positions is not null then
-          for v_event in select * from event e where e.position = any(v_positions) order by e.position loop
+          -- A new listing whose stream has no other event in this batch (the common case: an
+          -- import, a queue batch): all of them in one INSERT, as project_event would add each.
+          select array_agg(e.position) into v_alone
+            from event e
+           where e.position = any(v_positions) and e.type = 'ListingAdded'
+             and not exists (select 1 from event f
+                              where f.stream = e.stream and f.position = any(v_positions)
+                                and f.position <> e.position);
+          if v_alone is not null then
+            insert into listing (id, url, title, price, currency, price_eur, scraped_at, version)
+            select substr(e.stream, length('listing-') + 1), e.data ->> 'url', e.data ->> 'title',
+                   (e.data ->> 'price')::double precision, e.data ->> 'currency',
+                   (e.data ->> 'priceEur')::double precision, (e.data ->> 'scrapedAt')::timestamptz, e.version
+              from event e
+             where e.position = any(v_alone);
+          end if;
+          -- Every other event one by one, in position order.
+          for v_event in
+            select * from event e
+             where e.position = any(v_positions) and not (e.position = any(coalesce(v_alone, '{}')))
+             order by e.position
+          loop
             perform project_event(v_event);
           end loop;
         end if;
