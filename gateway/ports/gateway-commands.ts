@@ -100,6 +100,23 @@ export class GatewayCommands implements Commands {
     return data.upsertListings;
   }
 
+  /**
+   * The queue consumer's batches: stored, or an error. The answer's listings are not needed, so
+   * only their ids are asked for (the leader then serializes, and this parses, next to nothing).
+   */
+  async storeListings(inputs: readonly ListingInputDto[], idempotencyKeys: readonly string[]): Promise<void> {
+    await runRemote(this.leader, {
+      query: graphql(
+        `mutation StoreListings($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { id } }`,
+      ),
+      variables: {
+        inputs: inputs.map((i) => ({ ...i, scrapedAt: i.scrapedAt.toISOString() })),
+        keys: [...idempotencyKeys],
+      },
+      headers: this.headers(),
+    });
+  }
+
   /** Re-sent as a GraphQL multipart request (the spec's `operations`, `map`, then the file). */
   async uploadFile(file: { name: string; bytes: Buffer }, idempotencyKey?: string): Promise<StoredFileDto> {
     const { body, contentType } = multipartUpload(

@@ -30,7 +30,8 @@ const LAG_INTERVAL_MS = 2_000;
 
 export interface ListingWriter {
   upsertListing(input: ListingInputDto, idempotencyKey?: string): Promise<unknown>;
-  upsertListings(inputs: readonly ListingInputDto[], idempotencyKeys: readonly string[]): Promise<unknown>;
+  /** Many at once, each with its key; resolves once all are stored. */
+  storeListings(inputs: readonly ListingInputDto[], idempotencyKeys: readonly string[]): Promise<unknown>;
 }
 
 /** A valid message waiting in the current batch. */
@@ -143,11 +144,20 @@ export class ListingsConsumer {
       return;
     }
     this.batch.push({ channel, message, listing, key: idempotencyKeyOf(message) });
-    if (this.batch.length >= this.options.prefetch) await this.flush();
+    if (this.batch.length >= this.maxBatch()) await this.flush();
     else this.batchTimer ??= setTimeout(() => void this.flush(), BATCH_WINDOW_MS);
   }
 
   /** Store the batch in one request; if that fails, each message on its own (and its own retries). */
+  /**
+   * Half the prefetch: two batches are then in flight at once, so the next one is validated,
+   * sent and decided while the leader commits the last (with one batch of the whole prefetch,
+   * RabbitMQ sends nothing until it is acked, and every stage waits for the others).
+   */
+  private maxBatch(): number {
+    return Math.max(1, Math.ceil(this.options.prefetch / 2));
+  }
+
   private async flush(): Promise<void> {
     if (this.batchTimer) clearTimeout(this.batchTimer);
     this.batchTimer = null;
@@ -157,7 +167,7 @@ export class ListingsConsumer {
     const flushing = (async () => {
       for (let attempt = 0; ; attempt++) {
         try {
-          await this.options.writer.upsertListings(
+          await this.options.writer.storeListings(
             batch.map((p) => p.listing),
             batch.map((p) => p.key),
           );

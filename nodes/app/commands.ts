@@ -147,8 +147,8 @@ export class NodeCommands implements Commands {
   }
 
   /**
-   * Many listings at once, set-based: one query for earlier uses of the keys, one for every
-   * stream's history, a decision per listing in memory (listings of one url folded in input
+   * Many listings at once, set-based: one query for every stream's history and the keys' earlier
+   * uses, a decision per listing in memory (listings of one url folded in input
    * order), then every append queued together so the store writes them as one batch — a few
    * statements for the whole request rather than a few per listing. Each listing is still its
    * own append with its own key and expected version; one that meets a concurrent writer is done
@@ -162,12 +162,18 @@ export class NodeCommands implements Commands {
     return this.guard(async () => {
       const fence = await this.leadership.writeFence();
       const keys = inputs.map((_, i) => idempotencyKeys?.[i]);
-      const earlier = await this.earlierMany(keys, 'ListingAdded', 'ListingChanged');
-      const streams = inputs.map((input, i) => {
-        const first = earlier.get(keys[i] as string);
-        return first ? first.stream : `listing-${listingStreamId(input.url)}`;
-      });
-      const histories = await this.store.readStreams([...new Set(streams)]);
+      const own = inputs.map((input) => `listing-${listingStreamId(input.url)}`);
+      // One query for the streams and the keys' earlier uses.
+      const { histories, firsts: earlier } = await this.store.readStreamsAndKeys(
+        [...new Set(own)],
+        this.checkedKeys(keys),
+      );
+      this.checkKeyTypes(earlier, 'ListingAdded', 'ListingChanged');
+      // A key used before for a listing of another url answers with that listing, as upsertListing does.
+      const elsewhere = [...earlier.values()].map((e) => e.stream).filter((st) => !histories.has(st));
+      for (const [st, events] of await this.store.readStreams([...new Set(elsewhere)]))
+        histories.set(st, events);
+      const streams = inputs.map((_, i) => earlier.get(keys[i] as string)?.stream ?? (own[i] as string));
       const answers: (ListingDto | undefined)[] = new Array(inputs.length);
       /** Each stream's state, including what this request decided before (not yet stored). */
       const states = new Map<string, ListingState>();
@@ -333,23 +339,23 @@ export class NodeCommands implements Commands {
     return first;
   }
 
-  /** `earlier` for many keys in one query: key → the first event of its earlier append. */
-  private async earlierMany(
-    keys: readonly (string | undefined)[],
-    ...types: string[]
-  ): Promise<Map<string, StoredEvent>> {
+  /** The distinct keys given, each checked as `earlier` checks one. */
+  private checkedKeys(keys: readonly (string | undefined)[]): string[] {
     const given = [...new Set(keys.filter((k): k is string => k !== undefined))];
     for (const key of given) {
       if (key.length === 0 || key.length > 200)
         throw ApiError.badUserInput('idempotencyKey must be 1-200 characters');
     }
-    const found = await this.store.findByIdempotencyKeys(given);
-    for (const [key, first] of found) {
+    return given;
+  }
+
+  /** As `earlier` does for one key: a key used before for another kind of command is refused. */
+  private checkKeyTypes(firsts: ReadonlyMap<string, StoredEvent>, ...types: string[]): void {
+    for (const [key, first] of firsts) {
       if (!types.includes(first.type)) {
         throw ApiError.badUserInput(`idempotencyKey ${key} was already used for another kind of command`);
       }
     }
-    return found;
   }
 
   /** Map every refusal to the API's error codes. */

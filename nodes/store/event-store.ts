@@ -386,22 +386,35 @@ export class EventStore {
     return rows[0] ? toStoredEvent(rows[0]) : null;
   }
 
-  /** Earlier uses of many idempotency keys in one query: key → the first event of its append. */
-  async findByIdempotencyKeys(keys: readonly string[]): Promise<Map<string, StoredEvent>> {
-    const out = new Map<string, StoredEvent>();
-    if (keys.length === 0) return out;
-    const rows = await this.em().execute<EventSqlRow[]>(
-      // The IS NOT NULL repeats the partial index's predicate so that index serves the lookup.
-      `select * from event
-        where metadata ->> 'idempotencyKey' = any(array(select jsonb_array_elements_text(?::jsonb)))
-          and (metadata ->> 'idempotencyKey') is not null`,
-      [JSON.stringify(keys)],
+  /**
+   * In one query: several streams (each in version order, as readStreams) and the earlier uses
+   * of several idempotency keys (key → the first event of its append, as findByIdempotencyKey).
+   */
+  async readStreamsAndKeys(
+    streams: readonly string[],
+    keys: readonly string[],
+  ): Promise<{ histories: Map<string, StoredEvent[]>; firsts: Map<string, StoredEvent> }> {
+    const histories = new Map<string, StoredEvent[]>(streams.map((s) => [s, []]));
+    const firsts = new Map<string, StoredEvent>();
+    if (streams.length === 0 && keys.length === 0) return { histories, firsts };
+    const rows = await this.em().execute<(EventSqlRow & { via: string })[]>(
+      // = any(array(…)) plans as index lookups; the IS NOT NULL repeats the partial index's
+      // predicate so that index serves the key lookup.
+      `select 's' as via, e.* from event e
+        where e.stream = any(array(select jsonb_array_elements_text(?::jsonb)))
+       union all
+       select 'k' as via, e.* from event e
+        where e.metadata ->> 'idempotencyKey' = any(array(select jsonb_array_elements_text(?::jsonb)))
+          and (e.metadata ->> 'idempotencyKey') is not null
+       order by via, stream, version`,
+      [JSON.stringify(streams), JSON.stringify(keys)],
     );
     for (const row of rows) {
       const e = toStoredEvent(row);
-      if (e.metadata.idempotencyKey !== undefined) out.set(e.metadata.idempotencyKey, e);
+      if (row.via === 's') histories.get(e.stream)?.push(e);
+      else if (e.metadata.idempotencyKey !== undefined) firsts.set(e.metadata.idempotencyKey, e);
     }
-    return out;
+    return { histories, firsts };
   }
 
   async readStream(stream: string): Promise<StoredEvent[]> {
