@@ -144,20 +144,11 @@ export class ListingsConsumer {
       return;
     }
     this.batch.push({ channel, message, listing, key: idempotencyKeyOf(message) });
-    if (this.batch.length >= this.maxBatch()) await this.flush();
+    if (this.batch.length >= this.options.prefetch) await this.flush();
     else this.batchTimer ??= setTimeout(() => void this.flush(), BATCH_WINDOW_MS);
   }
 
   /** Store the batch in one request; if that fails, each message on its own (and its own retries). */
-  /**
-   * Half the prefetch: two batches are then in flight at once, so the next one is validated,
-   * sent and decided while the leader commits the last (with one batch of the whole prefetch,
-   * RabbitMQ sends nothing until it is acked, and every stage waits for the others).
-   */
-  private maxBatch(): number {
-    return Math.max(1, Math.ceil(this.options.prefetch / 2));
-  }
-
   private async flush(): Promise<void> {
     if (this.batchTimer) clearTimeout(this.batchTimer);
     this.batchTimer = null;
