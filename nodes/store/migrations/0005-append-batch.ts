@@ -78,7 +78,10 @@ export class AppendBatch extends Migration {
       end $$`);
     this.addSql(`
       create function append_batch(p_appends jsonb, p_blobs bytea[]) returns jsonb
-        language plpgsql volatile as $$
+        language plpgsql volatile
+        -- Plan each statement once: the plans do not depend on the values (every lookup is by
+        -- index either way), and re-planning the big statement per call cost ≈ 0.2 ms.
+        set plan_cache_mode = force_generic_plan as $$
       declare
         v_term bigint;
         v_node text;
