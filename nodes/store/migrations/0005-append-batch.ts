@@ -90,6 +90,7 @@ export class AppendBatch extends Migration {
         v_inserted jsonb;
         v_positions bigint[];
         v_alone bigint[];
+        v_rest bigint[];
         v_event event;
       begin
         select l.term, l.node_id into v_term, v_node from leadership l where l.singleton for update;
@@ -163,12 +164,14 @@ export class AppendBatch extends Migration {
         if v_positions is not null then
           -- A new listing whose stream has no other event in this batch (the common case: an
           -- import, a queue batch): all of them in one INSERT, as project_event would add each.
-          select array_agg(e.position) into v_alone
-            from event e
-           where e.position = any(v_positions) and e.type = 'ListingAdded'
-             and not exists (select 1 from event f
-                              where f.stream = e.stream and f.position = any(v_positions)
-                                and f.position <> e.position);
+          -- Every other event one by one, in position order. (Split by a window over the new
+          -- events, not by array membership per row, which is quadratic in a big import.)
+          select array_agg(x.position) filter (where x.alone),
+                 array_agg(x.position order by x.position) filter (where not x.alone)
+            into v_alone, v_rest
+            from (select e.position,
+                         e.type = 'ListingAdded' and count(*) over (partition by e.stream) = 1 as alone
+                    from event e where e.position = any(v_positions)) x;
           if v_alone is not null then
             insert into listing (id, url, title, price, currency, price_eur, scraped_at, version)
             select substr(e.stream, length('listing-') + 1), e.data ->> 'url', e.data ->> 'title',
@@ -177,14 +180,11 @@ export class AppendBatch extends Migration {
               from event e
              where e.position = any(v_alone);
           end if;
-          -- Every other event one by one, in position order.
-          for v_event in
-            select * from event e
-             where e.position = any(v_positions) and not (e.position = any(coalesce(v_alone, '{}')))
-             order by e.position
-          loop
-            perform project_event(v_event);
-          end loop;
+          if v_rest is not null then
+            for v_event in select * from event e where e.position = any(v_rest) order by e.position loop
+              perform project_event(v_event);
+            end loop;
+          end if;
         end if;
 
         return jsonb_build_object(
