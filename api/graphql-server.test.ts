@@ -239,6 +239,14 @@ const commands: Commands = {
     maybeFail();
     return { id: 'listing-new', version: 1, ...input };
   },
+  async upsertListings(
+    inputs: readonly ListingInputDto[],
+    idempotencyKeys?: readonly (string | undefined)[],
+  ) {
+    record('upsertListings', { inputs, idempotencyKeys });
+    maybeFail();
+    return inputs.map((input, i) => ({ id: `listing-${i}`, version: 1, ...input }));
+  },
   async uploadFile(file: { name: string; bytes: Buffer }) {
     record('uploadFile', file);
     maybeFail();

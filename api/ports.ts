@@ -131,6 +131,11 @@ export interface Commands {
   ): Promise<TaskDto>;
   deleteTask(id: string, expectedVersion?: number, idempotencyKey?: string): Promise<boolean>;
   upsertListing(input: ListingInputDto, idempotencyKey?: string): Promise<ListingDto>;
+  /** Many at once, each as upsertListing would (with its own key, if given); answers in input order. */
+  upsertListings(
+    inputs: readonly ListingInputDto[],
+    idempotencyKeys?: readonly (string | undefined)[],
+  ): Promise<ListingDto[]>;
   uploadFile(file: { name: string; bytes: Buffer }, idempotencyKey?: string): Promise<StoredFileDto>;
 }
 

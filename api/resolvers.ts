@@ -258,7 +258,7 @@ export class MutationResolver {
   @Authorized()
   @Mutation(() => [Listing], {
     description:
-      'Many listings at once (the gateway’s queue consumer sends its batches so); each is upserted as upsertListing would, concurrently, and the answer is in input order.',
+      'Many listings at once (the gateway’s queue consumer sends its batches so); each is upserted as upsertListing would, and the answer is in input order.',
   })
   upsertListings(
     @Args(() => UpsertListingsArgs) args: UpsertListingsArgs,
@@ -275,13 +275,16 @@ export class MutationResolver {
         argument: 'idempotencyKeys',
       });
     }
-    return Promise.all(
-      args.inputs.map(({ title, url, price, currency, priceEur, scrapedAt }, i) =>
-        ctx.commands.upsertListing(
-          { title, url, price, currency, priceEur, scrapedAt },
-          optionalText(keys?.[i], 'idempotencyKeys'),
-        ),
-      ),
+    return ctx.commands.upsertListings(
+      args.inputs.map(({ title, url, price, currency, priceEur, scrapedAt }) => ({
+        title,
+        url,
+        price,
+        currency,
+        priceEur,
+        scrapedAt,
+      })),
+      keys?.map((key) => optionalText(key, 'idempotencyKeys')),
     );
   }
 

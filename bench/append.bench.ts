@@ -16,19 +16,26 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '3' },
     writers: { type: 'string', default: '1,8,32' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const seconds = Number(values.seconds);
 const writerCounts = (values.writers ?? '1,8,32').split(',').map(Number);
+/** Raw and store runs alternate, `rounds` of each per cell, so a burst of load elsewhere on the machine hits both. */
+const rounds = Number(values.rounds);
 
 const created = (id: string): DomainEvent => ({
   type: 'TaskCreated',
   data: { id, title: 'benchmark task', description: null, status: 'TODO', createdBy: 'n1' },
 });
 
-/** Run `writers` loops of `op` for the duration; returns operations per second. */
-async function measure(writers: number, op: () => Promise<number>): Promise<number> {
-  const deadline = performance.now() + seconds * 1000;
+/** Run `writers` loops of `op` for `duration` seconds; returns operations and seconds taken. */
+async function measure(
+  writers: number,
+  op: () => Promise<number>,
+  duration: number,
+): Promise<{ events: number; seconds: number }> {
+  const deadline = performance.now() + duration * 1000;
   let events = 0;
   const started = performance.now();
   await Promise.all(
@@ -40,7 +47,27 @@ async function measure(writers: number, op: () => Promise<number>): Promise<numb
       }
     }),
   );
-  return events / ((performance.now() - started) / 1000);
+  return { events, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Raw and store alternating, `rounds` times each; events per second of each side over its rounds. */
+async function compare(
+  writers: number,
+  raw: () => Promise<number>,
+  store: () => Promise<number>,
+): Promise<[number, number]> {
+  const totals = { raw: { events: 0, seconds: 0 }, store: { events: 0, seconds: 0 } };
+  for (let r = 0; r < rounds; r++) {
+    for (const [side, op] of [
+      ['raw', raw],
+      ['store', store],
+    ] as const) {
+      const m = await measure(writers, op, seconds / rounds);
+      totals[side].events += m.events;
+      totals[side].seconds += m.seconds;
+    }
+  }
+  return [totals.raw.events / totals.raw.seconds, totals.store.events / totals.store.seconds];
 }
 
 async function main(): Promise<void> {
@@ -74,7 +101,7 @@ async function main(): Promise<void> {
     };
 
     console.log(
-      `append benchmark: ${seconds} s per cell, durable PostgreSQL (fsync on), Node ${process.version}`,
+      `append benchmark: ${seconds} s per side and cell in ${rounds} alternating rounds, durable PostgreSQL (fsync on), Node ${process.version}`,
     );
     console.log('events/s        writers   raw INSERT   event store   ratio');
     for (const [label, size] of [
@@ -82,8 +109,7 @@ async function main(): Promise<void> {
       ['batch of 10', 10],
     ] as const) {
       for (const writers of writerCounts) {
-        const rawRate = await measure(writers, rawInsert(size));
-        const storeRate = await measure(writers, storeAppend(size));
+        const [rawRate, storeRate] = await compare(writers, rawInsert(size), storeAppend(size));
         const ratio = storeRate / rawRate;
         const target =
           label === 'single' ? (ratio >= 0.5 ? '  (target ≥ 0.5: PASS)' : '  (target ≥ 0.5: MISS)') : '';

@@ -95,6 +95,8 @@ const TASKS = `query ($status: TaskStatus, $first: Int, $after: String) {
     edges { cursor node { ${TASK} } } pageInfo { hasNextPage endCursor } } }`;
 const UPSERT_LISTING = `mutation ($input: ListingInput!, $key: String) {
   upsertListing(input: $input, idempotencyKey: $key) { ${LISTING} } }`;
+const UPSERT_LISTINGS = `mutation ($inputs: [ListingInput!]!, $keys: [String!]) {
+  upsertListings(inputs: $inputs, idempotencyKeys: $keys) { ${LISTING} } }`;
 const LISTINGS = `query ($first: Int, $after: String, $min: Float, $max: Float) {
   listings(first: $first, after: $after, minPrice: $min, maxPrice: $max) {
     edges { cursor node { ${LISTING} } } pageInfo { hasNextPage endCursor } } }`;
@@ -637,6 +639,59 @@ describe('GraphQL on a 3-node cluster', { timeout: 120_000 }, () => {
     assert.equal((await allListings(leader)).length, 7);
   });
 
+  test('upsertListings: each listing decided as upsertListing would, the whole batch in one go', async () => {
+    const base = { price: 10, currency: 'EUR', priceEur: 10, scrapedAt: '2025-03-01T10:00:00.000Z' };
+    const a = { ...base, title: 'Batch A', url: 'https://shop.example/batch/a' };
+    const b = { ...base, title: 'Batch B', url: 'https://shop.example/batch/b' };
+    const a2 = { ...a, price: 12, priceEur: 12, scrapedAt: '2025-03-01T11:00:00.000Z' };
+    const events = await allEvents(leader);
+    const vars = { inputs: [a, b, a2], keys: ['batch-1', 'batch-2', 'batch-3'] };
+    const first = await written<ListingView[]>(UPSERT_LISTINGS, 'upsertListings', vars);
+    // The second listing of a's url is decided on top of the first, in the same request.
+    assert.deepEqual(
+      first.map((l) => [l.title, l.url, l.price, l.version, l.scrapedAt]),
+      [
+        ['Batch A', a.url, 10, 1, a.scrapedAt],
+        ['Batch B', b.url, 10, 1, b.scrapedAt],
+        ['Batch A', a.url, 12, 2, a2.scrapedAt],
+      ],
+    );
+    const added = (await allEvents(leader)).slice(events.length);
+    assert.deepEqual(
+      added.map((e) => e.type),
+      ['ListingAdded', 'ListingAdded', 'ListingChanged'],
+    );
+
+    // A repeat with the same keys answers as the first time and writes nothing.
+    const after = await allEvents(leader);
+    assert.deepEqual(await written<ListingView[]>(UPSERT_LISTINGS, 'upsertListings', vars), first);
+    // Unchanged values (no key): no event; a stale observation cannot roll a price back.
+    const same = await written<ListingView[]>(UPSERT_LISTINGS, 'upsertListings', {
+      inputs: [{ ...b, scrapedAt: '2025-03-02T10:00:00.000Z' }, a],
+    });
+    assert.deepEqual(
+      same.map((l) => [l.title, l.price, l.version]),
+      [
+        ['Batch B', 10, 1],
+        ['Batch A', 12, 2],
+      ],
+    );
+    // One invalid listing refuses the request, and nothing of it is stored.
+    const bad = await write(UPSERT_LISTINGS, {
+      inputs: [
+        { ...b, title: 'Batch B renamed' },
+        { ...a, url: 'ftp://shop.example/nope' },
+      ],
+    });
+    assert.equal(errorOf(bad).extensions?.code, 'BAD_USER_INPUT');
+    assert.deepEqual(await allEvents(leader), after);
+    const stored = (await allListings(leader)).filter((l) => l.url.includes('/batch/'));
+    assert.deepEqual(stored.map((l) => [l.title, l.price, l.version]).sort(), [
+      ['Batch A', 12, 2],
+      ['Batch B', 10, 1],
+    ]);
+  });
+
   test('every follower answers the same reads, and its own view of the cluster', async () => {
     const expected = {
       tasks: await allTasks(leader),
@@ -807,7 +862,7 @@ describe('GraphQL on a 3-node cluster', { timeout: 120_000 }, () => {
     await claimed(leader, term);
     const tasks = [...live.values()].sort(byCreation);
     assert.deepEqual(await allTasks(leader), tasks);
-    assert.equal((await allListings(leader)).length, 12);
+    assert.equal((await allListings(leader)).length, 14);
     assert.deepEqual(await query(leader, FILES, 'files'), [stored]);
 
     const t = await createTask({ title: 'after the failover' }, 'after-failover');

@@ -4,6 +4,8 @@
  * sees it through a failover. The gateway has already checked the caller's token (the shared
  * resolvers' `@Authorized`), so it writes with its own.
  */
+
+import { ApiError } from '../../api/errors.js';
 import type {
   Commands,
   ListingDto,
@@ -80,11 +82,32 @@ export class GatewayCommands implements Commands {
   /** Many listings in one request (the queue consumer's batches), each keyed. */
   async upsertListings(
     inputs: readonly ListingInputDto[],
-    idempotencyKeys: readonly string[],
+    idempotencyKeys?: readonly (string | undefined)[],
   ): Promise<ListingDto[]> {
+    if (idempotencyKeys?.some((k) => k === undefined)) {
+      throw ApiError.badUserInput('`idempotencyKeys` must hold a key for every input, or be left out');
+    }
     const data = await runRemote(this.leader, {
       query: graphql(
         `mutation UpsertListings($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { ...ListingFields } }`,
+      ),
+      variables: {
+        inputs: inputs.map((i) => ({ ...i, scrapedAt: i.scrapedAt.toISOString() })),
+        keys: idempotencyKeys ? (idempotencyKeys as string[]) : null,
+      },
+      headers: this.headers(),
+    });
+    return data.upsertListings;
+  }
+
+  /**
+   * The queue consumer's batches: stored, or an error. The answer's listings are not needed, so
+   * only their ids are asked for (the leader then serializes, and this parses, next to nothing).
+   */
+  async storeListings(inputs: readonly ListingInputDto[], idempotencyKeys: readonly string[]): Promise<void> {
+    await runRemote(this.leader, {
+      query: graphql(
+        `mutation StoreListings($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { id } }`,
       ),
       variables: {
         inputs: inputs.map((i) => ({ ...i, scrapedAt: i.scrapedAt.toISOString() })),
@@ -92,7 +115,6 @@ export class GatewayCommands implements Commands {
       },
       headers: this.headers(),
     });
-    return data.upsertListings;
   }
 
   /** Re-sent as a GraphQL multipart request (the spec's `operations`, `map`, then the file). */

@@ -30,7 +30,8 @@ const LAG_INTERVAL_MS = 2_000;
 
 export interface ListingWriter {
   upsertListing(input: ListingInputDto, idempotencyKey?: string): Promise<unknown>;
-  upsertListings(inputs: readonly ListingInputDto[], idempotencyKeys: readonly string[]): Promise<unknown>;
+  /** Many at once, each with its key; resolves once all are stored. */
+  storeListings(inputs: readonly ListingInputDto[], idempotencyKeys: readonly string[]): Promise<unknown>;
 }
 
 /** A valid message waiting in the current batch. */
@@ -157,7 +158,7 @@ export class ListingsConsumer {
     const flushing = (async () => {
       for (let attempt = 0; ; attempt++) {
         try {
-          await this.options.writer.upsertListings(
+          await this.options.writer.storeListings(
             batch.map((p) => p.listing),
             batch.map((p) => p.key),
           );

@@ -23,6 +23,7 @@ import {
   initialListingState,
   type ListingEvent,
   type ListingInput,
+  type ListingState,
   listingStreamId,
 } from '../domain/listing-decider.js';
 import {
@@ -145,6 +146,91 @@ export class NodeCommands implements Commands {
     });
   }
 
+  /**
+   * Many listings at once, set-based: one query for every stream's history and the keys' earlier
+   * uses, a decision per listing in memory (listings of one url folded in input
+   * order), then every append queued together so the store writes them as one batch — a few
+   * statements for the whole request rather than a few per listing. Each listing is still its
+   * own append with its own key and expected version; one that meets a concurrent writer is done
+   * again on its own, as upsertListing would. Answers in input order.
+   */
+  async upsertListings(
+    inputs: readonly ListingInputDto[],
+    idempotencyKeys?: readonly (string | undefined)[],
+  ): Promise<ListingDto[]> {
+    if (inputs.length === 0) return [];
+    return this.guard(async () => {
+      const fence = await this.leadership.writeFence();
+      const keys = inputs.map((_, i) => idempotencyKeys?.[i]);
+      const own = inputs.map((input) => `listing-${listingStreamId(input.url)}`);
+      // One query for the streams and the keys' earlier uses.
+      const { histories, firsts: earlier } = await this.store.readStreamsAndKeys(
+        [...new Set(own)],
+        this.checkedKeys(keys),
+      );
+      this.checkKeyTypes(earlier, 'ListingAdded', 'ListingChanged');
+      // A key used before for a listing of another url answers with that listing, as upsertListing does.
+      const elsewhere = [...earlier.values()].map((e) => e.stream).filter((st) => !histories.has(st));
+      for (const [st, events] of await this.store.readStreams([...new Set(elsewhere)]))
+        histories.set(st, events);
+      const streams = inputs.map((_, i) => earlier.get(keys[i] as string)?.stream ?? (own[i] as string));
+      const answers: (ListingDto | undefined)[] = new Array(inputs.length);
+      /** Each stream's state, including what this request decided before (not yet stored). */
+      const states = new Map<string, ListingState>();
+      const planned: { index: number; append: StreamAppend; after: ListingState }[] = [];
+      inputs.forEach((input, i) => {
+        const stream = streams[i] as string;
+        const history = histories.get(stream) ?? [];
+        const first = earlier.get(keys[i] as string);
+        if (first) {
+          answers[i] = listingAsOf(history, first.position);
+          return;
+        }
+        const state =
+          states.get(stream) ??
+          history.reduce((s, e) => evolveListing(s, e as unknown as ListingEvent), initialListingState);
+        const events = decideListing(
+          { type: 'UpsertListing', ...input, scrapedAt: input.scrapedAt.toISOString() },
+          state,
+        );
+        if (events.length === 0) {
+          answers[i] = listingOf(state);
+          return;
+        }
+        const after = events.reduce(evolveListing, state);
+        states.set(stream, after);
+        planned.push({ index: i, append: { stream, expectedVersion: state.version, events }, after });
+      });
+      const results = await Promise.allSettled(
+        this.store.appendAll(
+          fence,
+          planned.map((p) => ({ appends: [p.append], options: opts(keys[p.index]) })),
+        ),
+      );
+      const again: number[] = [];
+      for (const [n, result] of results.entries()) {
+        const { index, after } = planned[n] as (typeof planned)[number];
+        if (result.status === 'rejected') {
+          if (!(result.reason instanceof VersionConflictError)) throw result.reason;
+          again.push(index);
+        } else if (result.value.kind === 'appended') {
+          answers[index] = listingOf(after);
+        } else {
+          const first = result.value.first;
+          answers[index] = listingAsOf(await this.store.readStream(first.stream), first.position);
+        }
+      }
+      // Met a concurrent writer (or an earlier listing of this request that did): one by one.
+      for (const index of again) {
+        answers[index] = await this.upsertListing(inputs[index] as ListingInputDto, keys[index]);
+      }
+      return answers.map((a) => {
+        if (!a) throw new Error('unreachable: a listing without an answer');
+        return a;
+      });
+    });
+  }
+
   async uploadFile(file: { name: string; bytes: Buffer }, idempotencyKey?: string): Promise<StoredFileDto> {
     return this.guard(async () => {
       const fence = await this.leadership.writeFence();
@@ -253,6 +339,25 @@ export class NodeCommands implements Commands {
     return first;
   }
 
+  /** The distinct keys given, each checked as `earlier` checks one. */
+  private checkedKeys(keys: readonly (string | undefined)[]): string[] {
+    const given = [...new Set(keys.filter((k): k is string => k !== undefined))];
+    for (const key of given) {
+      if (key.length === 0 || key.length > 200)
+        throw ApiError.badUserInput('idempotencyKey must be 1-200 characters');
+    }
+    return given;
+  }
+
+  /** As `earlier` does for one key: a key used before for another kind of command is refused. */
+  private checkKeyTypes(firsts: ReadonlyMap<string, StoredEvent>, ...types: string[]): void {
+    for (const [key, first] of firsts) {
+      if (!types.includes(first.type)) {
+        throw ApiError.badUserInput(`idempotencyKey ${key} was already used for another kind of command`);
+      }
+    }
+  }
+
   /** Map every refusal to the API's error codes. */
   private async guard<T>(body: () => Promise<T>): Promise<T> {
     try {
@@ -300,7 +405,12 @@ function taskAsOf(events: readonly StoredEvent[], position: number): TaskDto {
 
 function listingAsOf(events: readonly StoredEvent[], position: number): ListingDto {
   const upTo = events.filter((e) => e.position <= position);
-  const state = upTo.reduce((s, e) => evolveListing(s, e as unknown as ListingEvent), initialListingState);
+  return listingOf(
+    upTo.reduce((s, e) => evolveListing(s, e as unknown as ListingEvent), initialListingState),
+  );
+}
+
+function listingOf(state: ListingState): ListingDto {
   if (!state.listing) throw ApiError.notFound('no such listing');
   return {
     id: listingStreamId(state.listing.url),

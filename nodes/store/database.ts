@@ -11,6 +11,7 @@ import { InitialSchema } from './migrations/0001-initial-schema.js';
 import { NotifyOnAppend } from './migrations/0002-notify-on-append.js';
 import { AppendGuard } from './migrations/0003-append-guard.js';
 import { BatchAppendGuard } from './migrations/0004-batch-append-guard.js';
+import { AppendBatch } from './migrations/0005-append-batch.js';
 
 const MIGRATION_LOCK = 7_340_201; // any constant shared by every node
 
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   { name: '0002-notify-on-append', class: NotifyOnAppend },
   { name: '0003-append-guard', class: AppendGuard },
   { name: '0004-batch-append-guard', class: BatchAppendGuard },
+  { name: '0005-append-batch', class: AppendBatch },
 ];
 
 export async function openDatabase(

@@ -13,7 +13,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { DomainEvent } from '../../schema/events.js';
 import { startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
 import { openDatabase } from './database.js';
-import { EventStore, type Fence } from './event-store.js';
+import { type AppendResult, EventStore, type Fence } from './event-store.js';
 import { rebuildProjections } from './projections.js';
 import { NotLeaderError, VersionConflictError } from './store-errors.js';
 
@@ -249,6 +249,190 @@ describe('appends', () => {
   });
 });
 
+describe('batches (one append_batch statement per group commit)', () => {
+  /** A lone append goes at once; whatever is queued behind it then forms the next batch. */
+  const opener = (store: EventStore) => {
+    const id = randomUUID();
+    return store.append(n1, [{ stream: `task-${id}`, expectedVersion: 0, events: [created(id)] }]);
+  };
+  const createdAtOf = (r: PromiseSettledResult<AppendResult>) =>
+    r.status === 'fulfilled' && r.value.kind === 'appended' ? r.value.events[0]?.createdAt.getTime() : -1;
+
+  test('a conflict in the middle of a batch refuses that append only', async () => {
+    const { store } = await freshStore();
+    await store.claimLeadership(n1, 'http://n1');
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    await store.append(n1, [{ stream: `task-${b}`, expectedVersion: 0, events: [created(b)] }]);
+    const first = opener(store);
+    const results = await Promise.allSettled([
+      store.append(n1, [{ stream: `task-${a}`, expectedVersion: 0, events: [created(a)] }]),
+      store.append(n1, [{ stream: `task-${b}`, expectedVersion: 0, events: [created(b)] }]),
+      store.append(n1, [{ stream: `task-${c}`, expectedVersion: 0, events: [created(c)] }]),
+    ]);
+    await first;
+    assert.equal(results[0].status, 'fulfilled');
+    assert.ok(results[1].status === 'rejected' && results[1].reason instanceof VersionConflictError);
+    assert.deepEqual(
+      results[1].status === 'rejected' && [results[1].reason.expected, results[1].reason.actual],
+      [0, 1],
+    );
+    assert.equal(results[2].status, 'fulfilled');
+    assert.equal(createdAtOf(results[0]), createdAtOf(results[2]), 'a and c were one batch');
+    assert.equal((await store.readStream(`task-${a}`)).length, 1);
+    assert.equal((await store.readStream(`task-${b}`)).length, 1);
+    assert.equal((await store.readStream(`task-${c}`)).length, 1);
+  });
+
+  test('a key repeated within one queue burst: the first appends, the repeat returns its event', async () => {
+    const { store } = await freshStore();
+    await store.claimLeadership(n1, 'http://n1');
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    const first = opener(store);
+    const [ra, rb, rc, rEmpty] = await Promise.all([
+      store.append(n1, [{ stream: `task-${a}`, expectedVersion: 0, events: [created(a)] }], {
+        idempotencyKey: 'k',
+      }),
+      store.append(n1, [{ stream: `task-${b}`, expectedVersion: 0, events: [created(b)] }], {
+        idempotencyKey: 'k',
+      }),
+      store.append(n1, [{ stream: `task-${c}`, expectedVersion: 0, events: [created(c)] }]),
+      // An append of no events stores nothing and leaves its key free.
+      store.append(n1, [{ stream: `task-${c}`, expectedVersion: 7, events: [] }], { idempotencyKey: 'free' }),
+    ]);
+    await first;
+    assert.equal(ra.kind, 'appended');
+    assert.equal(rb.kind, 'duplicate');
+    assert.equal(
+      rb.kind === 'duplicate' && rb.first.position,
+      ra.kind === 'appended' && ra.events[0]?.position,
+    );
+    assert.equal(rb.kind === 'duplicate' && rb.first.stream, `task-${a}`);
+    assert.equal(rc.kind, 'appended');
+    assert.deepEqual(rEmpty, { kind: 'appended', events: [] });
+    assert.equal((await store.readStream(`task-${b}`)).length, 0);
+    assert.equal(await store.findByIdempotencyKey('free'), null);
+    // And a repeat in a later batch, against the log.
+    const again = await store.append(
+      n1,
+      [{ stream: `task-${b}`, expectedVersion: 0, events: [created(b)] }],
+      { idempotencyKey: 'k' },
+    );
+    assert.equal(
+      again.kind === 'duplicate' && again.first.position,
+      ra.kind === 'appended' && ra.events[0]?.position,
+    );
+  });
+
+  test('appends under an old fence are refused inside a batch of the new fence’s appends', async () => {
+    const { store } = await freshStore();
+    await store.claimLeadership(n1, 'http://n1');
+    const n2: Fence = { term: 2, nodeId: 'n2' };
+    await store.claimLeadership(n2, 'http://n2');
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    const results = await Promise.allSettled([
+      store.append(n2, [{ stream: `task-${a}`, expectedVersion: 0, events: [created(a)] }]),
+      store.append(n2, [{ stream: `task-${b}`, expectedVersion: 0, events: [created(b)] }]),
+      store.append(n1, [{ stream: `task-${c}`, expectedVersion: 0, events: [created(c)] }], {
+        idempotencyKey: 'old',
+      }),
+      store.append(n2, [{ stream: `task-${c}`, expectedVersion: 0, events: [created(c)] }]),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.ok(results[2].status === 'rejected' && results[2].reason instanceof NotLeaderError);
+    assert.deepEqual(results[2].status === 'rejected' && results[2].reason.fence, n2);
+    const log = await store.readAll({ limit: 100 });
+    assert.deepEqual(
+      log.filter((e) => e.type === 'TaskCreated').map((e) => [e.stream, e.term]),
+      [
+        [`task-${a}`, 2],
+        [`task-${b}`, 2],
+        [`task-${c}`, 2],
+      ],
+    );
+    assert.equal(await store.findByIdempotencyKey('old'), null);
+  });
+
+  test('events of one append take positions in version order, a stream listed twice included', async () => {
+    const { store } = await freshStore();
+    await store.claimLeadership(n1, 'http://n1');
+    const [a, b] = [randomUUID(), randomUUID()];
+    const updates = (id: string, n: number): DomainEvent[] =>
+      Array.from({ length: n }, (_, i) => ({ type: 'TaskUpdated', data: { id, title: `t${i}` } }));
+    const result = await store.append(n1, [
+      { stream: `task-${a}`, expectedVersion: 0, events: [created(a), ...updates(a, 9)] },
+      { stream: `task-${b}`, expectedVersion: 0, events: [created(b)] },
+      { stream: `task-${a}`, expectedVersion: 10, events: updates(a, 2) },
+    ]);
+    assert.equal(result.kind, 'appended');
+    const stored = await store.readStream(`task-${a}`);
+    assert.deepEqual(
+      stored.map((e) => e.version),
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(
+      stored.map((e) => e.position),
+      [...stored.map((e) => e.position)].sort((x, y) => x - y),
+    );
+    const returned = result.kind === 'appended' ? result.events : [];
+    assert.deepEqual(
+      returned.map((e) => [e.stream, e.version, e.position]),
+      (await store.readAll({ limit: 100 }))
+        .filter((e) => e.type !== 'LeaderElected')
+        .map((e) => [e.stream, e.version, e.position])
+        .sort((x, y) => (x[2] as number) - (y[2] as number)),
+    );
+    // The second entry of the same stream is checked at the version the first one leaves.
+    await assert.rejects(
+      store.append(n1, [
+        { stream: `task-${b}`, expectedVersion: 1, events: updates(b, 1) },
+        { stream: `task-${b}`, expectedVersion: 1, events: updates(b, 1) },
+      ]),
+      (e: VersionConflictError) => e instanceof VersionConflictError && e.expected === 1 && e.actual === 2,
+    );
+    assert.equal((await store.readStream(`task-${b}`)).length, 1);
+  });
+
+  test('a blob is stored with its accepted append only', async () => {
+    const { store, orm } = await freshStore();
+    await store.claimLeadership(n1, 'http://n1');
+    const file = (sha: string) => ({
+      stream: `file-${sha}`,
+      expectedVersion: 0 as const,
+      events: [
+        {
+          type: 'FileStored' as const,
+          data: { id: randomUUID(), name: 'x.json', size: 3, sha256: sha, importedListings: 0 },
+        },
+      ],
+    });
+    const [ok, refused] = ['cd'.repeat(32), 'ef'.repeat(32)];
+    const taken = randomUUID();
+    await store.append(n1, [{ stream: `task-${taken}`, expectedVersion: 0, events: [created(taken)] }]);
+    const results = await Promise.allSettled([
+      store.append(n1, [file(ok)], { blobs: [{ sha256: ok, content: Buffer.from('abc') }] }),
+      store.append(
+        n1,
+        [file(refused), { stream: `task-${taken}`, expectedVersion: 0, events: [created(taken)] }],
+        {
+          blobs: [{ sha256: refused, content: Buffer.from('xyz') }],
+        },
+      ),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected'],
+    );
+    const blobs = await orm.em.fork().execute<{ sha256: string; content: Buffer }[]>('select * from blob');
+    assert.deepEqual(
+      blobs.map((b) => [b.sha256, Buffer.from(b.content).toString()]),
+      [[ok, 'abc']],
+    );
+  });
+});
+
 describe('projections', () => {
   test('rebuilt from the log, the read models equal the live ones', async () => {
     const { store, orm } = await freshStore();
@@ -307,6 +491,50 @@ describe('projections', () => {
         },
       ]);
     }
+    // And a burst group-committed in one batch: each append projected in position order.
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => {
+        const id = randomUUID();
+        const hash = (100 + i).toString(16).padStart(32, '0');
+        const url = `https://shop.example/burst/${i}`;
+        return Promise.all([
+          store.append(n1, [
+            {
+              stream: `task-${id}`,
+              expectedVersion: 0,
+              events: [
+                created(id, `burst ${i}`),
+                { type: 'TaskUpdated', data: { id, description: `d${i}`, status: 'DONE' } },
+                ...(i % 4 === 0 ? [{ type: 'TaskDeleted' as const, data: { id } }] : []),
+              ],
+            },
+          ]),
+          store.append(n1, [
+            {
+              stream: `listing-${hash}`,
+              expectedVersion: 0,
+              events: [
+                {
+                  type: 'ListingAdded',
+                  data: {
+                    url,
+                    title: `b${i}`,
+                    price: 10.1 * i,
+                    currency: 'MDL',
+                    priceEur: 0.51 * i,
+                    scrapedAt: '2026-11-24T10:00:00.000Z',
+                  },
+                },
+                {
+                  type: 'ListingChanged',
+                  data: { url, title: `c${i}`, priceEur: 7, scrapedAt: '2026-11-24T12:00:00.000Z' },
+                },
+              ],
+            },
+          ]),
+        ]);
+      }),
+    );
     const sha = 'ab'.repeat(32);
     await store.append(
       n1,
@@ -334,8 +562,8 @@ describe('projections', () => {
       };
     };
     const live = await snapshot();
-    assert.equal(live.tasks.length, 30 - 6);
-    assert.equal(live.listings.length, 10);
+    assert.equal(live.tasks.length, 30 - 6 + 20 - 5);
+    assert.equal(live.listings.length, 30);
     assert.equal(live.files.length, 1);
     const replayed = await rebuildProjections(orm.em.fork());
     assert.equal(replayed, (await store.readAll({ limit: 1000 })).length);

@@ -17,7 +17,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { type DomainEvent, eventSchemas } from '../../schema/events.js';
 import type { EventMetadata } from './entities.js';
-import { project } from './projections.js';
 import { NotLeaderError, VersionConflictError } from './store-errors.js';
 import { type StoredEvent, toStoredEvent } from './stored-event.js';
 
@@ -52,13 +51,69 @@ type EventSqlRow = Parameters<typeof toStoredEvent>[0];
 /** The most appends one transaction takes (bounds its size and its latency). */
 const MAX_BATCH = 200;
 
-type Outcome =
-  | { kind: 'error'; error: unknown }
-  | { kind: 'duplicate'; first: StoredEvent | number }
-  | { kind: 'rows'; from: number; to: number; events: StoredEvent[] };
+/** What `append_batch` answers (see migration 0005). */
+interface BatchResult {
+  readonly fence: { readonly term: number | string; readonly node: string } | null;
+  /** Per append, in batch order: null when it was appended, else why not. */
+  readonly outcomes: readonly (
+    | null
+    | { readonly kind: 'notLeader' }
+    | { readonly kind: 'duplicate'; readonly first: EventSqlRow }
+    | {
+        readonly kind: 'conflict';
+        readonly stream: string;
+        readonly expected: number;
+        readonly actual: number;
+      }
+  )[];
+  /** Each written stream's version before the batch. */
+  readonly versions: Record<string, number>;
+  /** [stream, version, position] of every inserted event. */
+  readonly inserted: readonly [string, number, number][];
+}
 
-function firstOf(o: Outcome | undefined): StoredEvent | undefined {
-  return o?.kind === 'rows' ? o.events[0] : undefined;
+/** The streams an append writes to (those of its entries with events). */
+function writtenStreams(appends: readonly StreamAppend[]): string[] {
+  return appends.filter((a) => a.events.length > 0).map((a) => a.stream);
+}
+
+/** An accepted append's events as stored: versions from the log's, positions from the INSERT. */
+function storedEvents(
+  sent:
+    | {
+        entries: {
+          stream: string;
+          offset: number;
+          events: { type: string; data: unknown; metadata: EventMetadata }[];
+        }[];
+      }
+    | undefined,
+  p: PendingAppend,
+  fence: Fence | null,
+  versions: Record<string, number>,
+  positions: Map<string, number>,
+  createdAt: Date,
+): StoredEvent[] {
+  if (!sent || !fence) throw new Error('unreachable: an accepted append without its payload or fence');
+  return sent.entries.flatMap((entry) =>
+    entry.events.map((e, k) => {
+      const version = Number(versions[entry.stream] ?? 0) + entry.offset + k + 1;
+      const position = positions.get(`${entry.stream}\u0000${version}`);
+      if (position === undefined)
+        throw new Error(`unreachable: no position returned for ${entry.stream}@${version}`);
+      return {
+        position: Number(position),
+        stream: entry.stream,
+        version,
+        type: e.type,
+        data: e.data as Record<string, unknown>,
+        metadata: e.metadata,
+        term: p.fence.term,
+        nodeId: p.fence.nodeId,
+        createdAt,
+      };
+    }),
+  );
 }
 
 interface PendingAppend {
@@ -171,151 +226,156 @@ export class EventStore {
     });
   }
 
+  /**
+   * Several independent appends under one fence, queued together so they go into one batch
+   * (`append` of each in a loop would send the first alone). Each settles on its own.
+   */
+  appendAll(
+    fence: Fence,
+    items: readonly { readonly appends: readonly StreamAppend[]; readonly options?: AppendOptions }[],
+  ): Promise<AppendResult>[] {
+    const results = items.map(({ appends, options = {} }) => {
+      try {
+        for (const a of appends) for (const e of a.events) validate(e);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return new Promise<AppendResult>((resolve, reject) => {
+        this.queue.push({ fence, appends, options, resolve, reject });
+      });
+    });
+    void this.drain();
+    return results;
+  }
+
   private async drain(): Promise<void> {
     if (this.writing) return;
     this.writing = true;
     try {
-      while (this.queue.length > 0) await this.writeBatch(this.queue.splice(0, MAX_BATCH));
+      while (this.queue.length > 0) await this.writeBatch(this.takeBatch());
     } finally {
       this.writing = false;
     }
   }
 
   /**
-   * One transaction for the whole batch: one guard call (fence lock, every stream's version,
-   * every idempotency key), then each append is checked in order against what the guard said and
-   * what the batch's earlier appends did; the accepted ones go in one multi-row INSERT. A refused
-   * append (conflict, repeated key) writes nothing and does not affect its batch-mates.
+   * The next batch: queued appends in order, up to MAX_BATCH, leaving for a later batch any that
+   * writes a stream or carries an idempotency key of an append before it in the queue (taken or
+   * left). So within a batch every append can be checked on its own, and appends to one stream
+   * or with one key are still checked in the order they were queued.
+   */
+  private takeBatch(): PendingAppend[] {
+    const taken: PendingAppend[] = [];
+    const left: PendingAppend[] = [];
+    const streams = new Set<string>();
+    const keys = new Set<string>();
+    for (const p of this.queue) {
+      const own = writtenStreams(p.appends);
+      const key = p.options.idempotencyKey;
+      const clash =
+        taken.length >= MAX_BATCH || (key !== undefined && keys.has(key)) || own.some((s) => streams.has(s));
+      (clash ? left : taken).push(p);
+      for (const s of own) streams.add(s);
+      if (key !== undefined) keys.add(key);
+    }
+    this.queue.length = 0;
+    this.queue.push(...left);
+    return taken;
+  }
+
+  /**
+   * The whole batch in one statement, `append_batch` (migration 0005): it locks the fence, checks
+   * each append (fence, idempotency key, expected versions), inserts the accepted appends' events
+   * in one multi-row INSERT, stores their blobs and projects the events — one round trip and one
+   * transaction. A refused append (conflict, repeated key, old fence) writes nothing and does not
+   * affect its batch-mates.
    */
   private async writeBatch(batch: PendingAppend[]): Promise<void> {
-    const outcomes: Outcome[] = [];
+    const createdAt = new Date();
+    const bodies: Buffer[] = [];
+    const payload = batch.map((p) => {
+      const key = p.options.idempotencyKey;
+      let first = true;
+      const offsets = new Map<string, number>();
+      return {
+        term: p.fence.term,
+        node: p.fence.nodeId,
+        ...(key === undefined ? {} : { key }),
+        createdAt: createdAt.toISOString(),
+        blobs: (p.options.blobs ?? []).map((b) => ({
+          sha256: b.sha256,
+          index: bodies.push(Buffer.from(b.content)) - 1,
+        })),
+        entries: p.appends.map((a) => {
+          const offset = offsets.get(a.stream) ?? 0;
+          offsets.set(a.stream, offset + a.events.length);
+          return {
+            stream: a.stream,
+            expected: a.expectedVersion === 'any' ? null : a.expectedVersion,
+            offset,
+            events: a.events.map((e) => {
+              // The key marks the first event of the append only (that is what the unique index holds).
+              const metadata: EventMetadata = {
+                ...(first && key !== undefined ? { idempotencyKey: key } : {}),
+                ...(p.options.causation !== undefined ? { causation: p.options.causation } : {}),
+              };
+              first = false;
+              return { type: e.type, data: e.data, metadata };
+            }),
+          };
+        }),
+      };
+    });
+    let result: BatchResult;
     try {
-      await this.em().transactional(async (em) => {
-        const streams = [
-          ...new Set(batch.flatMap((p) => p.appends.filter((a) => a.events.length > 0).map((a) => a.stream))),
-        ];
-        const keys = [
-          ...new Set(
-            batch.flatMap((p) => (p.options.idempotencyKey === undefined ? [] : [p.options.idempotencyKey])),
-          ),
-        ];
-        const [guard] = await em.execute<
-          {
-            fence_term: string | null;
-            fence_node: string | null;
-            versions: Record<string, number> | null;
-            earlier: Record<string, EventSqlRow | null> | null;
-          }[]
-        >('select * from append_guard(?::jsonb, ?::jsonb)', [
-          // Arrays travel as JSON: the driver would spread a JS array into separate parameters.
-          JSON.stringify(streams),
-          JSON.stringify(keys),
-        ]);
-        const fence = guard?.fence_term
-          ? toFence({ term: guard.fence_term, node_id: guard.fence_node as string })
-          : null;
-        const versions = new Map(Object.entries(guard?.versions ?? {}).map(([k, v]) => [k, Number(v)]));
-        /** Keys already used: by an earlier append in the log, or by an earlier one in this batch. */
-        const keyOwner = new Map<string, StoredEvent | number>();
-        for (const [key, row] of Object.entries(guard?.earlier ?? {}))
-          if (row) keyOwner.set(key, toStoredEvent(row));
-        const rows: Omit<StoredEvent, 'position'>[] = [];
-        const createdAt = new Date();
-
-        for (const [index, p] of batch.entries()) {
-          outcomes.push(this.check(p, index, fence, versions, keyOwner, rows, createdAt));
-        }
-        if (rows.length === 0) return;
-        // Only the bodies of appends that were accepted (a refused upload stores nothing).
-        for (const [i, p] of batch.entries()) {
-          if (outcomes[i]?.kind !== 'rows') continue;
-          for (const blob of p.options.blobs ?? []) {
-            await em.execute(
-              'insert into blob (sha256, content) values (?, ?) on conflict (sha256) do nothing',
-              [blob.sha256, Buffer.from(blob.content)],
-            );
-          }
-        }
-        // One multi-row INSERT for the whole batch; the notify trigger fires once, at commit.
-        const stored = await insertRows(em, rows);
-        for (const e of stored) await project(em, e);
-        for (const o of outcomes) if (o.kind === 'rows') o.events = stored.slice(o.from, o.to);
-      });
+      const rows = await this.em().execute<{ result: BatchResult | string }[]>(
+        // Arrays travel as JSON (the driver would spread a JS array into separate parameters);
+        // the blob bodies as one bytea parameter each.
+        `select append_batch(?::jsonb, ${
+          bodies.length === 0 ? `'{}'::bytea[]` : `array[${bodies.map(() => '?').join(', ')}]::bytea[]`
+        }) as result`,
+        [JSON.stringify(payload), ...bodies],
+      );
+      const raw = rows[0]?.result;
+      if (raw === undefined) throw new Error('unreachable: append_batch returned no row');
+      result = typeof raw === 'string' ? (JSON.parse(raw) as BatchResult) : raw;
     } catch (error) {
-      // The transaction failed (a projection, the commit): nothing of this batch is stored.
+      // The statement failed (a projection, the commit): nothing of this batch is stored.
       for (const p of batch) p.reject(error);
       return;
     }
+    const fence = result.fence ? { term: Number(result.fence.term), nodeId: result.fence.node } : null;
+    const positions = new Map(
+      result.inserted.map(([stream, version, position]) => [`${stream}\u0000${version}`, position]),
+    );
     batch.forEach((p, i) => {
-      const o = outcomes[i];
-      if (!o) p.reject(new Error('unreachable: an append without an outcome'));
-      else if (o.kind === 'error') p.reject(o.error);
-      else if (o.kind === 'rows') p.resolve({ kind: 'appended', events: o.events });
-      else {
-        const first = typeof o.first === 'number' ? firstOf(outcomes[o.first]) : o.first;
-        if (first) p.resolve({ kind: 'duplicate', first });
-        else p.reject(new Error('unreachable: a repeated key whose first append stored nothing'));
+      const outcome = result.outcomes[i];
+      if (outcome === undefined) {
+        p.reject(new Error('unreachable: an append without an outcome'));
+      } else if (outcome === null) {
+        try {
+          p.resolve({
+            kind: 'appended',
+            events: storedEvents(payload[i], p, fence, result.versions, positions, createdAt),
+          });
+        } catch (error) {
+          p.reject(error);
+        }
+      } else if (outcome.kind === 'notLeader') {
+        p.reject(
+          new NotLeaderError(
+            fence,
+            fence
+              ? `${p.fence.nodeId} (term ${p.fence.term}) is not the fenced writer: ${fence.nodeId} holds term ${fence.term}`
+              : 'no leader has claimed the fence yet',
+          ),
+        );
+      } else if (outcome.kind === 'conflict') {
+        p.reject(new VersionConflictError(outcome.stream, outcome.expected, outcome.actual));
+      } else {
+        p.resolve({ kind: 'duplicate', first: toStoredEvent(outcome.first) });
       }
     });
-  }
-
-  /** Decide one append of a batch; accepted events are added to `rows` (and versions moved on). */
-  private check(
-    p: PendingAppend,
-    index: number,
-    fence: Fence | null,
-    versions: Map<string, number>,
-    keyOwner: Map<string, StoredEvent | number>,
-    rows: Omit<StoredEvent, 'position'>[],
-    createdAt: Date,
-  ): Outcome {
-    const { options } = p;
-    if (!fence || fence.term !== p.fence.term || fence.nodeId !== p.fence.nodeId) {
-      return {
-        kind: 'error',
-        error: new NotLeaderError(
-          fence,
-          fence
-            ? `${p.fence.nodeId} (term ${p.fence.term}) is not the fenced writer: ${fence.nodeId} holds term ${fence.term}`
-            : 'no leader has claimed the fence yet',
-        ),
-      };
-    }
-    const key = options.idempotencyKey;
-    const owner = key === undefined ? undefined : keyOwner.get(key);
-    if (owner !== undefined) return { kind: 'duplicate', first: owner };
-    for (const a of p.appends) {
-      if (a.events.length === 0) continue;
-      const version = versions.get(a.stream) ?? 0;
-      if (a.expectedVersion !== 'any' && a.expectedVersion !== version) {
-        return { kind: 'error', error: new VersionConflictError(a.stream, a.expectedVersion, version) };
-      }
-    }
-    const from = rows.length;
-    for (const a of p.appends) {
-      const version = versions.get(a.stream) ?? 0;
-      a.events.forEach((e, i) => {
-        // The key marks the first event of the append only (that is what the unique index holds).
-        const metadata: EventMetadata = {
-          ...(rows.length === from && key !== undefined ? { idempotencyKey: key } : {}),
-          ...(options.causation !== undefined ? { causation: options.causation } : {}),
-        };
-        rows.push({
-          stream: a.stream,
-          version: version + i + 1,
-          type: e.type,
-          data: e.data as Record<string, unknown>,
-          metadata,
-          term: fence.term,
-          nodeId: fence.nodeId,
-          createdAt,
-        });
-      });
-      if (a.events.length > 0) versions.set(a.stream, version + a.events.length);
-    }
-    // An append that stores nothing leaves its key free, as a lone one would.
-    if (key !== undefined && rows.length > from) keyOwner.set(key, index);
-    return { kind: 'rows', from, to: rows.length, events: [] };
   }
 
   async findByIdempotencyKey(key: string, em: EntityManager = this.em()): Promise<StoredEvent | null> {
@@ -324,6 +384,37 @@ export class EventStore {
       [key],
     );
     return rows[0] ? toStoredEvent(rows[0]) : null;
+  }
+
+  /**
+   * In one query: several streams (each in version order, as readStreams) and the earlier uses
+   * of several idempotency keys (key → the first event of its append, as findByIdempotencyKey).
+   */
+  async readStreamsAndKeys(
+    streams: readonly string[],
+    keys: readonly string[],
+  ): Promise<{ histories: Map<string, StoredEvent[]>; firsts: Map<string, StoredEvent> }> {
+    const histories = new Map<string, StoredEvent[]>(streams.map((s) => [s, []]));
+    const firsts = new Map<string, StoredEvent>();
+    if (streams.length === 0 && keys.length === 0) return { histories, firsts };
+    const rows = await this.em().execute<(EventSqlRow & { via: string })[]>(
+      // = any(array(…)) plans as index lookups; the IS NOT NULL repeats the partial index's
+      // predicate so that index serves the key lookup.
+      `select 's' as via, e.* from event e
+        where e.stream = any(array(select jsonb_array_elements_text(?::jsonb)))
+       union all
+       select 'k' as via, e.* from event e
+        where e.metadata ->> 'idempotencyKey' = any(array(select jsonb_array_elements_text(?::jsonb)))
+          and (e.metadata ->> 'idempotencyKey') is not null
+       order by via, stream, version`,
+      [JSON.stringify(streams), JSON.stringify(keys)],
+    );
+    for (const row of rows) {
+      const e = toStoredEvent(row);
+      if (row.via === 's') histories.get(e.stream)?.push(e);
+      else if (e.metadata.idempotencyKey !== undefined) firsts.set(e.metadata.idempotencyKey, e);
+    }
+    return { histories, firsts };
   }
 
   async readStream(stream: string): Promise<StoredEvent[]> {

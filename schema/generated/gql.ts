@@ -46,6 +46,7 @@ type Documents = {
     "mutation DeleteTask($id: ID!, $v: Int) { deleteTask(id: $id, expectedVersion: $v) }": typeof types.DeleteTaskDocument,
     "mutation UpsertListing($input: ListingInput!, $key: String) { upsertListing(input: $input, idempotencyKey: $key) { ...ListingFields } }": typeof types.UpsertListingDocument,
     "mutation UpsertListings($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { ...ListingFields } }": typeof types.UpsertListingsDocument,
+    "mutation StoreListings($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { id } }": typeof types.StoreListingsDocument,
     "mutation UploadFile($file: Upload!) { uploadFile(file: $file) { ...StoredFileFields } }": typeof types.UploadFileDocument,
     "fragment TaskFields on Task { id title description status createdBy version createdAt updatedAt }": typeof types.TaskFieldsFragmentDoc,
     "fragment ListingFields on Listing { id title url price currency priceEur scrapedAt version }": typeof types.ListingFieldsFragmentDoc,
@@ -93,6 +94,7 @@ const documents: Documents = {
     "mutation DeleteTask($id: ID!, $v: Int) { deleteTask(id: $id, expectedVersion: $v) }": types.DeleteTaskDocument,
     "mutation UpsertListing($input: ListingInput!, $key: String) { upsertListing(input: $input, idempotencyKey: $key) { ...ListingFields } }": types.UpsertListingDocument,
     "mutation UpsertListings($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { ...ListingFields } }": types.UpsertListingsDocument,
+    "mutation StoreListings($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { id } }": types.StoreListingsDocument,
     "mutation UploadFile($file: Upload!) { uploadFile(file: $file) { ...StoredFileFields } }": types.UploadFileDocument,
     "fragment TaskFields on Task { id title description status createdBy version createdAt updatedAt }": types.TaskFieldsFragmentDoc,
     "fragment ListingFields on Listing { id title url price currency priceEur scrapedAt version }": types.ListingFieldsFragmentDoc,
@@ -233,6 +235,10 @@ export function graphql(source: "mutation UpsertListing($input: ListingInput!, $
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "mutation UpsertListings($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { ...ListingFields } }"): typeof import('./graphql.js').UpsertListingsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation StoreListings($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { id } }"): typeof import('./graphql.js').StoreListingsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

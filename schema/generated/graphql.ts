@@ -239,6 +239,14 @@ export type UpsertListingsMutationVariables = Exact<{
 
 export type UpsertListingsMutation = { upsertListings: Array<{ id: string, title: string, url: string, price: number, currency: string, priceEur: number, scrapedAt: string, version: number }> };
 
+export type StoreListingsMutationVariables = Exact<{
+  inputs: Array<ListingInput> | ListingInput;
+  keys?: Array<string> | string | null | undefined;
+}>;
+
+
+export type StoreListingsMutation = { upsertListings: Array<{ id: string }> };
+
 export type UploadFileMutationVariables = Exact<{
   file: unknown;
 }>;
@@ -692,6 +700,13 @@ export const UpsertListingsDocument = new TypedDocumentString(`
   scrapedAt
   version
 }`) as unknown as TypedDocumentString<UpsertListingsMutation, UpsertListingsMutationVariables>;
+export const StoreListingsDocument = new TypedDocumentString(`
+    mutation StoreListings($inputs: [ListingInput!]!, $keys: [String!]) {
+  upsertListings(inputs: $inputs, idempotencyKeys: $keys) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<StoreListingsMutation, StoreListingsMutationVariables>;
 export const UploadFileDocument = new TypedDocumentString(`
     mutation UploadFile($file: Upload!) {
   uploadFile(file: $file) {
