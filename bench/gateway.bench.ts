@@ -12,6 +12,8 @@
  * machine — hits both alike. The ratio is gateway ÷ direct over all rounds (target ≥ 0.8), the
  * per-round ratios are printed beside it, and so is the CPU time each process spent per request
  * (from /proc), which stays put when the machine's other load moves requests per second.
+ * Reads also get a reference run straight to all nodes in turn, as the gateway spreads them: it
+ * tells the cost of the hop from the cost of spreading reads over three nodes on shared cores.
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -56,21 +58,32 @@ class FailedRun extends Error {}
 
 const bench = await startBenchCluster(Number(values['base-port']));
 try {
-  const pgPids = postgresPids(bench.postgresPort);
-  const cpuGroups = (): Record<string, number> => {
+  /** CPU ms so far by process group; PostgreSQL by server process, as backends come and go. */
+  const cpuGroups = (): Record<string, number | Map<number, number>> => {
     const nodes = bench.cluster.ids.map((id) => bench.cluster.pid(id) ?? 0);
-    const sum = (pids: number[]) => pids.reduce((s, pid) => s + cpuMs(pid), 0);
     const self = process.cpuUsage();
     return {
       client: (self.user + self.system) / 1000,
       gateway: cpuMs(bench.gateway.pid ?? 0),
-      nodes: sum(nodes),
-      postgres: sum(pgPids),
+      nodes: nodes.reduce((s, pid) => s + cpuMs(pid), 0),
+      postgres: new Map(postgresPids(bench.postgresPort).map((pid) => [pid, cpuMs(pid)])),
     };
   };
+  /** CPU ms between two readings (a backend that ended in between is not counted). */
+  const cpuSpent = (before: ReturnType<typeof cpuGroups>, after: ReturnType<typeof cpuGroups>) =>
+    Object.fromEntries(
+      Object.entries(after).map(([k, v]) => {
+        const was = before[k];
+        if (typeof v === 'number') return [k, v - (was as number)];
+        let spent = 0;
+        for (const [pid, ms] of v) spent += ms - ((was as Map<number, number>).get(pid) ?? 0);
+        return [k, spent];
+      }),
+    );
 
   async function measure(
-    url: string,
+    /** One base URL, or several taken in turn request by request. */
+    url: string | readonly string[],
     body: () => string,
     headers: () => Record<string, string>,
     forSeconds: number,
@@ -79,13 +92,15 @@ try {
     const latencies: number[] = [];
     let errors = 0;
     let firstError = '';
+    const urls = typeof url === 'string' ? [`${url}/graphql`] : url.map((u) => `${u}/graphql`);
+    let turn = 0;
     const before = cpuGroups();
     const started = performance.now();
     await Promise.all(
       Array.from({ length: clients }, async () => {
         while (performance.now() < deadline) {
           const t = performance.now();
-          const res = await postJson(`${url}/graphql`, body(), headers());
+          const res = await postJson(urls[turn++ % urls.length] as string, body(), headers());
           latencies.push(performance.now() - t);
           if (res.status !== 200 || res.text.includes('"errors"')) {
             errors++;
@@ -100,7 +115,7 @@ try {
       throw new FailedRun(`${errors} of ${latencies.length} requests failed; first: ${firstError}`);
     const latency = summarize(latencies);
     const cpu = Object.fromEntries(
-      Object.entries(after).map(([k, v]) => [k, (v - (before[k] ?? 0)) / latencies.length]),
+      Object.entries(cpuSpent(before, after)).map(([k, v]) => [k, v / latencies.length]),
     );
     return {
       requests: latencies.length,
@@ -147,6 +162,7 @@ try {
       ),
       variables: { t: `bench ${n++}` } satisfies BenchCreateTaskMutationVariables,
     });
+  const nodeUrls = bench.cluster.ids.map((id) => `http://127.0.0.1:${bench.cluster.httpPort(id)}`);
   const noHeaders = () => ({});
   const writeHeaders = () => ({ ...auth, 'idempotency-key': randomUUID() });
 
@@ -164,15 +180,22 @@ try {
     }
     const direct: Run[] = [];
     const viaGateway: Run[] = [];
+    // Reads only: the same reads sent straight to every node in turn, as the gateway spreads
+    // them — a reference that separates the cost of the extra hop from that of spreading.
+    const spread: Run[] = [];
+    const spreadToo = name === 'query';
     for (let r = 0; r < rounds; r++) {
       const gatewayFirst = r % 2 === 1;
+      if (gatewayFirst && spreadToo) spread.push(await measure(nodeUrls, body, headers, seconds));
       if (gatewayFirst) viaGateway.push(await measure(bench.gatewayUrl, body, headers, seconds));
       direct.push(await measureDirect(body, headers, seconds));
       if (!gatewayFirst) viaGateway.push(await measure(bench.gatewayUrl, body, headers, seconds));
+      if (!gatewayFirst && spreadToo) spread.push(await measure(nodeUrls, body, headers, seconds));
       const d = direct[r] as Run;
       const g = viaGateway[r] as Run;
+      const sp = spread[r];
       console.log(
-        `  ${name} round ${r + 1} (${gatewayFirst ? 'gateway first' : 'direct first'}): direct ${d.rps.toFixed(0)} req/s, gateway ${g.rps.toFixed(0)} req/s, ratio ${(g.rps / d.rps).toFixed(2)}`,
+        `  ${name} round ${r + 1} (${gatewayFirst ? 'gateway first' : 'direct first'}): direct ${d.rps.toFixed(0)} req/s, gateway ${g.rps.toFixed(0)} req/s, ratio ${(g.rps / d.rps).toFixed(2)}${sp ? `; direct to all nodes in turn ${sp.rps.toFixed(0)} req/s` : ''}`,
       );
     }
     const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -192,6 +215,12 @@ try {
       `  CPU µs per request, direct:  ${cpu(direct)}`,
       `  CPU µs per request, gateway: ${cpu(viaGateway)}`,
     );
+    if (spread.length > 0) {
+      summaries.push(
+        `  reference, the same reads straight to all nodes in turn (no gateway): ${rps(spread).toFixed(0)} req/s, p50/p99 ${lat(spread).trim()} ms; gateway ÷ this ${(rps(viaGateway) / rps(spread)).toFixed(2)}`,
+        `  CPU µs per request, all nodes in turn: ${cpu(spread)}`,
+      );
+    }
   }
   console.log(
     '\noperation     direct req/s   gateway req/s   ratio   direct p50/p99 ms   gateway p50/p99 ms',
