@@ -17,6 +17,8 @@ export interface BenchCluster {
   readonly cluster: LocalCluster;
   readonly gateway: ServiceProcess;
   readonly gatewayUrl: string;
+  /** The embedded PostgreSQL's port (its server processes are found by it, for CPU accounting). */
+  readonly postgresPort: number;
   /** The gateway's current leader (from its /healthz), once it knows one above `aboveTerm`. */
   leader(aboveTerm?: number): Promise<{ id: string; url: string; term: number }>;
   stop(): Promise<void>;
@@ -78,6 +80,7 @@ export async function startBenchCluster(
     cluster,
     gateway,
     gatewayUrl,
+    postgresPort: pg.port,
     leader,
     async stop() {
       await gateway.stop();

@@ -95,11 +95,7 @@ export async function startGatewayServer(
         : { status: 503, body: { status: 'no leader known yet', leader: null, nodes } };
     },
     extraRoutes: (app) => {
-      announceRoute(app, { registry, secret: config.clusterSecret, clusterId: config.clusterId, logger });
-      app.get('/metrics', async (_req, res) => {
-        res.type(metrics.register.contentType).send(await metrics.register.metrics());
-      });
-      pageRoutes(app, { gatewayUrl: config.gatewayUrl });
+      // First: nearly every request is a POST /graphql that the proxy forwards as it is.
       app.post(
         '/graphql',
         graphqlProxy({
@@ -111,6 +107,11 @@ export async function startGatewayServer(
           logger,
         }),
       );
+      announceRoute(app, { registry, secret: config.clusterSecret, clusterId: config.clusterId, logger });
+      app.get('/metrics', async (_req, res) => {
+        res.type(metrics.register.contentType).send(await metrics.register.metrics());
+      });
+      pageRoutes(app, { gatewayUrl: config.gatewayUrl });
     },
   });
   directory.start();

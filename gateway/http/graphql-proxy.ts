@@ -6,6 +6,7 @@
  * Anything else (the gateway's own `cluster` field, GET, batches, subscriptions over HTTP,
  * documents that do not parse) falls through to Apollo Server and the gateway's resolvers.
  */
+import { Readable } from 'node:stream';
 import express from 'express';
 import { type DocumentNode, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import type { Logger } from 'pino';
@@ -22,6 +23,8 @@ const MAX_JSON_BYTES = 1024 * 1024;
 /** Room for the multipart envelope around the largest file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 const CACHE_SIZE = 2_000;
+/** `application/json`, with at most a UTF-8 charset: the only bodies the lean reader takes. */
+const PLAIN_JSON = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 type Route = 'query' | 'mutation' | null;
 
@@ -56,6 +59,12 @@ export function graphqlProxy(options: {
     limit: options.maxUploadBytes + MULTIPART_OVERHEAD,
   });
 
+  const okCount = {
+    query: options.metrics.requests.labels({ kind: 'query', outcome: 'ok' }),
+    mutation: options.metrics.requests.labels({ kind: 'mutation', outcome: 'ok' }),
+    upload: options.metrics.requests.labels({ kind: 'upload', outcome: 'ok' }),
+  };
+
   const forward = async (
     res: express.Response,
     kind: 'query' | 'mutation' | 'upload',
@@ -67,11 +76,13 @@ export function graphqlProxy(options: {
         kind === 'query'
           ? await options.queries.send(body, headers)
           : await options.leader.send(body, headers);
-      options.metrics.requests.inc({ kind, outcome: 'ok' });
-      res
-        .status(answer.status)
-        .type(answer.contentType ?? 'application/json')
-        .send(answer.body);
+      okCount[kind].inc();
+      // The node's bytes as they are: no ETag hash, no charset lookup, no re-serialization.
+      res.writeHead(answer.status, {
+        'content-type': answer.contentType ?? 'application/json; charset=utf-8',
+        'content-length': answer.body.length,
+      });
+      res.end(answer.body);
     } catch (error) {
       const [code, outcome] =
         error instanceof NoLeaderError
@@ -110,7 +121,73 @@ export function graphqlProxy(options: {
     return headers;
   };
 
+  /** A parsed JSON request: forwarded as its raw bytes, or handed on (parsed) to Apollo. */
+  const dispatch = (
+    req: express.Request,
+    res: express.Response,
+    next: express.NextFunction,
+    body: unknown,
+    raw: Buffer | undefined,
+  ): void => {
+    const request = body as { query?: unknown; operationName?: unknown } | null | undefined;
+    const route =
+      request && typeof request.query === 'string' ? routeOf(request.query, request.operationName) : null;
+    if (route === null) {
+      req.body = body;
+      next();
+      return;
+    }
+    if (route === 'mutation' && refuseUnauthenticated(req, res)) return;
+    void forward(res, route, raw ?? JSON.stringify(body), passOn(req, 'application/json'));
+  };
+
+  /** body-parser on bytes already read (a replay of them), for whatever the lean reader declines. */
+  const parseRead = (
+    req: express.Request,
+    res: express.Response,
+    next: express.NextFunction,
+    raw: Buffer,
+  ): void => {
+    const replay = Object.assign(Readable.from([raw], { objectMode: false }), {
+      headers: req.headers,
+    }) as unknown as express.Request;
+    json(replay, res, (err?: unknown) => {
+      if (err) next(err);
+      else dispatch(req, res, next, replay.body, raw);
+    });
+  };
+
   return (req, res, next) => {
+    // The common case, read without body-parser's machinery: a plain JSON body of a declared
+    // length that parses as an object. Anything else read this way (a BOM, bad JSON, not an
+    // object, empty) goes through body-parser after all, so its answer is the same as before.
+    const length = Number(req.headers['content-length']);
+    const contentType = req.headers['content-type'];
+    if (
+      length >= 0 &&
+      length <= MAX_JSON_BYTES &&
+      contentType !== undefined &&
+      PLAIN_JSON.test(contentType) &&
+      (req.headers['content-encoding'] ?? 'identity').toLowerCase() === 'identity'
+    ) {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('error', (error) => next(Object.assign(error, { status: 400 })));
+      req.on('end', () => {
+        const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        let body: unknown;
+        if (raw[0] === 0x7b /* { */) {
+          try {
+            body = JSON.parse(raw.toString('utf8'));
+          } catch {
+            body = undefined;
+          }
+        }
+        if (body === undefined) parseRead(req, res, next, raw);
+        else dispatch(req, res, next, body, raw);
+      });
+      return;
+    }
     if (req.is('multipart/form-data')) {
       // Apollo's CSRF rule, kept here: a browser can send multipart without a preflight.
       const preflight = req.headers['apollo-require-preflight'] || req.headers['x-apollo-operation-name'];
@@ -140,19 +217,8 @@ export function graphqlProxy(options: {
       return;
     }
     json(req, res, (err?: unknown) => {
-      if (err) {
-        next(err);
-        return;
-      }
-      const body = req.body as { query?: unknown; operationName?: unknown } | undefined;
-      const route = body && typeof body.query === 'string' ? routeOf(body.query, body.operationName) : null;
-      if (route === null) {
-        next();
-        return;
-      }
-      if (route === 'mutation' && refuseUnauthenticated(req, res)) return;
-      const raw = (req as express.Request & { rawBody?: Buffer }).rawBody ?? JSON.stringify(body);
-      void forward(res, route, raw, passOn(req, 'application/json'));
+      if (err) next(err);
+      else dispatch(req, res, next, req.body, (req as express.Request & { rawBody?: Buffer }).rawBody);
     });
   };
 }

@@ -9,6 +9,38 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 const agent = new Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 1_000 });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 256 });
 
+interface Target {
+  readonly https: boolean;
+  readonly hostname: string;
+  readonly port: number;
+  readonly path: string;
+  readonly auth?: string;
+}
+
+/** Parsed request targets: the nodes' URLs are few and asked again and again. */
+const targets = new Map<string, Target>();
+
+function targetOf(url: string): Target {
+  let target = targets.get(url);
+  if (!target) {
+    const parsed = new URL(url);
+    const https = parsed.protocol === 'https:';
+    target = {
+      https,
+      // node:http wants an IPv6 literal without its brackets
+      hostname: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: Number(parsed.port || (https ? 443 : 80)),
+      path: `${parsed.pathname}${parsed.search}`,
+      ...(parsed.username
+        ? { auth: `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}` }
+        : {}),
+    };
+    if (targets.size >= 256) targets.clear();
+    targets.set(url, target);
+  }
+  return target;
+}
+
 export class NodeUnreachableError extends Error {
   constructor(
     readonly url: string,
@@ -36,11 +68,13 @@ export function send(
   },
 ): Promise<NodeResponse> {
   return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const https = target.protocol === 'https:';
+    const { https, hostname, port, path, auth } = targetOf(url);
     const req = (https ? httpsRequest : request)(
-      target,
       {
+        hostname,
+        port,
+        path,
+        ...(auth === undefined ? {} : { auth }),
         method: options.method,
         headers: options.headers,
         agent: https ? httpsAgent : agent,

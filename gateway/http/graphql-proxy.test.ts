@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import express from 'express';
+import { pino } from 'pino';
+import { createMetrics } from '../metrics.js';
+import { LeaderRegistry } from '../routing/leader-registry.js';
+import type { LeaderRouter } from '../routing/leader-router.js';
+import type { NodeDirectory } from '../routing/node-directory.js';
+import type { QueryRouter } from '../routing/query-router.js';
+import { graphqlProxy } from './graphql-proxy.js';
+
+const TOKEN = 'proxy-test-token-0123456789';
+
+interface Sent {
+  readonly to: 'query' | 'leader';
+  readonly body: string;
+  readonly headers: Record<string, string>;
+}
+
+const sent: Sent[] = [];
+const answer = (to: Sent['to']) => async (body: Buffer | string, headers: Record<string, string>) => {
+  sent.push({ to, body: body.toString(), headers });
+  return {
+    status: 200,
+    contentType: 'application/json; charset=utf-8',
+    body: Buffer.from(JSON.stringify({ data: { from: to } })),
+  };
+};
+
+let base = '';
+let close: () => Promise<void> = async () => {};
+
+before(async () => {
+  const app = express();
+  app.post(
+    '/graphql',
+    graphqlProxy({
+      queries: { send: answer('query') } as unknown as QueryRouter,
+      leader: { send: answer('leader') } as unknown as LeaderRouter,
+      apiToken: TOKEN,
+      maxUploadBytes: 1024,
+      metrics: createMetrics(new LeaderRegistry(), { all: () => [] } as unknown as NodeDirectory),
+      logger: pino({ level: 'silent' }),
+    }),
+    // Stands in for Apollo: what reaches it, and how.
+    express.json(),
+    (req, res) => {
+      res.json({ fallback: req.body === undefined ? '(undefined)' : req.body });
+    },
+  );
+  app.use(((err, _req, res, _next) => {
+    res
+      .status(err.status ?? 500)
+      .json({ error: { status: err.status, type: err.type, message: err.message } });
+  }) as express.ErrorRequestHandler);
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  close = () => new Promise((resolve) => server.close(() => resolve()));
+});
+
+after(() => close());
+
+async function post(
+  body: string | Uint8Array,
+  headers: Record<string, string> = {},
+  chunked = false,
+): Promise<{ status: number; type: string | null; text: string }> {
+  const res = await fetch(base, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    // A stream has no length: fetch sends it chunked, which the lean reader leaves to body-parser.
+    body: chunked
+      ? new ReadableStream({
+          start(c) {
+            c.enqueue(typeof body === 'string' ? new TextEncoder().encode(body) : body);
+            c.close();
+          },
+        })
+      : body,
+    ...(chunked ? { duplex: 'half' } : {}),
+  } as RequestInit);
+  return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
+}
+
+test('a query is forwarded byte for byte and the answer relayed as it is', async () => {
+  sent.length = 0;
+  const body = '{ "query" : "query Q { task(id: \\"1\\") { id } }",\n "variables": {"b": 2, "a": 1} }';
+  const res = await post(body);
+  assert.equal(res.status, 200);
+  assert.equal(res.type, 'application/json; charset=utf-8');
+  assert.equal(res.text, '{"data":{"from":"query"}}');
+  assert.deepEqual(sent, [{ to: 'query', body, headers: { 'content-type': 'application/json' } }]);
+});
+
+test('a mutation goes to the leader with its token and idempotency key; without a token it is refused here', async () => {
+  sent.length = 0;
+  const body = JSON.stringify({ query: 'mutation { createTask(input: { title: "x" }) { id } }' });
+  const ok = await post(body, { authorization: `Bearer ${TOKEN}`, 'idempotency-key': 'k1' });
+  assert.equal(ok.text, '{"data":{"from":"leader"}}');
+  assert.deepEqual(sent, [
+    {
+      to: 'leader',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${TOKEN}`,
+        'idempotency-key': 'k1',
+      },
+    },
+  ]);
+  sent.length = 0;
+  const refused = await post(body);
+  assert.equal(JSON.parse(refused.text).errors[0].extensions.code, 'UNAUTHENTICATED');
+  assert.equal(sent.length, 0);
+});
+
+test('the gateway’s own fields reach Apollo with the body parsed', async () => {
+  sent.length = 0;
+  const request = { query: '{ cluster { term } }', variables: { a: 1 } };
+  const res = await post(JSON.stringify(request), { 'content-type': 'application/json; charset=utf-8' });
+  assert.deepEqual(JSON.parse(res.text), { fallback: request });
+  assert.equal(sent.length, 0);
+});
+
+test('odd bodies get the same answer from the lean reader as from body-parser', async () => {
+  const bodies = [
+    '',
+    'null',
+    '"text"',
+    '[{"query":"{ task(id: 1) { id } }"}]',
+    '{"query": 5}',
+    '{bad json',
+    ' {"query":"{ task(id: 1) { id } }"}',
+    '\uFEFF{"query":"{ task(id: 1) { id } }"}',
+    '{"query":"{ task(id: 1) { id } }","operationName":"Missing"}',
+    '{"query":"subscription { leaderChanged { term } }"}',
+  ];
+  for (const body of bodies) {
+    sent.length = 0;
+    const lean = await post(body);
+    const leanSent = [...sent];
+    sent.length = 0;
+    const chunked = await post(body, {}, true);
+    assert.deepEqual(lean, chunked, `answers to ${JSON.stringify(body)}`);
+    assert.deepEqual(leanSent, [...sent], `forwarded for ${JSON.stringify(body)}`);
+  }
+});
+
+test('a JSON body above the limit is refused with 413 before it is read', async () => {
+  const res = await post(JSON.stringify({ query: 'x'.repeat(1024 * 1024 + 1) }));
+  assert.equal(res.status, 413);
+  assert.equal(JSON.parse(res.text).error.type, 'entity.too.large');
+});
