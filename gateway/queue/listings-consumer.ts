@@ -224,7 +224,10 @@ export class ListingsConsumer {
     return !this.stopping;
   }
 
-  /** Publish to listings.dead (confirmed), then ack the original: never lost, never looping. */
+  /**
+   * Publish to listings.dead (confirmed), then ack the original: never lost, never looping; at
+   * least once (a crash between the two moves it again on redelivery, same messageId).
+   */
   private async deadLetter(channel: ConfirmChannel, message: ConsumeMessage, reason: string): Promise<void> {
     const { properties } = message;
     await new Promise<void>((resolve, reject) => {
