@@ -56,6 +56,11 @@ export interface ChaosReport {
   readonly events: number;
   readonly faults: ReadonlyMap<FaultKind, number>;
   readonly recoveryMs: { readonly p50: number; readonly max: number };
+  /**
+   * Per kind, the longest time without any client write acknowledged, from a fault's start to
+   * its recovery: how long clients could not write while it lasted.
+   */
+  readonly writeGapMs: ReadonlyMap<FaultKind, number>;
   readonly results: readonly CheckResult[];
   readonly violations: number;
   /** The saved history when something was violated. */
@@ -182,7 +187,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await nemesis.inject(kind);
         if (Date.now() > deadline) break;
       }
-      while (Date.now() < deadline) await nemesis.inject(random.pick(kinds));
+      while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, random.int(300, 1_000)));
+        await nemesis.inject(random.pick(kinds));
+      }
     } else {
       for (const kind of nemesis.plan(options.faults ?? kinds.length, kinds)) {
         await nemesis.inject(kind);
@@ -290,9 +298,32 @@ function summarize(
       p50: recoveries[Math.floor(recoveries.length / 2)] ?? 0,
       max: recoveries.at(-1) ?? 0,
     },
+    writeGapMs: writeGaps(history),
     results,
     violations: results.reduce((n, r) => n + r.violations.length, 0),
   };
+}
+
+function writeGaps(history: History): Map<FaultKind, number> {
+  const acks = history.operations
+    .filter((op) => op.outcome === 'ok' && op.endedAt !== undefined && op.client >= 0)
+    .map((op) => op.endedAt as number)
+    .sort((a, b) => a - b);
+  const gaps = new Map<FaultKind, number>();
+  for (const f of history.faults) {
+    if (f.healedAt === undefined) continue;
+    const end = f.healedAt + (f.recoveryMs ?? 0);
+    let previous = f.startedAt;
+    let longest = 0;
+    for (const at of acks) {
+      if (at <= f.startedAt) continue;
+      longest = Math.max(longest, at - previous);
+      previous = at;
+      if (at >= end) break;
+    }
+    gaps.set(f.kind, Math.max(gaps.get(f.kind) ?? 0, longest));
+  }
+  return gaps;
 }
 
 /** The result table (markdown, for the console and the README). */
@@ -313,6 +344,7 @@ export function formatReport(r: ChaosReport): string {
     `| events in the log | ${r.events} |`,
     `| faults injected | ${[...r.faults].map(([k, n]) => `${k} × ${n}`).join(', ')} |`,
     `| recovery after a heal | p50 ${r.recoveryMs.p50} ms, max ${r.recoveryMs.max} ms |`,
+    `| longest time without an acknowledged write, per fault kind | ${[...r.writeGapMs].map(([k, ms]) => `${k} ${ms} ms`).join(', ')} |`,
     '',
     '| check | checked | violations |',
     '| --- | --- | --- |',
