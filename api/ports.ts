@@ -142,7 +142,8 @@ export interface Commands {
 /** Live feeds for subscriptions. Each returns an iterator that ends when the client leaves. */
 export interface Feeds {
   leaderChanged(): AsyncIterableIterator<LeaderChangeDto>;
-  clusterEvents(): AsyncIterableIterator<ClusterEventDto>;
+  /** Election transitions as they happen; with `since`, first those kept from that instant on. */
+  clusterEvents(args?: { since?: Date }): AsyncIterableIterator<ClusterEventDto>;
   /** Domain events in position order, from now on (or after `afterPosition`), optionally one stream. */
   events(args: { stream?: string; afterPosition?: number }): AsyncIterableIterator<EventDto>;
 }

@@ -23,6 +23,7 @@ import {
 import {
   Cluster,
   ClusterEvent,
+  ClusterEventsSubscriptionArgs,
   CreateTaskArgs,
   DeleteTaskArgs,
   Event,
@@ -349,9 +350,13 @@ export class SubscriptionResolver {
 
   @Subscription(() => ClusterEvent, {
     description: 'Every node’s election transitions.',
-    subscribe: ({ context }: SubscribeData) => context.feeds.clusterEvents(),
+    subscribe: ({ args, context }: SubscribeData<{ since?: Date | null }>) =>
+      context.feeds.clusterEvents(args.since ? { since: args.since } : {}),
   })
-  clusterEvents(@Root() event: ClusterEventDto): ClusterEventDto {
+  clusterEvents(
+    @Args(() => ClusterEventsSubscriptionArgs) _args: ClusterEventsSubscriptionArgs,
+    @Root() event: ClusterEventDto,
+  ): ClusterEventDto {
     return event;
   }
 

@@ -114,7 +114,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             to: r.to,
             at: typeof r.time === 'number' ? r.time : Date.parse(String(r.time)),
           });
-        if (r.level >= 50) log(`${r.node}: ${r.msg}`);
+        if (r.level >= 50) log(`${r.node}: ${r.msg}${r.err ? ` ${JSON.stringify(r.err)}` : ''}`);
       },
       onText: (node, line) => log(`${node}: ${line}`),
     });
@@ -131,7 +131,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         DATA_DIR: join(dataDir, 'gateway'),
       },
       onRecord: (r: ServiceRecord) => {
-        if (r.level >= 50) log(`gateway: ${r.msg}`);
+        if (r.level >= 50) log(`gateway: ${r.msg}${r.err ? ` ${JSON.stringify(r.err)}` : ''}`);
       },
       onText: (line) => log(`gateway: ${line}`),
     });

@@ -858,6 +858,40 @@ describe('GraphQL on a 3-node cluster', { timeout: 120_000 }, () => {
     }
   });
 
+  test('clusterEvents(since:) replays the transitions a subscriber missed, then goes on live', async () => {
+    // No election happens now: what arrives is the replay of what the leader kept.
+    const client = wsClient(leader);
+    const replay = client.iterate({
+      query: 'subscription ($since: DateTime) { clusterEvents(since: $since) { nodeId term from to at } }',
+      variables: { since: new Date(0).toISOString() },
+    });
+    type Transition = { nodeId: string; term: number; from: string; to: string; at: string };
+    const seen: Transition[] = [];
+    while (!seen.some((e) => e.to === 'LEADER' && e.term === term))
+      seen.push(await nextOf<Transition>(replay, 'clusterEvents', `${leader}'s kept transitions`));
+    assert.ok(seen.every((e) => e.nodeId === leader));
+    const times = seen.map((e) => Date.parse(e.at));
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => a - b),
+      'oldest first',
+    );
+    assert.deepEqual(seen.at(-1), { ...seen.at(-1), from: 'CANDIDATE', to: 'LEADER', term });
+    // From the instant of the win on: nothing older (a transition of the same millisecond may come first).
+    const win = seen.at(-1) as Transition;
+    const fromWin = client.iterate({
+      query: 'subscription ($since: DateTime) { clusterEvents(since: $since) { nodeId term to at } }',
+      variables: { since: win.at },
+    });
+    for (;;) {
+      const e = await nextOf<Transition>(fromWin, 'clusterEvents', 'the win');
+      assert.ok(Date.parse(e.at) >= Date.parse(win.at), `${e.at} is not before ${win.at}`);
+      if (e.to === 'LEADER' && e.term === term) break;
+    }
+    await replay.return?.();
+    await fromWin.return?.();
+  });
+
   test('after the failover, writes work on the new leader and the old data is all there', async () => {
     await claimed(leader, term);
     const tasks = [...live.values()].sort(byCreation);

@@ -1,7 +1,7 @@
 /**
  * The gateway's subscriptions. `leaderChanged` comes from the leader registry (announcements);
  * `clusterEvents` merges every node's own transitions, one standing subscription per node that
- * reconnects when the node comes back; `events` is passed through from a healthy node and, when
+ * reconnects when the node comes back and then asks for what it missed (`since`); `events` is passed through from a healthy node and, when
  * that node goes away, resumed on another just after the last position delivered, so a
  * subscriber sees neither a gap nor a repeat across a node's death.
  */
@@ -10,23 +10,24 @@ import { createPubSub } from '@graphql-yoga/subscription';
 import { Repeater } from '@repeaterjs/repeater';
 import type { Logger } from 'pino';
 import type { ClusterEventDto, EventDto, Feeds, LeaderChangeDto } from '../../api/ports.js';
+import { RecentTransitions } from '../../api/recent-transitions.js';
 import { graphql } from '../../schema/generated/index.js';
 import type { LeaderRegistry } from '../routing/leader-registry.js';
 import type { NodeDirectory } from '../routing/node-directory.js';
 import { subscribeOnNode } from './node-subscription.js';
 
 const CLUSTER_EVENTS = graphql(
-  `subscription NodeClusterEvents { clusterEvents { nodeId term from to reason at } }`,
+  `subscription NodeClusterEvents($since: DateTime) { clusterEvents(since: $since) { nodeId term from to reason at } }`,
 );
 const EVENTS = graphql(`subscription NodeEvents($stream: String, $afterPosition: Int) {
   events(stream: $stream, afterPosition: $afterPosition) { ...EventFields } }`);
 const RECONNECT_MS = [100, 250, 500, 1_000, 2_000] as const;
 
 export class GatewayFeeds implements Feeds {
-  private readonly pubsub = createPubSub<{
-    leaderChanged: [LeaderChangeDto];
-    clusterEvents: [ClusterEventDto];
-  }>();
+  private readonly pubsub = createPubSub<{ leaderChanged: [LeaderChangeDto] }>();
+  /** Every node's transitions, merged, the last ones kept for `clusterEvents(since:)`. */
+  private readonly transitions = new RecentTransitions();
+  private readonly startedAt = new Date();
   private readonly watched = new Set<string>();
   private readonly stops: Array<() => Promise<void>> = [];
   private stopped = false;
@@ -52,11 +53,23 @@ export class GatewayFeeds implements Feeds {
     for (const node of this.directory.all()) {
       if (this.watched.has(node.url) || this.stopped) continue;
       this.watched.add(node.url);
+      // A feed that reconnects asks the node for what it missed (the node keeps its last
+      // transitions); the first one, for what happened since the gateway started.
+      let lastAt = this.startedAt;
       const feed = this.forever(node.url, (onConnected) =>
-        subscribeOnNode(node.url, CLUSTER_EVENTS, {}, 'clusterEvents', onConnected),
+        subscribeOnNode(
+          node.url,
+          CLUSTER_EVENTS,
+          { since: lastAt.toISOString() },
+          'clusterEvents',
+          onConnected,
+        ),
       );
       const pump = (async () => {
-        for await (const event of feed) this.pubsub.publish('clusterEvents', event);
+        for await (const event of feed) {
+          if (event.at > lastAt) lastAt = event.at;
+          this.transitions.add(event); // a replayed one seen before is dropped here
+        }
       })();
       this.stops.push(async () => {
         await feed.return();
@@ -74,8 +87,8 @@ export class GatewayFeeds implements Feeds {
     return this.pubsub.subscribe('leaderChanged');
   }
 
-  clusterEvents(): AsyncIterableIterator<ClusterEventDto> {
-    return this.pubsub.subscribe('clusterEvents');
+  clusterEvents(args: { since?: Date } = {}): AsyncIterableIterator<ClusterEventDto> {
+    return this.transitions.subscribe(args.since);
   }
 
   /**

@@ -15,8 +15,8 @@ export class NodeFeeds implements Feeds {
     return this.leadership.pubsub.subscribe('leaderChanged');
   }
 
-  clusterEvents(): AsyncIterableIterator<ClusterEventDto> {
-    return this.leadership.pubsub.subscribe('clusterEvents');
+  clusterEvents(args: { since?: Date } = {}): AsyncIterableIterator<ClusterEventDto> {
+    return this.leadership.transitions.subscribe(args.since);
   }
 
   events(args: { stream?: string; afterPosition?: number }): AsyncIterableIterator<EventDto> {

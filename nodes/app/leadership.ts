@@ -7,7 +7,8 @@
 import { createPubSub } from '@graphql-yoga/subscription';
 import type { Logger } from 'pino';
 import { ApiError, type LeaderRef } from '../../api/errors.js';
-import type { ClusterEventDto, LeaderChangeDto } from '../../api/ports.js';
+import type { LeaderChangeDto } from '../../api/ports.js';
+import { RecentTransitions } from '../../api/recent-transitions.js';
 import type { ElectionService, TimedElectionEvent } from '../election/election-service.js';
 import type { EventStore, Fence } from '../store/event-store.js';
 import { NotLeaderError } from '../store/store-errors.js';
@@ -17,8 +18,7 @@ import { apiRole } from './roles.js';
 const REPORT_INTERVAL_MS = 1_000;
 
 export type ClusterPubSub = ReturnType<typeof createClusterPubSub>;
-export const createClusterPubSub = () =>
-  createPubSub<{ leaderChanged: [LeaderChangeDto]; clusterEvents: [ClusterEventDto] }>();
+export const createClusterPubSub = () => createPubSub<{ leaderChanged: [LeaderChangeDto] }>();
 
 export class Leadership {
   /** The term whose fence this node holds, or null. Writes need it to equal the election's term. */
@@ -30,6 +30,8 @@ export class Leadership {
   private claiming: Promise<void> = Promise.resolve();
   private publishing: Promise<void> = Promise.resolve();
   readonly pubsub: ClusterPubSub = createClusterPubSub();
+  /** This node's election transitions: the clusterEvents feed, with the last ones kept. */
+  readonly transitions = new RecentTransitions();
 
   constructor(
     private readonly options: {
@@ -114,7 +116,7 @@ export class Leadership {
         this.options.announcer?.cancel();
       }
       if (e.to === 'leader') this.claiming = this.claim(e.term);
-      void this.pubsub.publish('clusterEvents', {
+      this.transitions.add({
         nodeId: this.options.self.id,
         term: e.term,
         from: apiRole(e.from),

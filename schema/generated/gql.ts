@@ -23,7 +23,7 @@ type Documents = {
     "query ChaosReadTask($id: ID!) { task(id: $id) { version } }": typeof types.ChaosReadTaskDocument,
     "mutation FailoverTestCreateTask($t: String!, $k: String) { createTask(input: { title: $t }, idempotencyKey: $k) { id title } }": typeof types.FailoverTestCreateTaskDocument,
     "query FailoverTestTasks($a: String) { tasks(first: 500, after: $a) { edges { node { id title } } pageInfo { hasNextPage endCursor } } }": typeof types.FailoverTestTasksDocument,
-    "subscription NodeClusterEvents { clusterEvents { nodeId term from to reason at } }": typeof types.NodeClusterEventsDocument,
+    "subscription NodeClusterEvents($since: DateTime) { clusterEvents(since: $since) { nodeId term from to reason at } }": typeof types.NodeClusterEventsDocument,
     "subscription NodeEvents($stream: String, $afterPosition: Int) {\n  events(stream: $stream, afterPosition: $afterPosition) { ...EventFields } }": typeof types.NodeEventsDocument,
     "query FtpsTestFiles { files { name sha256 importedListings } }": typeof types.FtpsTestFilesDocument,
     "query FtpsTestEvents { events(afterPosition: 0, first: 100) { type data } }": typeof types.FtpsTestEventsDocument,
@@ -71,7 +71,7 @@ const documents: Documents = {
     "query ChaosReadTask($id: ID!) { task(id: $id) { version } }": types.ChaosReadTaskDocument,
     "mutation FailoverTestCreateTask($t: String!, $k: String) { createTask(input: { title: $t }, idempotencyKey: $k) { id title } }": types.FailoverTestCreateTaskDocument,
     "query FailoverTestTasks($a: String) { tasks(first: 500, after: $a) { edges { node { id title } } pageInfo { hasNextPage endCursor } } }": types.FailoverTestTasksDocument,
-    "subscription NodeClusterEvents { clusterEvents { nodeId term from to reason at } }": types.NodeClusterEventsDocument,
+    "subscription NodeClusterEvents($since: DateTime) { clusterEvents(since: $since) { nodeId term from to reason at } }": types.NodeClusterEventsDocument,
     "subscription NodeEvents($stream: String, $afterPosition: Int) {\n  events(stream: $stream, afterPosition: $afterPosition) { ...EventFields } }": types.NodeEventsDocument,
     "query FtpsTestFiles { files { name sha256 importedListings } }": types.FtpsTestFilesDocument,
     "query FtpsTestEvents { events(afterPosition: 0, first: 100) { type data } }": types.FtpsTestEventsDocument,
@@ -146,7 +146,7 @@ export function graphql(source: "query FailoverTestTasks($a: String) { tasks(fir
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "subscription NodeClusterEvents { clusterEvents { nodeId term from to reason at } }"): typeof import('./graphql.js').NodeClusterEventsDocument;
+export function graphql(source: "subscription NodeClusterEvents($since: DateTime) { clusterEvents(since: $since) { nodeId term from to reason at } }"): typeof import('./graphql.js').NodeClusterEventsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -95,7 +95,9 @@ export type FailoverTestTasksQueryVariables = Exact<{
 
 export type FailoverTestTasksQuery = { tasks: { edges: Array<{ node: { id: string, title: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
-export type NodeClusterEventsSubscriptionVariables = Exact<{ [key: string]: never; }>;
+export type NodeClusterEventsSubscriptionVariables = Exact<{
+  since?: string | null | undefined;
+}>;
 
 
 export type NodeClusterEventsSubscription = { clusterEvents: { nodeId: string, term: number, from: Role, to: Role, reason: string, at: string } };
@@ -459,8 +461,8 @@ export const FailoverTestTasksDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<FailoverTestTasksQuery, FailoverTestTasksQueryVariables>;
 export const NodeClusterEventsDocument = new TypedDocumentString(`
-    subscription NodeClusterEvents {
-  clusterEvents {
+    subscription NodeClusterEvents($since: DateTime) {
+  clusterEvents(since: $since) {
     nodeId
     term
     from

@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { ArgsType, Field, Float, ID, Int } from 'type-graphql';
 import { TaskStatus } from './enums.js';
 import { CreateTaskInput, ListingInput, UpdateTaskInput } from './inputs.js';
+import { DateTimeScalar } from './scalars.js';
 
 @ArgsType()
 export class TasksArgs {
@@ -64,6 +65,15 @@ export class UpsertListingsArgs {
     description: 'One per input, in order: a repeat of a key stores nothing again.',
   })
   idempotencyKeys?: string[] | null;
+}
+
+@ArgsType()
+export class ClusterEventsSubscriptionArgs {
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'First the transitions kept from this instant on (the last 256), then the live ones.',
+  })
+  since?: Date | null;
 }
 
 @ArgsType()
