@@ -349,6 +349,48 @@ describe('the gateway in front of a 3-node cluster', { timeout: 180_000 }, () =>
     assert.equal(second.id, first.id);
   });
 
+  test('a leader paused (SIGSTOP): a write in flight to it goes to the new leader once one is announced', async () => {
+    const agreed = await c.waitForAgreement(30_000);
+    let before = await currentLeader();
+    while (before.id !== agreed.leader || before.term !== agreed.term) {
+      await leaderAnnounced(before.term);
+      before = await currentLeader();
+    }
+    const announced = leaderAnnounced(before.term);
+    const create = graphql(
+      `mutation GatewayTestWhilePaused { createTask(input: { title: "while paused" }) { id createdBy } }`,
+    );
+    const headers = { ...AUTH, 'idempotency-key': 'while-paused-1' };
+    c.signal(before.id, 'SIGSTOP');
+    try {
+      // Sent while the gateway still knows the paused node as leader: it hangs there…
+      const write = gql(create, {}, headers);
+      await announced;
+      // …until the announcement, not until the node's timeout (15 s) or its waking up.
+      const settled = await Promise.race([
+        write,
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 8_000)),
+      ]);
+      assert.ok(settled, 'the write was answered while the old leader is still paused');
+      const task = dataOf(settled, 'createTask');
+      assert.notEqual(task.createdBy, before.id);
+    } finally {
+      c.signal(before.id, 'SIGCONT');
+    }
+    await c.waitForAgreement(30_000);
+    // The woken node's fence refused what it still had; the key answers with the first result.
+    const again = dataOf(await gql(create, {}, headers), 'createTask');
+    const events = dataOf(
+      await gql(graphql(`query GatewayTestPausedEvents { events(first: 500) { type data } }`)),
+      'events',
+    );
+    const created = events.filter(
+      (e) => e.type === 'TaskCreated' && (e.data as { title?: string }).title === 'while paused',
+    );
+    assert.equal(created.length, 1, 'stored once');
+    assert.equal((created[0]?.data as { id?: string } | undefined)?.id, again.id);
+  });
+
   test('a leader killed: leaderChanged and merged clusterEvents stream it, events resume on another node', async () => {
     const client = wsClient();
     const leaders = collect(

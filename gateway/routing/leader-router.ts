@@ -58,20 +58,34 @@ export class LeaderRouter {
     for (let attempt = 1; ; attempt++) {
       if (!leader) throw new NoLeaderError(leaderWaitMs);
       let failure: string;
+      // A newer leader announced while this attempt is in flight: the one it went to is deposed
+      // and (paused, cut off) may not answer before its timeout. Its fence refuses the write now
+      // (an announcement follows the new leader's fence claim), and a write it stored before is
+      // answered from the idempotency key: send it to the new leader at once.
+      const deposed = new AbortController();
+      const target = leader;
+      const stopWatching = registry.onChange((next) => {
+        if (next.term > target.term) deposed.abort();
+      });
       try {
         const res = await send(`${leader.url}/graphql`, {
           method: 'POST',
           headers: keyed,
           body,
           timeoutMs: this.options.nodeTimeoutMs,
-          ...(signal ? { signal } : {}),
+          signal: signal ? AbortSignal.any([signal, deposed.signal]) : deposed.signal,
         });
         if (!isNotLeader(res)) return { ...res, leader, attempts: attempt };
         failure = 'not_leader';
       } catch (error) {
         if (!(error instanceof NodeUnreachableError) || signal?.aborted) throw error;
-        this.options.directory.markUnhealthy(leader.url, error.reason);
-        failure = 'unreachable';
+        if (deposed.signal.aborted) failure = 'deposed';
+        else {
+          this.options.directory.markUnhealthy(leader.url, error.reason);
+          failure = 'unreachable';
+        }
+      } finally {
+        stopWatching();
       }
       if (attempt >= MAX_ATTEMPTS) throw new NoLeaderError(Date.now() - waitingSince);
       metrics.retries.inc({ reason: failure });
@@ -79,7 +93,7 @@ export class LeaderRouter {
       const failed: KnownLeader = leader;
       const deadline = waitingSince + leaderWaitMs;
       // Unreachable: the leader may come back (a blip) or be replaced; look again shortly.
-      // NOT_LEADER: it has certainly lost the lead; only a newer announcement helps.
+      // NOT_LEADER or deposed: it has certainly lost the lead; only a newer announcement helps.
       const next =
         failure === 'unreachable'
           ? ((await registry.newerThan(failed, Math.min(deadline, Date.now() + RECHECK_MS), signal)) ??

@@ -35,6 +35,8 @@ type Documents = {
     "query GatewayTestMixed { view: cluster { term self { id } leader { id role } nodes { id role } }\n        some: tasks(first: 2) { edges { n: node { t: title } } } }": typeof types.GatewayTestMixedDocument,
     "mutation GatewayTestUpload($f: Upload!) { uploadFile(file: $f) { name size importedListings } }": typeof types.GatewayTestUploadDocument,
     "mutation GatewayTestKeyedOnce { createTask(input: { title: \"keyed once\" }) { id } }": typeof types.GatewayTestKeyedOnceDocument,
+    "mutation GatewayTestWhilePaused { createTask(input: { title: \"while paused\" }) { id createdBy } }": typeof types.GatewayTestWhilePausedDocument,
+    "query GatewayTestPausedEvents { events(first: 500) { type data } }": typeof types.GatewayTestPausedEventsDocument,
     "subscription GatewayTestLeaderChanged { leaderChanged { term leader { id } } }": typeof types.GatewayTestLeaderChangedDocument,
     "subscription GatewayTestClusterEvents { clusterEvents { nodeId to term } }": typeof types.GatewayTestClusterEventsDocument,
     "query GatewayTestHead { headPosition }": typeof types.GatewayTestHeadDocument,
@@ -83,6 +85,8 @@ const documents: Documents = {
     "query GatewayTestMixed { view: cluster { term self { id } leader { id role } nodes { id role } }\n        some: tasks(first: 2) { edges { n: node { t: title } } } }": types.GatewayTestMixedDocument,
     "mutation GatewayTestUpload($f: Upload!) { uploadFile(file: $f) { name size importedListings } }": types.GatewayTestUploadDocument,
     "mutation GatewayTestKeyedOnce { createTask(input: { title: \"keyed once\" }) { id } }": types.GatewayTestKeyedOnceDocument,
+    "mutation GatewayTestWhilePaused { createTask(input: { title: \"while paused\" }) { id createdBy } }": types.GatewayTestWhilePausedDocument,
+    "query GatewayTestPausedEvents { events(first: 500) { type data } }": types.GatewayTestPausedEventsDocument,
     "subscription GatewayTestLeaderChanged { leaderChanged { term leader { id } } }": types.GatewayTestLeaderChangedDocument,
     "subscription GatewayTestClusterEvents { clusterEvents { nodeId to term } }": types.GatewayTestClusterEventsDocument,
     "query GatewayTestHead { headPosition }": types.GatewayTestHeadDocument,
@@ -191,6 +195,14 @@ export function graphql(source: "mutation GatewayTestUpload($f: Upload!) { uploa
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "mutation GatewayTestKeyedOnce { createTask(input: { title: \"keyed once\" }) { id } }"): typeof import('./graphql.js').GatewayTestKeyedOnceDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation GatewayTestWhilePaused { createTask(input: { title: \"while paused\" }) { id createdBy } }"): typeof import('./graphql.js').GatewayTestWhilePausedDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query GatewayTestPausedEvents { events(first: 500) { type data } }"): typeof import('./graphql.js').GatewayTestPausedEventsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

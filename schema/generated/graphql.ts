@@ -166,6 +166,16 @@ export type GatewayTestKeyedOnceMutationVariables = Exact<{ [key: string]: never
 
 export type GatewayTestKeyedOnceMutation = { createTask: { id: string } };
 
+export type GatewayTestWhilePausedMutationVariables = Exact<{ [key: string]: never; }>;
+
+
+export type GatewayTestWhilePausedMutation = { createTask: { id: string, createdBy: string } };
+
+export type GatewayTestPausedEventsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type GatewayTestPausedEventsQuery = { events: Array<{ type: string, data: unknown }> };
+
 export type GatewayTestLeaderChangedSubscriptionVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -583,6 +593,22 @@ export const GatewayTestKeyedOnceDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<GatewayTestKeyedOnceMutation, GatewayTestKeyedOnceMutationVariables>;
+export const GatewayTestWhilePausedDocument = new TypedDocumentString(`
+    mutation GatewayTestWhilePaused {
+  createTask(input: {title: "while paused"}) {
+    id
+    createdBy
+  }
+}
+    `) as unknown as TypedDocumentString<GatewayTestWhilePausedMutation, GatewayTestWhilePausedMutationVariables>;
+export const GatewayTestPausedEventsDocument = new TypedDocumentString(`
+    query GatewayTestPausedEvents {
+  events(first: 500) {
+    type
+    data
+  }
+}
+    `) as unknown as TypedDocumentString<GatewayTestPausedEventsQuery, GatewayTestPausedEventsQueryVariables>;
 export const GatewayTestLeaderChangedDocument = new TypedDocumentString(`
     subscription GatewayTestLeaderChanged {
   leaderChanged {
