@@ -55,9 +55,8 @@ export interface FaultRecord {
   healedAt?: number;
   /** From the heal to the first write acknowledged through the gateway. */
   recoveryMs?: number;
-  /** The leader (and term) the gateway knew before the fault and after the recovery. */
+  /** The leader (and term) all running nodes followed when the fault began. */
   leaderBefore?: { id: string; term: number };
-  leaderAfter?: { id: string; term: number };
 }
 
 export interface TransitionRecord {

@@ -130,8 +130,6 @@ export class Nemesis {
     }
     const healed = fault.healedAt ?? Date.now();
     if (await this.t.probe(healed + this.t.giveUpMs)) fault.recoveryMs = Date.now() - healed;
-    const after = await cluster.waitForAgreement(30_000).catch(() => null);
-    if (after) fault.leaderAfter = { id: after.leader, term: after.term };
     this.t.log(
       `${kind}${fault.target ? ` ${fault.target}` : ''}: ${fault.recoveryMs === undefined ? 'NOT recovered' : `write acknowledged ${fault.recoveryMs} ms after the heal`}`,
     );

@@ -41,7 +41,6 @@ export async function testNetworkUnavailable(): Promise<string | null> {
 
 export class TestNetwork {
   private readonly members: string[];
-  private created = false;
 
   /**
    * @param prefix at most 6 characters: interface names are limited to 15.
@@ -76,7 +75,6 @@ export class TestNetwork {
 
   async create(): Promise<void> {
     await this.destroy(); // leftovers of a run that was killed
-    this.created = true;
     const bridge = `${this.prefix}br`;
     await sh('ip', ['link', 'add', bridge, 'type', 'bridge']);
     await sh('ip', ['addr', 'add', `${this.hostAddress}/24`, 'dev', bridge]);
@@ -151,11 +149,6 @@ export class TestNetwork {
   async destroy(): Promise<void> {
     for (const id of this.members) await run('ip', ['netns', 'del', this.namespace(id)]).catch(() => {});
     await run('ip', ['link', 'del', `${this.prefix}br`]).catch(() => {});
-    this.created = false;
-  }
-
-  get isCreated(): boolean {
-    return this.created;
   }
 
   private index(id: string): number {

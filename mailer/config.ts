@@ -3,9 +3,8 @@
  * MAIL_FROM), and for the alert service whom to alert, which feed to follow and where to
  * remember what was already sent. See mailer/README.md.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { logLevel } from '../common/config.js';
+import { logLevel, pemCaFile } from '../common/config.js';
 import { addressListProblem } from './addresses.js';
 import { feedUrlOf } from './gateway-url.js';
 import { parseSmtpUrl, SmtpUrlError } from './smtp-url.js';
@@ -22,28 +21,11 @@ export const addressList = (what: string) =>
 
 const smtpFields = {
   SMTP_URL: z.string().default(DEFAULT_SMTP_URL),
-  SMTP_TLS_CA: z
-    .string()
-    .min(1)
-    .optional()
-    .transform((path, ctx) => {
-      if (path === undefined) return undefined;
-      try {
-        const pem = readFileSync(path, 'utf8');
-        if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
-        return pem;
-      } catch (error) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be a readable PEM file of CA certificates (${(error as Error).message})`,
-        });
-        return z.NEVER;
-      }
-    }),
+  SMTP_TLS_CA: pemCaFile.optional(),
   MAIL_FROM: addressList('the sender').default(DEFAULT_MAIL_FROM),
 };
 
-type SmtpFields = { SMTP_URL: string; SMTP_TLS_CA: string | undefined; MAIL_FROM: string };
+type SmtpFields = { SMTP_URL: string; SMTP_TLS_CA?: string | undefined; MAIL_FROM: string };
 
 /** SMTP_URL needs SMTP_TLS_CA, so it is read once both are. */
 function smtpOf(c: SmtpFields, ctx: z.RefinementCtx) {
