@@ -60,7 +60,11 @@ export class ElectionService {
   private readonly tickMs: number;
   private readonly maxCatchUpTicks: number;
   private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  /** When the last delivered tick fell due. */
   private lastTickAt = 0;
+  /** How many ticks after lastTickAt the timer is set for. */
+  private plannedTicks = 0;
   private failed = false;
 
   constructor(private readonly options: ElectionServiceOptions) {
@@ -93,15 +97,20 @@ export class ElectionService {
       { node: s.id, term: s.term, votedFor: s.votedFor, role: s.role },
       'election started',
     );
-    this.options.transport.onMessage((m) => this.apply(() => this.election.step(m)));
+    this.options.transport.onMessage((m) => {
+      // The counts the message is judged by (the CheckQuorum lease) must be up to date.
+      this.catchUp();
+      this.apply(() => this.election.step(m));
+      this.schedule();
+    });
+    this.running = true;
     this.lastTickAt = this.now();
-    // Ticks follow the monotonic clock, not the timer's count: a timer that fires a little late
-    // catches up, so timeouts measure real time under normal load.
-    this.timer = setInterval(() => this.catchUp(), this.tickMs);
+    this.schedule();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
 
@@ -111,7 +120,9 @@ export class ElectionService {
 
   /** The write fence is at `term`: adopt it (and step down) if it is news to the election. */
   observeTerm(term: number): void {
+    this.catchUp();
     this.apply(() => this.election.observeTerm(term));
+    this.schedule();
   }
 
   subscribe(listener: (event: TimedElectionEvent) => void): () => void {
@@ -119,11 +130,35 @@ export class ElectionService {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Sleep until the next tick that can act, not tick by tick: an idle node wakes a few times per
+   * heartbeat instead of a thousand times a second, with the same 1 ms resolution. Ticks follow
+   * the monotonic clock, not the timer's count, so a timer that fires a little late catches up.
+   */
+  private schedule(): void {
+    if (!this.running || this.failed) return;
+    if (this.timer) clearTimeout(this.timer);
+    const elapsed = Math.floor((this.now() - this.lastTickAt) / this.tickMs);
+    this.plannedTicks = elapsed + this.election.ticksUntilNextAction();
+    const wait = this.lastTickAt + this.plannedTicks * this.tickMs - this.now();
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.catchUp();
+        this.schedule();
+      },
+      Math.max(0, wait),
+    );
+  }
+
+  /** Deliver the ticks that fell due since the last one (lateness beyond the bound is dropped). */
   private catchUp(): void {
+    if (!this.running) return;
     const now = this.now();
     const due = Math.floor((now - this.lastTickAt) / this.tickMs);
-    this.lastTickAt = due > this.maxCatchUpTicks ? now : this.lastTickAt + due * this.tickMs;
-    for (let i = 0; i < Math.min(due, this.maxCatchUpTicks) && !this.failed; i++) {
+    const bound = this.plannedTicks + this.maxCatchUpTicks;
+    this.lastTickAt = due > bound ? now : this.lastTickAt + due * this.tickMs;
+    for (let i = 0; i < Math.min(due, bound) && !this.failed; i++) {
       this.apply(() => this.election.tick());
     }
   }

@@ -156,6 +156,25 @@ export class RaftElection {
     return this.flush();
   }
 
+  /**
+   * How many ticks from now the next one that can act (time out, heartbeat, check the quorum)
+   * falls on, when no message arrives meanwhile: the ticks before it only count. A runtime may
+   * sleep until then and deliver them in a row (it must deliver them before the next `step`,
+   * which reads the counts).
+   */
+  ticksUntilNextAction(): number {
+    if (this.role === 'leader') {
+      return Math.max(
+        1,
+        Math.min(
+          this.config.heartbeatInterval - this.heartbeatElapsed,
+          this.config.electionTimeoutMin - this.electionElapsed,
+        ),
+      );
+    }
+    return Math.max(1, this.randomizedElectionTimeout - this.electionElapsed);
+  }
+
   /** Handle one message from a peer. Messages not addressed to this node are ignored. */
   step(m: ElectionMessage): Output {
     if (m.to === this.config.id && m.from !== this.config.id && this.peers.includes(m.from)) {

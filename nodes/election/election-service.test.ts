@@ -1,0 +1,126 @@
+/**
+ * The runtime around the pure election: real timers (node:test's mocked ones), an in-memory
+ * network with 1 ms latency. It must elect, keep a leader through heartbeats, wake only near its
+ * deadlines (not every tick) and never replay a long stall as a burst of timeouts.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import pino from 'pino';
+import { ElectionService, type TimedElectionEvent } from './election-service.js';
+import type { ElectionMessage, NodeId } from './messages.js';
+import type { HardState } from './raft-election.js';
+
+const IDS: NodeId[] = ['n1', 'n2', 'n3'];
+
+/** Mocked time, a millisecond at a time (a single long tick does not fire timers set during it). */
+function advance(ms: number): void {
+  for (let i = 0; i < ms; i++) mock.timers.tick(1);
+}
+
+function cluster() {
+  const handlers = new Map<NodeId, (m: ElectionMessage) => void>();
+  const down = new Set<NodeId>();
+  const clockReads = new Map<NodeId, number>();
+  const events: Array<TimedElectionEvent & { node: NodeId }> = [];
+  const services = new Map<NodeId, ElectionService>();
+  for (const id of IDS) {
+    let hard: HardState = { term: 0, votedFor: null };
+    clockReads.set(id, 0);
+    const service = new ElectionService({
+      id,
+      voters: IDS,
+      electionTimeoutMs: { min: 150, max: 300 },
+      heartbeatIntervalMs: 50,
+      transport: {
+        send: (m) => {
+          if (down.has(id) || down.has(m.to)) return;
+          setTimeout(() => {
+            if (!down.has(m.to)) handlers.get(m.to)?.(m);
+          }, 1);
+        },
+        onMessage: (h) => handlers.set(id, h),
+      },
+      store: {
+        load: () => hard,
+        save: (s) => {
+          hard = s;
+        },
+      },
+      logger: pino({ level: 'silent' }),
+      onFatal: (e) => assert.fail(e),
+      now: () => {
+        clockReads.set(id, (clockReads.get(id) ?? 0) + 1);
+        return Date.now();
+      },
+    });
+    service.subscribe((e) => events.push({ ...e, node: id }));
+    services.set(id, service);
+  }
+  const leaders = () => IDS.filter((id) => !down.has(id) && services.get(id)?.status().role === 'leader');
+  return { services, down, clockReads, events, leaders };
+}
+
+describe('ElectionService', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 }));
+  afterEach(() => mock.timers.reset());
+
+  it('elects one leader and keeps it while heartbeats flow', () => {
+    const c = cluster();
+    for (const s of c.services.values()) s.start();
+    advance(1_000);
+    const [leader, ...others] = c.leaders();
+    assert.ok(leader, 'a leader within 1 s');
+    assert.deepEqual(others, []);
+    const term = c.services.get(leader)?.status().term;
+    advance(5_000);
+    assert.deepEqual(c.leaders(), [leader]);
+    assert.equal(c.services.get(leader)?.status().term, term, 'no election while the leader is heard');
+    for (const s of c.services.values()) s.stop();
+  });
+
+  it('wakes near its deadlines, not on every 1 ms tick', () => {
+    const c = cluster();
+    for (const s of c.services.values()) s.start();
+    advance(1_000);
+    const before = new Map(c.clockReads);
+    advance(10_000);
+    for (const id of IDS) {
+      const reads = (c.clockReads.get(id) ?? 0) - (before.get(id) ?? 0);
+      // A heartbeat every 50 ms: 200 rounds in 10 s, each a wake-up or a message on a follower
+      // and a wake-up and two replies on the leader, three clock reads each (≈ 1,800 at most).
+      // Waking on every 1 ms tick would read it at least 10,000 times.
+      assert.ok(reads < 3_000, `${id} read the clock ${reads} times in 10 s`);
+    }
+    for (const s of c.services.values()) s.stop();
+  });
+
+  it('elects a new leader once the old one goes quiet', () => {
+    const c = cluster();
+    for (const s of c.services.values()) s.start();
+    advance(1_000);
+    const [old] = c.leaders();
+    assert.ok(old);
+    c.down.add(old);
+    c.services.get(old)?.stop();
+    advance(1_000);
+    const [next] = c.leaders();
+    assert.ok(next && next !== old, 'a new leader within 1 s');
+    for (const s of c.services.values()) s.stop();
+  });
+
+  it('replays a long stall as one timeout at most, not a burst', () => {
+    const c = cluster();
+    const lone = c.services.get('n1');
+    assert.ok(lone);
+    // n1 alone (its peers never answer): each timeout starts one pre-vote.
+    c.down.add('n2');
+    c.down.add('n3');
+    lone.start();
+    // The clock jumps 10 s ahead without a timer firing (a paused process), then timers run.
+    mock.timers.setTime(Date.now() + 10_000);
+    mock.timers.tick(1);
+    const preVotes = c.events.filter((e) => e.kind === 'transition' && e.to === 'pre-candidate');
+    assert.equal(preVotes.length, 1, '10 s of missed ticks fired one timeout');
+    lone.stop();
+  });
+});
