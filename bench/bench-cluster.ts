@@ -19,6 +19,8 @@ export interface BenchCluster {
   readonly gatewayUrl: string;
   /** The embedded PostgreSQL's port (its server processes are found by it, for CPU accounting). */
   readonly postgresPort: number;
+  /** The cluster's database (for a benchmark's own reads of the log, beside the system). */
+  readonly databaseUrl: string;
   /** The gateway's current leader (from its /healthz), once it knows one above `aboveTerm`. */
   leader(aboveTerm?: number): Promise<{ id: string; url: string; term: number }>;
   stop(): Promise<void>;
@@ -50,11 +52,12 @@ export async function startBenchCluster(
   const ready = gateway.waitFor((r: ServiceRecord) => r.msg === 'gateway ready', 30_000, 'ready');
   gateway.start();
   await ready;
+  const databaseUrl = await pg.createDatabase('bench');
   const cluster = new LocalCluster({
     size: 3,
     secret: SECRET,
     dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-bench-')),
-    databaseUrl: await pg.createDatabase('bench'),
+    databaseUrl,
     apiToken: BENCH_TOKEN,
     gatewayUrl,
     basePort: basePort + 1,
@@ -81,6 +84,7 @@ export async function startBenchCluster(
     gateway,
     gatewayUrl,
     postgresPort: pg.port,
+    databaseUrl,
     leader,
     async stop() {
       await gateway.stop();

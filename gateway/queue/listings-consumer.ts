@@ -42,8 +42,13 @@ interface Pending {
   readonly key: string;
 }
 
-/** Messages that arrive together go to the leader in one request (one group commit there). */
-const BATCH_WINDOW_MS = 5;
+/**
+ * How many batch requests may be at the leader at once. With one, the batch is whatever arrived
+ * while the previous request was out (adaptive group commit): batches grow with the load. A fixed
+ * time window instead locks into small batches — acks come back in the window's groups and
+ * RabbitMQ refills in the same groups — which cost the leader per request, not per listing.
+ */
+const MAX_BATCHES_IN_FLIGHT = 1;
 
 /** Why a message can never be stored, or null if it may be (a transient failure). */
 export class PoisonMessage extends Error {}
@@ -55,7 +60,8 @@ export class ListingsConsumer {
   private lagTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   private batch: Pending[] = [];
-  private batchTimer: NodeJS.Timeout | null = null;
+  private batchesInFlight = 0;
+  private flushScheduled = false;
 
   constructor(
     private readonly options: {
@@ -113,7 +119,6 @@ export class ListingsConsumer {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.lagTimer) clearInterval(this.lagTimer);
-    if (this.batchTimer) clearTimeout(this.batchTimer);
     // Unfinished messages are simply not acked: RabbitMQ hands them to the next consumer.
     await Promise.race([Promise.allSettled([...this.inFlight]), delay(2_000)]);
     await this.connection?.close().catch(() => {});
@@ -144,17 +149,29 @@ export class ListingsConsumer {
       return;
     }
     this.batch.push({ channel, message, listing, key: idempotencyKeyOf(message) });
-    if (this.batch.length >= this.options.prefetch) await this.flush();
-    else this.batchTimer ??= setTimeout(() => void this.flush(), BATCH_WINDOW_MS);
+    this.scheduleFlush();
+  }
+
+  /**
+   * Send the waiting messages once the messages of this socket read have all been handled
+   * (amqplib delivers a read's messages in one go), unless a batch is already out: then they go
+   * when it comes back.
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
   }
 
   /** Store the batch in one request; if that fails, each message on its own (and its own retries). */
   private async flush(): Promise<void> {
-    if (this.batchTimer) clearTimeout(this.batchTimer);
-    this.batchTimer = null;
     const batch = this.batch;
     this.batch = [];
     if (batch.length === 0) return;
+    this.batchesInFlight++;
     const flushing = (async () => {
       for (let attempt = 0; ; attempt++) {
         try {
@@ -176,7 +193,11 @@ export class ListingsConsumer {
       }
     })();
     this.inFlight.add(flushing);
-    await flushing.finally(() => this.inFlight.delete(flushing));
+    await flushing.finally(() => {
+      this.inFlight.delete(flushing);
+      this.batchesInFlight--;
+      if (this.batch.length > 0 && !this.stopping) this.scheduleFlush();
+    });
   }
 
   private acknowledge({ channel, message }: Pending): void {
