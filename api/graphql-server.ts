@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
@@ -104,6 +105,8 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
     logger,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // No cache hints anywhere in the schema: spare the per-field hook that computes them.
+      ApolloServerPluginCacheControlDisabled(),
       {
         async serverWillStart() {
           return {

@@ -3,7 +3,7 @@
  * `listing-<listingStreamId(url)>` per normalized url. Upserts are idempotent: only a real change
  * of title, price, currency or priceEur is an event, so re-scraping an unchanged shop writes nothing.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { z } from 'zod';
 import type { DomainEvent } from '../../schema/events.js';
 import { charCount, DomainError } from './domain-error.js';
@@ -20,10 +20,10 @@ const typed = (message: string) => (issue: { input?: unknown }) =>
  * it may matter to the shop. Returns undefined for anything but an absolute http(s) url.
  */
 export function normalizeUrl(url: string): string | undefined {
-  if (!URL.canParse(url)) return undefined;
-  const parsed = new URL(url);
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
-  parsed.hash = '';
+  const parsed = URL.parse(url);
+  if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) return undefined;
+  // Setting the fragment re-serializes the url: only when there is one.
+  if (parsed.hash !== '' || url.includes('#')) parsed.hash = '';
   return parsed.href;
 }
 
@@ -33,7 +33,7 @@ export function listingStreamId(url: string): string {
   if (normalized === undefined) {
     throw DomainError.badInput('url: must be an absolute http(s) URL', { field: 'url' });
   }
-  return createHash('sha256').update(normalized, 'utf8').digest('hex').slice(0, 32);
+  return hash('sha256', normalized, 'hex').slice(0, 32);
 }
 
 // z.number() already refuses NaN and ±Infinity; say so rather than "must be a number".
