@@ -22,6 +22,8 @@ export interface LocalClusterOptions {
   readonly secret: string;
   readonly dataRoot: string;
   readonly databaseUrl: string;
+  /** A node's own database URL (default databaseUrl), e.g. through a proxy a test can cut. */
+  readonly databaseUrlOf?: (id: string) => string;
   readonly apiToken: string;
   readonly gatewayUrl?: string;
   readonly host?: string;
@@ -87,7 +89,7 @@ export class LocalCluster {
       ELECTION_TIMEOUT_MS: this.options.electionTimeoutMs ?? '150-300',
       HEARTBEAT_INTERVAL_MS: String(this.options.heartbeatIntervalMs ?? 50),
       DATA_DIR: join(this.options.dataRoot, id),
-      DATABASE_URL: this.options.databaseUrl,
+      DATABASE_URL: this.options.databaseUrlOf?.(id) ?? this.options.databaseUrl,
       API_TOKEN: this.options.apiToken,
       ...(this.options.gatewayUrl ? { GATEWAY_URL: this.options.gatewayUrl } : {}),
       LOG_LEVEL: this.options.logLevel ?? 'info',

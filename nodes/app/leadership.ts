@@ -16,6 +16,14 @@ import type { GatewayAnnouncer } from './gateway-announcer.js';
 import { apiRole } from './roles.js';
 
 const REPORT_INTERVAL_MS = 1_000;
+/**
+ * How long the database may keep failing this node (reports, fence claims) before it stops
+ * leading and standing: a leader that cannot write would otherwise hold leadership — heartbeats
+ * keep flowing over UDP — while a node that can write waits behind it forever.
+ */
+const DATABASE_LOSS_MS = 3_000;
+/** A report still unanswered after this long counts as a failure (a dead link hangs, not fails). */
+const REPORT_TIMEOUT_MS = 2_000;
 
 export type ClusterPubSub = ReturnType<typeof createClusterPubSub>;
 export const createClusterPubSub = () => createPubSub<{ leaderChanged: [LeaderChangeDto] }>();
@@ -29,6 +37,12 @@ export class Leadership {
   private stopped = false;
   private claiming: Promise<void> = Promise.resolve();
   private publishing: Promise<void> = Promise.resolve();
+  /** Since when the database has failed this node without a success in between, or null. */
+  private databaseFailingSince: number | null = null;
+  /** False while the database is out of reach: the election keeps this node from leading. */
+  private standing = true;
+  /** When the report in flight was sent, or null. */
+  private reportSentAt: number | null = null;
   readonly pubsub: ClusterPubSub = createClusterPubSub();
   /** This node's election transitions: the clusterEvents feed, with the last ones kept. */
   readonly transitions = new RecentTransitions();
@@ -50,14 +64,50 @@ export class Leadership {
     // The election runs before the database is open: it may have made us leader already.
     const s = this.options.election.status();
     if (s.role === 'leader') this.claiming = this.claim(s.term);
-    await this.report().catch((error) =>
-      this.options.logger.warn({ err: error }, 'cannot report to the Node table'),
+    await this.reportRegularly();
+    this.reportTimer = setInterval(() => void this.reportRegularly(), REPORT_INTERVAL_MS);
+  }
+
+  /** The periodic report, which doubles as the check that the database still answers. */
+  private async reportRegularly(): Promise<void> {
+    if (this.reportSentAt !== null) {
+      if (performance.now() - this.reportSentAt >= REPORT_TIMEOUT_MS)
+        this.databaseFailed(new Error(`the database has not answered for ${REPORT_TIMEOUT_MS} ms`));
+      return;
+    }
+    this.reportSentAt = performance.now();
+    try {
+      await this.report();
+      this.databaseReached();
+    } catch (error) {
+      this.options.logger.warn({ err: (error as Error).message }, 'cannot report to the Node table');
+      this.databaseFailed(error as Error);
+    } finally {
+      this.reportSentAt = null;
+    }
+  }
+
+  private databaseFailed(error: Error): void {
+    const now = performance.now();
+    this.databaseFailingSince ??= now;
+    if (this.stopped || !this.standing || now - this.databaseFailingSince < DATABASE_LOSS_MS) return;
+    this.standing = false;
+    this.options.logger.warn(
+      { node: this.options.self.id, err: error.message },
+      `the database has failed this node for ${DATABASE_LOSS_MS / 1_000} s: not leading nor standing until it answers again`,
     );
-    this.reportTimer = setInterval(() => {
-      this.report().catch((error) =>
-        this.options.logger.warn({ err: (error as Error).message }, 'cannot report to the Node table'),
-      );
-    }, REPORT_INTERVAL_MS);
+    this.options.election.setEligible(false);
+  }
+
+  private databaseReached(): void {
+    this.databaseFailingSince = null;
+    if (this.stopped || this.standing) return;
+    this.standing = true;
+    this.options.logger.info(
+      { node: this.options.self.id },
+      'the database answers again: standing for leader again',
+    );
+    this.options.election.setEligible(true);
   }
 
   /** Stops reporting and claiming; resolves once no claim is in flight (the pool can close). */
@@ -157,6 +207,7 @@ export class Leadership {
     while (this.leads(term)) {
       try {
         await store.claimLeadership({ term, nodeId: self.id }, self.url);
+        this.databaseReached();
         if (!this.leads(term)) return;
         this.claimedTerm = term;
         logger.info({ node: self.id, term }, `claimed the write fence for term ${term}`);
@@ -175,6 +226,8 @@ export class Leadership {
           { node: self.id, term, err: (error as Error).message },
           'cannot claim the write fence yet; retrying',
         );
+        // Past DATABASE_LOSS_MS this steps down, which ends the loop.
+        this.databaseFailed(error as Error);
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 2_000);
       }

@@ -125,6 +125,13 @@ export class ElectionService {
     this.schedule();
   }
 
+  /** Whether this node may lead (see RaftElection.setEligible); a leader steps down at once. */
+  setEligible(eligible: boolean): void {
+    this.catchUp();
+    this.apply(() => this.election.setEligible(eligible));
+    this.schedule();
+  }
+
   subscribe(listener: (event: TimedElectionEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -525,6 +525,56 @@ describe('leader', () => {
   });
 });
 
+describe('eligibility (a node that cannot reach the database)', () => {
+  test('an ineligible leader steps down at once, term kept, leader forgotten', () => {
+    const n = leaderAtTerm1();
+    const out = n.setEligible(false);
+    assert.deepEqual([n.status().role, n.status().term, n.status().leader], ['follower', 1, null]);
+    assert.ok(out.events.some((e) => e.kind === 'transition' && e.reason === 'cannot write'));
+    assert.equal(out.hardState, null, 'nothing to persist: term and vote unchanged');
+    // And it sends no more heartbeats.
+    assert.deepEqual(allMessages(ticks(n, HB * 2)), []);
+  });
+
+  test('an ineligible pre-candidate steps down too', () => {
+    const n = makeNode();
+    ticks(n, MIN);
+    assert.equal(n.status().role, 'pre-candidate');
+    n.setEligible(false);
+    assert.equal(n.status().role, 'follower');
+  });
+
+  test('an ineligible follower never campaigns, forgets a silent leader, and still votes', () => {
+    const n = followerOf('b', 2);
+    n.setEligible(false);
+    const outs = ticks(n, MAX * 5);
+    assert.deepEqual(allMessages(outs), [], 'no PreVote, no RequestVote');
+    assert.deepEqual([n.status().role, n.status().term, n.status().leader], ['follower', 2, null]);
+    // Out of the lease (no leader known): it grants a PreVote and then the vote.
+    const pre = n.step(vote('c', 3, true));
+    assert.deepEqual(
+      pre.messages.map((m) => m.type === 'RequestVoteReply' && m.granted),
+      [true],
+    );
+    const real = n.step(vote('c', 3));
+    assert.deepEqual(
+      real.messages.map((m) => m.type === 'RequestVoteReply' && m.granted),
+      [true],
+    );
+    assert.deepEqual(real.hardState, { term: 3, votedFor: 'c' });
+  });
+
+  test('eligible again, it campaigns on its next timeout', () => {
+    const n = makeNode();
+    n.setEligible(false);
+    ticks(n, MAX * 2);
+    assert.equal(n.status().role, 'follower');
+    n.setEligible(true);
+    ticks(n, MAX);
+    assert.equal(n.status().role, 'pre-candidate');
+  });
+});
+
 describe('whole-cluster rules', () => {
   test('a single-node cluster elects itself on its first timeout', () => {
     const n = makeNode({ voters: ['a'] });

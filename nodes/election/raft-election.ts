@@ -53,7 +53,8 @@ export type TransitionReason =
   | 'higher term'
   | 'heartbeat from leader'
   | 'lost quorum'
-  | 'fence lost';
+  | 'fence lost'
+  | 'cannot write';
 
 export type ElectionEvent =
   | {
@@ -97,6 +98,8 @@ export class RaftElection {
   private leader: NodeId | null = null;
 
   private electionElapsed = 0;
+  /** Whether this node may lead; see setEligible. */
+  private eligible = true;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
   /** Votes of the current (pre-)campaign, keyed by voter so duplicates count once. */
@@ -151,7 +154,16 @@ export class RaftElection {
       this.tickLeader();
     } else {
       this.electionElapsed++;
-      if (this.electionElapsed >= this.randomizedElectionTimeout) this.campaign('election timeout');
+      if (this.electionElapsed >= this.randomizedElectionTimeout) {
+        if (this.eligible) {
+          this.campaign('election timeout');
+        } else {
+          // Not standing, but no longer hearing a leader either: forget it, so as not to refuse
+          // the pre-votes of nodes that can lead (the CheckQuorum lease holds only with a leader).
+          this.setLeader(null);
+          this.resetElectionTimer();
+        }
+      }
     }
     return this.flush();
   }
@@ -173,6 +185,18 @@ export class RaftElection {
       );
     }
     return Math.max(1, this.randomizedElectionTimeout - this.electionElapsed);
+  }
+
+  /**
+   * Whether this node may lead. The runtime says no while the node cannot reach the database: it
+   * could neither claim the write fence nor write, and holding leadership would only keep a node
+   * that can from taking it. An ineligible node still votes and follows; it does not campaign,
+   * and a leader or candidate steps down at once.
+   */
+  setEligible(eligible: boolean): Output {
+    this.eligible = eligible;
+    if (!eligible && this.role !== 'follower') this.becomeFollower(this.term, null, 'cannot write');
+    return this.flush();
   }
 
   /** Handle one message from a peer. Messages not addressed to this node are ignored. */
