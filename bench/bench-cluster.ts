@@ -5,9 +5,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ServiceProcess, type ServiceRecord } from '../launcher/service-process.js';
-import { LocalCluster } from '../nodes/local-cluster.js';
+import type { ServiceProcess } from '../launcher/service-process.js';
+import type { LocalCluster } from '../nodes/local-cluster.js';
+import {
+  gatewayCluster,
+  gatewayLeader,
+  gatewayProcess,
+  gatewayUrlOf,
+  startGateway,
+} from '../test-support/gateway-stack.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 
 export const BENCH_TOKEN = 'bench-gateway-token-0123456789';
@@ -31,53 +37,28 @@ export async function startBenchCluster(
   extraGatewayEnv: Record<string, string> = {},
 ): Promise<BenchCluster> {
   const pg: TestPostgres = await startTestPostgres({ durable: true });
-  const gatewayUrl = `http://127.0.0.1:${basePort}`;
-  const gateway = new ServiceProcess({
-    name: 'gateway',
-    script: fileURLToPath(new URL('../gateway/main.js', import.meta.url)),
+  const stack = { basePort, secret: SECRET, apiToken: BENCH_TOKEN };
+  const gatewayUrl = gatewayUrlOf(basePort);
+  const gateway = gatewayProcess(stack, {
     env: {
-      GATEWAY_URL: gatewayUrl,
-      CLUSTER_SECRET: SECRET,
-      API_TOKEN: BENCH_TOKEN,
-      NODE_URLS: [1, 2, 3].map((i) => `http://127.0.0.1:${basePort + i}`).join(','),
-      HEALTH_INTERVAL_MS: '200',
       LOG_LEVEL: 'info',
       ...(process.env.GATEWAY_PROFILE
         ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.GATEWAY_PROFILE}` }
         : {}),
       ...extraGatewayEnv,
     },
-    onText: (line) => process.stderr.write(`[gateway] ${line}\n`),
   });
-  const ready = gateway.waitFor((r: ServiceRecord) => r.msg === 'gateway ready', 30_000, 'ready');
-  gateway.start();
-  await ready;
+  await startGateway(gateway);
   const databaseUrl = await pg.createDatabase('bench');
-  const cluster = new LocalCluster({
-    size: 3,
-    secret: SECRET,
+  const cluster = gatewayCluster(stack, {
     dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-bench-')),
     databaseUrl,
-    apiToken: BENCH_TOKEN,
-    gatewayUrl,
-    basePort: basePort + 1,
-    baseUdpPort: basePort + 11,
     logLevel: 'info',
-    onText: (node, line) => process.stderr.write(`[${node}] ${line}\n`),
   });
   cluster.startAll();
   await cluster.waitForReady();
   await cluster.waitForAgreement(30_000);
-  const leader = async (aboveTerm = 0) => {
-    for (;;) {
-      const res = await fetch(`${gatewayUrl}/healthz`).catch(() => null);
-      const body = res?.ok
-        ? ((await res.json()) as { leader: { id: string; url: string; term: number } | null })
-        : null;
-      if (body?.leader && body.leader.term > aboveTerm) return body.leader;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
+  const leader = (aboveTerm = 0) => gatewayLeader(gatewayUrl, aboveTerm, 60_000);
   await leader();
   return {
     cluster,

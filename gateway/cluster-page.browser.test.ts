@@ -7,16 +7,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
-import { ServiceProcess } from '../launcher/service-process.js';
-import { LocalCluster } from '../nodes/local-cluster.js';
+import type { ServiceProcess } from '../launcher/service-process.js';
+import type { LocalCluster } from '../nodes/local-cluster.js';
+import { gatewayCluster, gatewayProcess, gatewayUrlOf, startGateway } from '../test-support/gateway-stack.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 
 const TOKEN = 'page-test-token-0123456789';
 const SECRET = 'page-test-secret-0123456789';
 const PORT = 14_900;
-const GATEWAY = `http://127.0.0.1:${PORT}`;
+const GATEWAY = gatewayUrlOf(PORT);
 
 let pg: TestPostgres;
 let c: LocalCluster;
@@ -25,31 +25,12 @@ let browser: Browser;
 
 before(async () => {
   pg = await startTestPostgres();
-  gateway = new ServiceProcess({
-    name: 'gateway',
-    script: fileURLToPath(new URL('./main.js', import.meta.url)),
-    env: {
-      GATEWAY_URL: GATEWAY,
-      CLUSTER_SECRET: SECRET,
-      API_TOKEN: TOKEN,
-      NODE_URLS: [1, 2, 3].map((i) => `http://127.0.0.1:${PORT + i}`).join(','),
-      HEALTH_INTERVAL_MS: '200',
-    },
-    onText: (line) => process.stderr.write(`[gateway] ${line}\n`),
-  });
-  const ready = gateway.waitFor((r) => r.msg === 'gateway ready', 30_000, 'ready');
-  gateway.start();
-  await ready;
-  c = new LocalCluster({
-    size: 3,
-    secret: SECRET,
+  const stack = { basePort: PORT, secret: SECRET, apiToken: TOKEN };
+  gateway = gatewayProcess(stack);
+  await startGateway(gateway);
+  c = gatewayCluster(stack, {
     dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-page-')),
     databaseUrl: await pg.createDatabase('page'),
-    apiToken: TOKEN,
-    gatewayUrl: GATEWAY,
-    basePort: PORT + 1,
-    baseUdpPort: PORT + 11,
-    onText: (node, line) => process.stderr.write(`[${node}] ${line}\n`),
   });
   const announced = gateway.waitFor(
     (r) => r.msg === 'leader announced' || r.msg === 'leader found by health check',

@@ -9,9 +9,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { ServiceProcess } from '../launcher/service-process.js';
-import { LocalCluster } from '../nodes/local-cluster.js';
+import type { ServiceProcess } from '../launcher/service-process.js';
+import type { LocalCluster } from '../nodes/local-cluster.js';
 import type {
   FailoverTestCreateTaskMutation,
   FailoverTestCreateTaskMutationVariables,
@@ -19,12 +18,18 @@ import type {
   FailoverTestTasksQueryVariables,
 } from '../schema/generated/graphql.js';
 import { graphql } from '../schema/generated/index.js';
+import {
+  gatewayCluster,
+  gatewayLeader,
+  gatewayProcess,
+  gatewayUrlOf,
+} from '../test-support/gateway-stack.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 
 const TOKEN = 'failover-test-token-0123456789';
 const SECRET = 'failover-test-secret-0123456789';
 const PORT = 14_700;
-const GATEWAY = `http://127.0.0.1:${PORT}`;
+const GATEWAY = gatewayUrlOf(PORT);
 const CLIENTS = 8;
 const PER_CLIENT = 125;
 
@@ -34,35 +39,17 @@ let gateway: ServiceProcess;
 
 before(async () => {
   pg = await startTestPostgres();
-  gateway = new ServiceProcess({
-    name: 'gateway',
-    script: fileURLToPath(new URL('./main.js', import.meta.url)),
-    env: {
-      GATEWAY_URL: GATEWAY,
-      CLUSTER_SECRET: SECRET,
-      API_TOKEN: TOKEN,
-      NODE_URLS: [1, 2, 3].map((i) => `http://127.0.0.1:${PORT + i}`).join(','),
-      HEALTH_INTERVAL_MS: '200',
-      LOG_LEVEL: 'warn',
-    },
-    onText: (line) => process.stderr.write(`[gateway] ${line}\n`),
-  });
+  const stack = { basePort: PORT, secret: SECRET, apiToken: TOKEN };
+  gateway = gatewayProcess(stack, { env: { LOG_LEVEL: 'warn' } });
   gateway.start();
-  c = new LocalCluster({
-    size: 3,
-    secret: SECRET,
+  c = gatewayCluster(stack, {
     dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-failover-')),
     databaseUrl: await pg.createDatabase('failover'),
-    apiToken: TOKEN,
-    gatewayUrl: GATEWAY,
-    basePort: PORT + 1,
-    baseUdpPort: PORT + 11,
-    onText: (node, line) => process.stderr.write(`[${node}] ${line}\n`),
   });
   c.startAll();
   await c.waitForReady();
   await c.waitForAgreement(30_000);
-  await gatewayKnowsLeader(0);
+  await gatewayLeader(GATEWAY);
 });
 
 after(async () => {
@@ -70,18 +57,6 @@ after(async () => {
   await c?.stopAll();
   await pg?.stop();
 });
-
-/** The gateway's leader once it knows one above `aboveTerm` (polls /healthz on each answer). */
-async function gatewayKnowsLeader(aboveTerm: number): Promise<{ id: string; term: number }> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const res = await fetch(`${GATEWAY}/healthz`).catch(() => null);
-    const body = res?.ok ? ((await res.json()) as { leader: { id: string; term: number } | null }) : null;
-    if (body?.leader && body.leader.term > aboveTerm) return body.leader;
-    if (Date.now() > deadline) throw new Error(`no leader above term ${aboveTerm} at the gateway`);
-    await new Promise((r) => setTimeout(r, 50)); // /healthz has no push; a short poll is the client's only way
-  }
-}
 
 interface Outcome {
   title: string;
@@ -150,10 +125,10 @@ test('1,000 createTask from 8 clients while the leader is killed twice: each ack
   const chaos = (async () => {
     for (const milestone of [at200, at600]) {
       await milestone;
-      const leader = await gatewayKnowsLeader(0);
+      const leader = await gatewayLeader(GATEWAY);
       await c.kill(leader.id);
       killed.push(leader.id);
-      await gatewayKnowsLeader(leader.term);
+      await gatewayLeader(GATEWAY, leader.term);
       const back = c.waitForReady([leader.id]);
       c.start(leader.id);
       await back;

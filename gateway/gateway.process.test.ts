@@ -8,22 +8,21 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ANNOUNCE_PATH, SIGNATURE_HEADER, signBody } from '../common/announcement.js';
-import { ServiceProcess, type ServiceRecord } from '../launcher/service-process.js';
-import { LocalCluster } from '../nodes/local-cluster.js';
+import type { ServiceProcess, ServiceRecord } from '../launcher/service-process.js';
+import type { LocalCluster } from '../nodes/local-cluster.js';
 import type { TypedDocumentString } from '../schema/generated/graphql.js';
 import { graphql } from '../schema/generated/index.js';
+import { gatewayCluster, gatewayProcess, gatewayUrlOf, startGateway } from '../test-support/gateway-stack.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 
 const TOKEN = 'gateway-test-token-0123456789';
 const SECRET = 'gateway-test-secret-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const PORT = 14_500;
-const GATEWAY = `http://127.0.0.1:${PORT}`;
-const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+const GATEWAY = gatewayUrlOf(PORT);
 
 interface GqlResponse<T = Record<string, unknown>> {
   status: number;
@@ -149,40 +148,21 @@ async function currentLeader(): Promise<{ id: string; term: number }> {
 
 before(async () => {
   pg = await startTestPostgres();
-  gateway = new ServiceProcess({
-    name: 'gateway',
-    script: MAIN,
-    env: {
-      GATEWAY_URL: GATEWAY,
-      CLUSTER_SECRET: SECRET,
-      API_TOKEN: TOKEN,
-      NODE_URLS: [1, 2, 3].map((i) => `http://127.0.0.1:${PORT + i}`).join(','),
-      LEADER_WAIT_MS: '3000',
-      HEALTH_INTERVAL_MS: '200',
-      LOG_LEVEL: 'info',
-    },
+  const stack = { basePort: PORT, secret: SECRET, apiToken: TOKEN };
+  gateway = gatewayProcess(stack, {
+    env: { LEADER_WAIT_MS: '3000', LOG_LEVEL: 'info' },
     onRecord: (r) => {
       gatewayLog.push(r);
       if (r.level >= 40) process.stderr.write(`[gateway] ${JSON.stringify(r)}\n`);
     },
-    onText: (line) => process.stderr.write(`[gateway] ${line}\n`),
   });
-  const ready = gateway.waitFor((r) => r.msg === 'gateway ready', 30_000, 'ready');
-  gateway.start();
-  await ready;
-  c = new LocalCluster({
-    size: 3,
-    secret: SECRET,
+  await startGateway(gateway);
+  c = gatewayCluster(stack, {
     dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-gateway-')),
     databaseUrl: await pg.createDatabase('gateway'),
-    apiToken: TOKEN,
-    gatewayUrl: GATEWAY,
-    basePort: PORT + 1,
-    baseUdpPort: PORT + 11,
     onRecord: (r) => {
       if (r.level >= 50) process.stderr.write(`[${r.node}] ${JSON.stringify(r)}\n`);
     },
-    onText: (node, line) => process.stderr.write(`[${node}] ${line}\n`),
   });
 });
 

@@ -9,14 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { Client as FtpClient } from 'basic-ftp';
-import { ServiceProcess, type ServiceRecord } from '../launcher/service-process.js';
-import { LocalCluster } from '../nodes/local-cluster.js';
+import type { ServiceProcess, ServiceRecord } from '../launcher/service-process.js';
+import type { LocalCluster } from '../nodes/local-cluster.js';
 import type { TypedDocumentString } from '../schema/generated/graphql.js';
 import { graphql } from '../schema/generated/index.js';
 import { startTestFtp, type TestFtp } from '../test-support/ftp.js';
+import { gatewayCluster, gatewayProcess, gatewayUrlOf, startGateway } from '../test-support/gateway-stack.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 import { startTestRabbitmq, type TestRabbitmq } from '../test-support/rabbitmq.js';
 import { DEAD_LETTER_QUEUE, LISTINGS_QUEUE, REASON_HEADER } from './queue/listings-consumer.js';
@@ -24,7 +24,7 @@ import { DEAD_LETTER_QUEUE, LISTINGS_QUEUE, REASON_HEADER } from './queue/listin
 const TOKEN = 'ingest-test-token-0123456789';
 const SECRET = 'ingest-test-secret-0123456789';
 const PORT = 14_800;
-const GATEWAY = `http://127.0.0.1:${PORT}`;
+const GATEWAY = gatewayUrlOf(PORT);
 
 let pg: TestPostgres;
 let rabbit: TestRabbitmq;
@@ -82,46 +82,26 @@ async function eventually<T>(what: string, check: () => Promise<T | null>, timeo
   }
 }
 
-function startGateway(): Promise<ServiceRecord> {
-  const ready = gateway.waitFor((r) => r.msg === 'gateway ready', 30_000, 'ready');
-  gateway.start();
-  return ready;
-}
-
 before(async () => {
   [pg, rabbit, ftp] = await Promise.all([startTestPostgres(), startTestRabbitmq(), startTestFtp()]);
   dataDir = mkdtempSync(join(tmpdir(), 'ensemble-ingest-'));
-  gateway = new ServiceProcess({
-    name: 'gateway',
-    script: fileURLToPath(new URL('./main.js', import.meta.url)),
+  const stack = { basePort: PORT, secret: SECRET, apiToken: TOKEN };
+  gateway = gatewayProcess(stack, {
     env: {
-      GATEWAY_URL: GATEWAY,
-      CLUSTER_SECRET: SECRET,
-      API_TOKEN: TOKEN,
-      NODE_URLS: [1, 2, 3].map((i) => `http://127.0.0.1:${PORT + i}`).join(','),
       RABBITMQ_URL: rabbit.url,
       FTP_URL: ftp.url,
       FTP_POLL_INTERVAL_S: '0.3',
-      HEALTH_INTERVAL_MS: '200',
       DATA_DIR: join(dataDir, 'gateway'),
     },
     onRecord: (r) => {
       gatewayLog.push(r);
       if (r.level >= 50) process.stderr.write(`[gateway] ${JSON.stringify(r)}\n`);
     },
-    onText: (line) => process.stderr.write(`[gateway] ${line}\n`),
   });
-  await startGateway();
-  c = new LocalCluster({
-    size: 3,
-    secret: SECRET,
+  await startGateway(gateway);
+  c = gatewayCluster(stack, {
     dataRoot: join(dataDir, 'nodes'),
     databaseUrl: await pg.createDatabase('ingest'),
-    apiToken: TOKEN,
-    gatewayUrl: GATEWAY,
-    basePort: PORT + 1,
-    baseUdpPort: PORT + 11,
-    onText: (node, line) => process.stderr.write(`[${node}] ${line}\n`),
   });
 });
 
@@ -193,7 +173,7 @@ describe('the listings queue', { timeout: 300_000 }, () => {
         await channel.waitForConfirms();
         // Kill the gateway while it has messages in flight: they are redelivered to the next one.
         await gateway.stop('SIGKILL');
-        await startGateway();
+        await startGateway(gateway);
       }
     }
     await channel.waitForConfirms();

@@ -10,20 +10,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Client as FtpClient } from 'basic-ftp';
 import { type RunningFtp, startPureFtpd } from '../../launcher/pure-ftpd.js';
-import { ServiceProcess, type ServiceRecord } from '../../launcher/service-process.js';
-import { LocalCluster } from '../../nodes/local-cluster.js';
+import type { ServiceProcess, ServiceRecord } from '../../launcher/service-process.js';
+import type { LocalCluster } from '../../nodes/local-cluster.js';
 import type { TypedDocumentString } from '../../schema/generated/graphql.js';
 import { graphql } from '../../schema/generated/index.js';
+import { gatewayCluster, gatewayProcess, gatewayUrlOf } from '../../test-support/gateway-stack.js';
 import { startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
 import { makeSelfSignedCertificate, type TestCertificate } from '../../test-support/tls-cert.js';
 
 const TOKEN = 'ftps-test-token-0123456789';
 const SECRET = 'ftps-test-secret-0123456789';
 const PORT = 15_500;
-const GATEWAY = `http://127.0.0.1:${PORT}`;
+const GATEWAY = gatewayUrlOf(PORT);
+const STACK = { basePort: PORT, secret: SECRET, apiToken: TOKEN };
 const FTP_PORT = PORT + 20;
 const UNTRUSTED =
   "cannot fetch the listings file: the FTP server's TLS certificate is not trusted (FTP_TLS_CA names the PEM file of a private CA); next tick tries again";
@@ -96,14 +97,8 @@ async function put(content: string): Promise<void> {
 
 /** A gateway polling the FTPS server every 0.1 s, started with a leader known. */
 async function startGateway(log: ServiceRecord[], env: Record<string, string> = {}): Promise<ServiceProcess> {
-  const service = new ServiceProcess({
-    name: 'gateway',
-    script: fileURLToPath(new URL('../main.js', import.meta.url)),
+  const service = gatewayProcess(STACK, {
     env: {
-      GATEWAY_URL: GATEWAY,
-      CLUSTER_SECRET: SECRET,
-      API_TOKEN: TOKEN,
-      NODE_URLS: [1, 2, 3].map((i) => `http://127.0.0.1:${PORT + i}`).join(','),
       FTP_URL: ftps.url,
       FTP_POLL_INTERVAL_S: '0.1',
       HEALTH_INTERVAL_MS: '100',
@@ -114,7 +109,6 @@ async function startGateway(log: ServiceRecord[], env: Record<string, string> = 
       log.push(r);
       if (r.level >= 50) process.stderr.write(`[gateway] ${JSON.stringify(r)}\n`);
     },
-    onText: (line) => process.stderr.write(`[gateway] ${line}\n`),
   });
   const leader = service.waitFor(
     (r) => r.msg === 'leader changed' || r.msg === 'leader found by health check',
@@ -141,16 +135,9 @@ before(async () => {
       tls: { certFile: cert.certFile, keyFile: cert.keyFile, required: true },
     }),
   ]);
-  c = new LocalCluster({
-    size: 3,
-    secret: SECRET,
+  c = gatewayCluster(STACK, {
     dataRoot: join(dataDir, 'nodes'),
     databaseUrl: await pg.createDatabase('ftps'),
-    apiToken: TOKEN,
-    gatewayUrl: GATEWAY,
-    basePort: PORT + 1,
-    baseUdpPort: PORT + 11,
-    onText: (node, line) => process.stderr.write(`[${node}] ${line}\n`),
   });
   c.startAll();
   await c.waitForReady();

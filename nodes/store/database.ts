@@ -12,6 +12,7 @@ import { NotifyOnAppend } from './migrations/0002-notify-on-append.js';
 import { AppendGuard } from './migrations/0003-append-guard.js';
 import { BatchAppendGuard } from './migrations/0004-batch-append-guard.js';
 import { AppendBatch } from './migrations/0005-append-batch.js';
+import { DropEventTypeIndex } from './migrations/0006-drop-event-type-index.js';
 
 const MIGRATION_LOCK = 7_340_201; // any constant shared by every node
 
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   { name: '0003-append-guard', class: AppendGuard },
   { name: '0004-batch-append-guard', class: BatchAppendGuard },
   { name: '0005-append-batch', class: AppendBatch },
+  { name: '0006-drop-event-type-index', class: DropEventTypeIndex },
 ];
 
 export async function openDatabase(

@@ -1,0 +1,90 @@
+/**
+ * The gateway and a 3-node cluster on loopback, as the gateway's process tests and benchmarks
+ * run them: the gateway on `basePort`, node i's HTTP on `basePort + i` and its UDP on
+ * `basePort + 10 + i`. Each suite still decides when to start what (some start the gateway with
+ * no cluster, some restart it); these only build the processes and answer the common waits.
+ */
+import { fileURLToPath } from 'node:url';
+import { ServiceProcess, type ServiceRecord } from '../launcher/service-process.js';
+import { LocalCluster, type LocalClusterOptions } from '../nodes/local-cluster.js';
+
+export interface StackIdentity {
+  readonly basePort: number;
+  readonly secret: string;
+  readonly apiToken: string;
+}
+
+const NODES = 3;
+
+export const gatewayUrlOf = (basePort: number): string => `http://127.0.0.1:${basePort}`;
+
+/** The gateway process (not started), knowing the stack's nodes; `env` adds or overrides. */
+export function gatewayProcess(
+  stack: StackIdentity,
+  options: { readonly env?: Record<string, string>; readonly onRecord?: (r: ServiceRecord) => void } = {},
+): ServiceProcess {
+  return new ServiceProcess({
+    name: 'gateway',
+    script: fileURLToPath(new URL('../gateway/main.js', import.meta.url)),
+    env: {
+      GATEWAY_URL: gatewayUrlOf(stack.basePort),
+      CLUSTER_SECRET: stack.secret,
+      API_TOKEN: stack.apiToken,
+      NODE_URLS: Array.from({ length: NODES }, (_, i) => `http://127.0.0.1:${stack.basePort + i + 1}`).join(
+        ',',
+      ),
+      HEALTH_INTERVAL_MS: '200',
+      ...options.env,
+    },
+    ...(options.onRecord ? { onRecord: options.onRecord } : {}),
+    onText: (line) => process.stderr.write(`[gateway] ${line}\n`),
+  });
+}
+
+/** Start the gateway and resolve once it serves. */
+export async function startGateway(gateway: ServiceProcess): Promise<void> {
+  const ready = gateway.waitFor(
+    (r: ServiceRecord) => r.msg === 'gateway ready',
+    30_000,
+    'the gateway to serve',
+  );
+  gateway.start();
+  await ready;
+}
+
+/** The stack's 3 nodes (not started), announcing to its gateway; `options` adds or overrides. */
+export function gatewayCluster(
+  stack: StackIdentity,
+  options: Pick<LocalClusterOptions, 'dataRoot' | 'databaseUrl'> & Partial<LocalClusterOptions>,
+): LocalCluster {
+  return new LocalCluster({
+    size: NODES,
+    secret: stack.secret,
+    apiToken: stack.apiToken,
+    gatewayUrl: gatewayUrlOf(stack.basePort),
+    basePort: stack.basePort + 1,
+    baseUdpPort: stack.basePort + 11,
+    onText: (node, line) => process.stderr.write(`[${node}] ${line}\n`),
+    ...options,
+  });
+}
+
+/** The gateway's leader (from its /healthz) once it knows one above `aboveTerm`. */
+export async function gatewayLeader(
+  gatewayUrl: string,
+  aboveTerm = 0,
+  timeoutMs = 30_000,
+): Promise<{ id: string; url: string; term: number }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${gatewayUrl}/healthz`).catch(() => null);
+    const body = res?.ok
+      ? ((await res.json()) as { leader: { id: string; url: string; term: number } | null })
+      : null;
+    if (body?.leader && body.leader.term > aboveTerm) return body.leader;
+    if (Date.now() > deadline)
+      throw new Error(`the gateway knew no leader above term ${aboveTerm} in ${timeoutMs} ms`);
+    // The gateway's own view, which its routing uses; /healthz answers it from memory.
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
