@@ -1,14 +1,23 @@
 /**
- * Sends reads to the healthy nodes in turn (every node reads the same PostgreSQL, so any of them
- * answers). A node that cannot be reached is taken out of rotation and the next one is asked.
+ * Sends each read to the healthy node with the fewest reads in flight — least outstanding
+ * requests, as Envoy's LEAST_REQUEST and nginx's least_conn — taking ties in turn. Every node
+ * reads the same PostgreSQL, so any of them answers. A node that is slow (paused, overloaded,
+ * collecting garbage) keeps its reads in flight and so stops getting new ones, where plain turns
+ * would go on sending it its share until a request or a health check fails. A node that cannot
+ * be reached is taken out of rotation and the next one is asked.
  */
 import type { NodeDirectory } from './node-directory.js';
 import { type NodeResponse, NodeUnreachableError, send } from './node-http.js';
 import { NoNodeError } from './routing-errors.js';
 
 export class QueryRouter {
+  private readonly inFlight = new Map<string, number>();
+
   constructor(
-    private readonly options: { readonly directory: NodeDirectory; readonly nodeTimeoutMs: number },
+    private readonly options: {
+      readonly directory: Pick<NodeDirectory, 'inTurn' | 'all' | 'markUnhealthy'>;
+      readonly nodeTimeoutMs: number;
+    },
   ) {}
 
   async send(
@@ -19,9 +28,14 @@ export class QueryRouter {
     const { directory } = this.options;
     // Before the first health check, or when all look down, try every node anyway.
     const healthy = directory.inTurn();
-    const candidates = healthy.length > 0 ? healthy : directory.all();
+    const load = (url: string) => this.inFlight.get(url) ?? 0;
+    // A stable sort: among nodes equally loaded, the turn order stays.
+    const candidates = [...(healthy.length > 0 ? healthy : directory.all())].sort(
+      (a, b) => load(a.url) - load(b.url),
+    );
     const problems: string[] = [];
     for (const node of candidates) {
+      this.inFlight.set(node.url, load(node.url) + 1);
       try {
         return await send(`${node.url}/graphql`, {
           method: 'POST',
@@ -34,6 +48,8 @@ export class QueryRouter {
         if (!(error instanceof NodeUnreachableError) || signal?.aborted) throw error;
         directory.markUnhealthy(node.url, error.reason);
         problems.push(error.message);
+      } finally {
+        this.inFlight.set(node.url, load(node.url) - 1);
       }
     }
     throw new NoNodeError(problems.join('; ') || 'no node is known (set NODE_URLS)');
