@@ -3,9 +3,10 @@
  * gateway's consumer: validate, upsert on the leader keyed by messageId, ack) against a raw
  * amqplib consumer that only acks, same broker, same messages, same prefetch, same run. Each
  * side's consumer is running when `--messages` messages are published in one burst; the clock
- * runs from the first publish to the last ack (raw) or the last listing event (gateway).
+ * runs from the first publish to the last ack (raw) or the last listing event (gateway). CPU per
+ * message of each process group comes from /proc: where the pipeline's cost goes.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +15,7 @@ import pg from 'pg';
 import { startRabbitmq } from '../launcher/rabbitmq-server.js';
 import { freePort } from '../test-support/postgres.js';
 import { startBenchCluster } from './bench-cluster.js';
+import { cpuMs, postgresPids } from './proc-cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -49,9 +51,23 @@ async function publish(channel: amqp.ConfirmChannel, queue: string, run: string)
   await channel.waitForConfirms();
 }
 
+/** CPU ms spent so far by each process group, for CPU per listing beside the rates. */
+type CpuSnapshot = Record<string, number>;
+const selfCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const perListing = (before: CpuSnapshot, after: CpuSnapshot) =>
+  Object.entries(after)
+    .map(([k, v]) => `${k} ${Math.round(((v - (before[k] ?? 0)) / messages) * 1000)}`)
+    .join(', ');
+
 const mqPort = await freePort();
+const mqDir = mkdtempSync(join(tmpdir(), 'ensemble-bench-mq-'));
+// The broker's Erlang VM writes its OS pid there (launcher/rabbitmq-server.ts).
+const brokerCpuMs = () => cpuMs(Number(readFileSync(join(mqDir, 'rabbitmq.pid'), 'utf8').trim()));
 const mq = await startRabbitmq({
-  dataDir: mkdtempSync(join(tmpdir(), 'ensemble-bench-mq-')),
+  dataDir: mqDir,
   port: mqPort,
   distPort: await freePort(),
   epmdPort: await freePort(),
@@ -72,9 +88,12 @@ try {
       if (++acked === messages) resolve((performance.now() - rawStart) / 1000);
     });
   });
+  const rawCpu = (): CpuSnapshot => ({ RabbitMQ: brokerCpuMs(), 'bench (publisher, consumer)': selfCpuMs() });
+  const rawBefore = rawCpu();
   rawStart = performance.now();
   await publish(channel, 'raw', 'raw');
   const rawSeconds = await rawDone;
+  const rawAfter = rawCpu();
   await consumer.close();
 
   // The gateway, consuming `listings` with a leader known, gets the same burst.
@@ -94,11 +113,24 @@ try {
         (await db.query<{ head: string }>('select coalesce(max(position), 0) as head from event')).rows[0]
           ?.head,
       );
+    const leader = await bench.leader();
+    const gwCpu = (): CpuSnapshot => ({
+      RabbitMQ: brokerCpuMs(),
+      gateway: cpuMs(bench.gateway.pid ?? 0),
+      leader: cpuMs(bench.cluster.pid(leader.id) ?? 0),
+      followers: bench.cluster.ids
+        .filter((id) => id !== leader.id)
+        .reduce((sum, id) => sum + cpuMs(bench.cluster.pid(id) ?? 0), 0),
+      PostgreSQL: postgresPids(bench.postgresPort).reduce((sum, pid) => sum + cpuMs(pid), 0),
+      'bench (publisher, watcher)': selfCpuMs(),
+    });
     const base = await head();
+    const gwBefore = gwCpu();
     const gwStart = performance.now();
     await publish(channel, 'listings', 'gw');
     while ((await head()) - base < messages) await new Promise((r) => setTimeout(r, 10));
     const gwSeconds = (performance.now() - gwStart) / 1000;
+    const gwAfter = gwCpu();
     await db.end();
     const raw = messages / rawSeconds;
     const gw = messages / gwSeconds;
@@ -109,6 +141,8 @@ try {
     console.log(
       `${raw.toFixed(0).padStart(22)}   ${gw.toFixed(0).padStart(32)}   ${(gw / raw).toFixed(2).padStart(5)}   ${gw / raw >= TARGET ? 'target met' : `target ${TARGET} NOT met`}`,
     );
+    console.log(`  CPU µs per message, raw:     ${perListing(rawBefore, rawAfter)}`);
+    console.log(`  CPU µs per listing, gateway: ${perListing(gwBefore, gwAfter)}`);
   } finally {
     await bench.stop();
   }

@@ -13,6 +13,7 @@ import { AppendGuard } from './migrations/0003-append-guard.js';
 import { BatchAppendGuard } from './migrations/0004-batch-append-guard.js';
 import { AppendBatch } from './migrations/0005-append-batch.js';
 import { DropEventTypeIndex } from './migrations/0006-drop-event-type-index.js';
+import { IdleTransactionTimeout } from './migrations/0007-idle-transaction-timeout.js';
 
 const MIGRATION_LOCK = 7_340_201; // any constant shared by every node
 
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   { name: '0004-batch-append-guard', class: BatchAppendGuard },
   { name: '0005-append-batch', class: AppendBatch },
   { name: '0006-drop-event-type-index', class: DropEventTypeIndex },
+  { name: '0007-idle-transaction-timeout', class: IdleTransactionTimeout },
 ];
 
 export async function openDatabase(

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import postgres from 'pg';
 import type { DomainEvent } from '../../schema/events.js';
 import { startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
 import { openDatabase } from './database.js';
@@ -114,6 +115,35 @@ describe('fencing', () => {
         ['LeaderElected', 2],
       ],
     );
+  });
+});
+
+describe('a claimer gone quiet inside its transaction', () => {
+  test('holds the fence only until PostgreSQL ends its idle transaction (2 s), not until TCP gives up', {
+    timeout: 30_000,
+  }, async () => {
+    const { store, url } = await freshStore();
+    await store.claimLeadership(n1, 'http://n1');
+    // A leader cut off mid-claim: its transaction holds the fence row and its connection is silent.
+    const gone = new postgres.Client({ connectionString: url });
+    const ended = new Promise<Error>((resolve) => gone.on('error', resolve));
+    await gone.connect();
+    await gone.query('begin');
+    await gone.query('select term from leadership where singleton for update');
+    // A new leader's claim waits for that lock, and gets it once the idle session is ended.
+    const claim = store.claimLeadership({ term: 2, nodeId: 'n2' }, 'http://n2');
+    const verdict = await Promise.race([
+      claim.then((e) => e?.type),
+      new Promise<string>((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10_000).unref()),
+    ]);
+    if (verdict !== 'LeaderElected') {
+      await gone.end(); // release the lock, so that the failure does not hang the suite
+      await claim.catch(() => {});
+    }
+    assert.equal(verdict, 'LeaderElected');
+    assert.match((await ended).message, /idle-in-transaction timeout/);
+    assert.deepEqual(await store.currentFence(), { term: 2, nodeId: 'n2' });
+    await gone.end().catch(() => {});
   });
 });
 
