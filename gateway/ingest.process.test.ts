@@ -16,7 +16,13 @@ import type { LocalCluster } from '../nodes/local-cluster.js';
 import type { TypedDocumentString } from '../schema/generated/graphql.js';
 import { graphql } from '../schema/generated/index.js';
 import { startTestFtp, type TestFtp } from '../test-support/ftp.js';
-import { gatewayCluster, gatewayProcess, gatewayUrlOf, startGateway } from '../test-support/gateway-stack.js';
+import {
+  gatewayCluster,
+  gatewayProcess,
+  gatewayUrlOf,
+  graphqlData,
+  startGateway,
+} from '../test-support/gateway-stack.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 import { startTestRabbitmq, type TestRabbitmq } from '../test-support/rabbitmq.js';
 import { DEAD_LETTER_QUEUE, LISTINGS_QUEUE, REASON_HEADER } from './queue/listings-consumer.js';
@@ -43,16 +49,8 @@ const listing = (i: number, price = 100 + i) => ({
   scrapedAt: '2026-11-24T10:00:00Z',
 });
 
-async function gql<T, V>(query: TypedDocumentString<T, V>, variables?: V): Promise<T> {
-  const res = await fetch(`${GATEWAY}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables: variables ?? {} }),
-  });
-  const body = (await res.json()) as { data: T; errors?: unknown };
-  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-  return body.data;
-}
+const gql = <T, V>(query: TypedDocumentString<T, V>, variables?: V): Promise<T> =>
+  graphqlData(GATEWAY, query, variables);
 
 /** Every event of the log (paged). */
 async function allEvents(): Promise<

@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { ServiceProcess, type ServiceRecord } from '../launcher/service-process.js';
 import { LocalCluster, type LocalClusterOptions } from '../nodes/local-cluster.js';
+import type { TypedDocumentString } from '../schema/generated/graphql.js';
 
 export interface StackIdentity {
   readonly basePort: number;
@@ -87,4 +88,21 @@ export async function gatewayLeader(
     // The gateway's own view, which its routing uses; /healthz answers it from memory.
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A typed GraphQL request to `${url}/graphql` that must succeed: its data (any error throws). */
+export async function graphqlData<T, V>(
+  url: string,
+  query: TypedDocumentString<T, V>,
+  variables?: V,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables: variables ?? {} }),
+  });
+  const body = (await res.json()) as { data: T; errors?: unknown };
+  if (body.errors !== undefined) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
+  return body.data;
 }

@@ -16,7 +16,12 @@ import type { ServiceProcess, ServiceRecord } from '../../launcher/service-proce
 import type { LocalCluster } from '../../nodes/local-cluster.js';
 import type { TypedDocumentString } from '../../schema/generated/graphql.js';
 import { graphql } from '../../schema/generated/index.js';
-import { gatewayCluster, gatewayProcess, gatewayUrlOf } from '../../test-support/gateway-stack.js';
+import {
+  gatewayCluster,
+  gatewayProcess,
+  gatewayUrlOf,
+  graphqlData,
+} from '../../test-support/gateway-stack.js';
 import { startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
 import { makeSelfSignedCertificate, type TestCertificate } from '../../test-support/tls-cert.js';
 
@@ -45,16 +50,8 @@ const listing = (i: number) => ({
   scrapedAt: '2026-11-24T10:00:00Z',
 });
 
-async function gql<T, V>(query: TypedDocumentString<T, V>, variables?: V): Promise<T> {
-  const res = await fetch(`${GATEWAY}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables: variables ?? {} }),
-  });
-  const body = (await res.json()) as { data: T; errors?: unknown };
-  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-  return body.data;
-}
+const gql = <T, V>(query: TypedDocumentString<T, V>, variables?: V): Promise<T> =>
+  graphqlData(GATEWAY, query, variables);
 
 const storedFiles = async () =>
   (await gql(graphql(`query FtpsTestFiles { files { name sha256 importedListings } }`))).files;
