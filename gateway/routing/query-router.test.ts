@@ -79,13 +79,14 @@ describe('QueryRouter', () => {
   });
 
   test('no read goes to a node that is still answering one while another node is idle', async () => {
-    reset([300, 2, 2]);
-    const router = new QueryRouter({ directory: directory(nodes.map((n) => n.url)), nodeTimeoutMs: 5_000 });
-    // The first read goes to the slow node (first in turn) and is in flight for 300 ms.
+    // Slow enough that the 20 fast reads are over long before it answers, even on a loaded machine.
+    reset([3_000, 2, 2]);
+    const router = new QueryRouter({ directory: directory(nodes.map((n) => n.url)), nodeTimeoutMs: 10_000 });
+    // The first read goes to the slow node (first in turn) and is in flight for 3 s.
     const slowRead = router.send('{}', {});
     for (let i = 0; i < 20; i++) await router.send('{}', {});
     await slowRead;
-    // In turns it would have got 7 of the 20 and held each for 300 ms.
+    // In turns it would have got 7 of the 20, each held for 3 s.
     assert.deepEqual([nodes[0]?.served, (nodes[1]?.served ?? 0) + (nodes[2]?.served ?? 0)], [1, 20]);
   });
 
