@@ -111,6 +111,11 @@ test('a leader cut off from the database steps down; a node that can write leads
     'the cut-off leader stepped down, saying why',
   );
 
+  // Its /healthz says why it does not stand.
+  const cutOff = await cluster.healthz(first.leader);
+  assert.equal(cutOff.database.standing, false);
+  assert.ok(cutOff.database.failingForMs >= 3_000, `failing for ${cutOff.database.failingForMs} ms`);
+
   // The new leader writes.
   const newLeader = (await claimed).node;
   assert.equal(newLeader, elected.node);
@@ -137,4 +142,5 @@ test('a leader cut off from the database steps down; a node that can write leads
   assert.ok(agreed.term > first.term);
   const health = await cluster.healthz(first.leader);
   assert.equal(health.leader, agreed.leader);
+  assert.deepEqual(health.database, { standing: true, failingForMs: 0 });
 });

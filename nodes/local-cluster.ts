@@ -241,4 +241,6 @@ export interface NodeHealth {
   readonly writable: boolean;
   readonly votedFor: string | null;
   readonly datagrams: { received: number; sent: number; dropped: Record<string, number> & { total: number } };
+  /** Whether the database answers the node (a node it fails for 3 s does not stand for leader). */
+  readonly database: { standing: boolean; failingForMs: number };
 }

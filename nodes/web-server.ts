@@ -78,6 +78,7 @@ export async function startWebServer(options: {
           leaderUrl: leadership.leaderRef()?.url ?? null,
           votedFor: s.votedFor,
           writable: leadership.canWrite(),
+          database: leadership.databaseHealth(),
           datagrams: {
             received: transport.received,
             sent: transport.sent,

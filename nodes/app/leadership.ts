@@ -139,6 +139,19 @@ export class Leadership {
     throw ApiError.notLeader(leader);
   }
 
+  /**
+   * Whether the database answers this node, for /healthz: `standing` is false while it is kept
+   * from leading (see DATABASE_LOSS_MS); `failingForMs` counts from the first failure unanswered
+   * by a success, 0 when none.
+   */
+  databaseHealth(): { standing: boolean; failingForMs: number } {
+    const since = this.databaseFailingSince;
+    return {
+      standing: this.standing,
+      failingForMs: since === null ? 0 : Math.round(performance.now() - since),
+    };
+  }
+
   canWrite(): boolean {
     const s = this.options.election.status();
     return s.role === 'leader' && this.claimedTerm === s.term;
