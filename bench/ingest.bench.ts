@@ -51,13 +51,13 @@ async function publish(channel: amqp.ConfirmChannel, queue: string, run: string)
   await channel.waitForConfirms();
 }
 
-/** CPU ms spent so far by each process group, for CPU per listing beside the rates. */
+/** CPU ms spent so far by each process group, for CPU per message (listing) beside the rates. */
 type CpuSnapshot = Record<string, number>;
 const selfCpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
-const perListing = (before: CpuSnapshot, after: CpuSnapshot) =>
+const cpuPerMessage = (before: CpuSnapshot, after: CpuSnapshot) =>
   Object.entries(after)
     .map(([k, v]) => `${k} ${Math.round(((v - (before[k] ?? 0)) / messages) * 1000)}`)
     .join(', ');
@@ -141,8 +141,8 @@ try {
     console.log(
       `${raw.toFixed(0).padStart(22)}   ${gw.toFixed(0).padStart(32)}   ${(gw / raw).toFixed(2).padStart(5)}   ${gw / raw >= TARGET ? 'target met' : `target ${TARGET} NOT met`}`,
     );
-    console.log(`  CPU µs per message, raw:     ${perListing(rawBefore, rawAfter)}`);
-    console.log(`  CPU µs per listing, gateway: ${perListing(gwBefore, gwAfter)}`);
+    console.log(`  CPU µs per message, raw:     ${cpuPerMessage(rawBefore, rawAfter)}`);
+    console.log(`  CPU µs per listing, gateway: ${cpuPerMessage(gwBefore, gwAfter)}`);
   } finally {
     await bench.stop();
   }

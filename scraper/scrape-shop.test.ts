@@ -74,6 +74,13 @@ describe('scraping the demo shop', () => {
     ...over,
   });
 
+  /** An item's path below the shop's `item/`, as EXPECTED names it. */
+  const slug = (url: string) => url.slice(shop.url.length + 'item/'.length);
+  /** Scraped listings in EXPECTED's shape. */
+  const asExpected = (
+    listings: readonly { url: string; price: number; currency: string; priceEur: number }[],
+  ) => listings.map((l) => [slug(l.url), l.price, l.currency, l.priceEur]);
+
   before(async () => {
     shop = await startDemoShop({ port: 0 });
   });
@@ -83,15 +90,7 @@ describe('scraping the demo shop', () => {
     const result = await scrapeShop(options());
     assert.equal(result.listingPages, 5);
     assert.equal(result.detailPages, 42);
-    assert.deepEqual(
-      result.listings.map((l) => [
-        l.url.slice(shop.url.length + 'item/'.length),
-        l.price,
-        l.currency,
-        l.priceEur,
-      ]),
-      EXPECTED,
-    );
+    assert.deepEqual(asExpected(result.listings), EXPECTED);
     for (const l of result.listings) {
       assert.equal(l.scrapedAt, '2025-03-01T10:00:00.000Z');
       assert.ok(listingMessage.safeParse(l).success, l.url);
@@ -139,7 +138,7 @@ describe('scraping the demo shop', () => {
     assert.equal(result.listingPages, 2);
     assert.equal(result.detailPages, 20);
     assert.deepEqual(
-      result.listings.map((l) => l.url.slice(shop.url.length + 'item/'.length)),
+      result.listings.map((l) => slug(l.url)),
       EXPECTED.slice(0, 19).map(([slug]) => slug),
     );
     const asked = shop.requests().slice(before);
@@ -256,15 +255,7 @@ describe('scraping the demo shop', () => {
     const result = await scrapeShop(options({ profile: loadSiteProfile(path) }));
     assert.equal(shop.requests().length - before, 5);
     assert.deepEqual([result.listingPages, result.detailPages], [5, 0]);
-    assert.deepEqual(
-      result.listings.map((l) => [
-        l.url.slice(shop.url.length + 'item/'.length),
-        l.price,
-        l.currency,
-        l.priceEur,
-      ]),
-      EXPECTED,
-    );
+    assert.deepEqual(asExpected(result.listings), EXPECTED);
     assert.deepEqual(result.summary.dropped, { 'no price': 3 });
   });
 

@@ -22,8 +22,8 @@ const typed = (message: string) => (issue: { input?: unknown }) =>
 export function normalizeUrl(url: string): string | undefined {
   const parsed = URL.parse(url);
   if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) return undefined;
-  // Setting the fragment re-serializes the url: only when there is one.
-  if (parsed.hash !== '' || url.includes('#')) parsed.hash = '';
+  // Setting the fragment re-serializes the url: only when there is one (even an empty one).
+  if (url.includes('#')) parsed.hash = '';
   return parsed.href;
 }
 
