@@ -125,8 +125,9 @@ async function gatewayMetricDrops(): Promise<Map<string, number> | null> {
     if (!res.ok) return null;
     const drops = new Map<string, number>();
     for (const line of (await res.text()).split('\n')) {
-      const m = /^ensemble_node_datagrams_dropped\{node="([^"]+)",reason="total"\} (\d+)/.exec(line);
-      if (m) drops.set(m[1] as string, Number(m[2]));
+      // One series per reason: their sum is the node's total.
+      const m = /^ensemble_node_datagrams_dropped\{node="([^"]+)",reason="[^"]+"\} (\d+)/.exec(line);
+      if (m) drops.set(m[1] as string, (drops.get(m[1] as string) ?? 0) + Number(m[2]));
     }
     return drops;
   } catch {

@@ -467,7 +467,7 @@ describe('the gateway in front of a 3-node cluster', { timeout: 180_000 }, () =>
     await back;
   });
 
-  test('/metrics counts routed requests, retries and the leader term', async () => {
+  test('/metrics counts routed requests, retries and the leader term; drops by reason', async () => {
     const res = await fetch(`${GATEWAY}/metrics`);
     assert.equal(res.status, 200);
     const text = await res.text();
@@ -476,5 +476,10 @@ describe('the gateway in front of a 3-node cluster', { timeout: 180_000 }, () =>
     assert.equal(term, (await currentLeader()).term);
     assert.match(text, /ensemble_gateway_failovers_total [1-9]/);
     assert.match(text, /ensemble_node_up\{node="n1"\} [01]/);
+    // Drops by reason only (a `total` series would be summed twice); process metrics named once.
+    assert.match(text, /ensemble_node_datagrams_dropped\{node="n1",reason="bad-signature"\} \d+/);
+    assert.doesNotMatch(text, /reason="total"/);
+    assert.match(text, /^ensemble_gateway_process_cpu_seconds_total \d/m);
+    assert.doesNotMatch(text, /process_process/);
   });
 });

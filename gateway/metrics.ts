@@ -10,7 +10,8 @@ export type GatewayMetrics = ReturnType<typeof createMetrics>;
 
 export function createMetrics(registry: LeaderRegistry, directory: NodeDirectory) {
   const register = new Registry();
-  collectDefaultMetrics({ register, prefix: 'ensemble_gateway_process_' });
+  // ensemble_gateway_process_cpu_seconds_total, ensemble_gateway_nodejs_eventloop_lag_seconds, …
+  collectDefaultMetrics({ register, prefix: 'ensemble_gateway_' });
   const requests = new Counter({
     name: 'ensemble_gateway_requests_total',
     help: 'GraphQL requests routed to the nodes, by kind and outcome',
@@ -71,8 +72,9 @@ export function createMetrics(registry: LeaderRegistry, directory: NodeDirectory
     collect() {
       this.reset();
       for (const n of directory.all()) {
+        // By reason only: a `total` series beside them would be counted twice by sum().
         for (const [reason, count] of Object.entries(n.drops))
-          this.set({ node: n.id ?? n.url, reason }, count);
+          if (reason !== 'total') this.set({ node: n.id ?? n.url, reason }, count);
       }
     },
   });

@@ -33,6 +33,8 @@ export class LeaderFeed {
   private readonly backoff: Backoff;
   private client: Client | null = null;
   private running: Promise<void> | null = null;
+  /** Whether any session got as far as the gateway's ack: until then the feed was never lost. */
+  private everConnected = false;
 
   constructor(private readonly options: LeaderFeedOptions) {
     this.backoff = options.backoff ?? new Backoff(500, 30_000);
@@ -54,7 +56,9 @@ export class LeaderFeed {
       const reason = await this.session();
       if (this.stopping.signal.aborted) return;
       const retryInMs = this.backoff.next();
-      logger.warn({ url, reason, retryInMs }, 'leader feed lost; reconnecting');
+      // Started before the gateway (npm start, compose): waiting for it is not a problem yet.
+      if (this.everConnected) logger.warn({ url, reason, retryInMs }, 'leader feed lost; reconnecting');
+      else logger.info({ url, reason, retryInMs }, 'gateway not reachable yet; retrying');
       await pause(retryInMs, this.stopping.signal);
     }
   }
@@ -76,6 +80,7 @@ export class LeaderFeed {
         keepAlive: keepAliveMs,
         on: {
           connected: () => {
+            this.everConnected = true;
             logger.info({ url }, 'leader feed connected');
             // After the subscribe message that is sent right after the ack: the answer then
             // comes once the subscription is set up, so no change falls between the two.
