@@ -3,65 +3,30 @@
  * nodes and the leader, and when the leader is killed it shows the new one, live over graphql-ws.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
-import type { ServiceProcess } from '../launcher/service-process.js';
-import type { LocalCluster } from '../nodes/local-cluster.js';
-import { gatewayCluster, gatewayProcess, gatewayUrlOf, startGateway } from '../test-support/gateway-stack.js';
-import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
+import { type BrowserStack, startBrowserStack } from '../test-support/browser-stack.js';
+import { gatewayUrlOf } from '../test-support/gateway-stack.js';
 
-const TOKEN = 'page-test-token-0123456789';
-const SECRET = 'page-test-secret-0123456789';
 const PORT = 14_900;
 const GATEWAY = gatewayUrlOf(PORT);
 
-let pg: TestPostgres;
-let c: LocalCluster;
-let gateway: ServiceProcess;
-let browser: Browser;
+let stack: BrowserStack;
 
 before(async () => {
-  pg = await startTestPostgres();
-  const stack = { basePort: PORT, secret: SECRET, apiToken: TOKEN };
-  gateway = gatewayProcess(stack);
-  await startGateway(gateway);
-  c = gatewayCluster(stack, {
-    dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-page-')),
-    databaseUrl: await pg.createDatabase('page'),
-  });
-  const announced = gateway.waitFor(
-    (r) => r.msg === 'leader announced' || r.msg === 'leader found by health check',
-    30_000,
-    'a leader',
+  stack = await startBrowserStack(
+    { basePort: PORT, secret: 'page-test-secret-0123456789', apiToken: 'page-test-token-0123456789' },
+    'page',
   );
-  c.startAll();
-  await announced;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
 });
 
 after(async () => {
-  await browser?.close();
-  await gateway?.stop();
-  await c?.stopAll();
-  await pg?.stop();
+  await stack?.stop();
 });
 
 test('the page shows the leader; kill it and the page shows the new one', { timeout: 120_000 }, async () => {
-  const page = await browser.newPage();
+  const page = await stack.browser.newPage();
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(error.message));
   await page.goto(GATEWAY);
@@ -72,7 +37,7 @@ test('the page shows the leader; kill it and the page shows the new one', { time
   assert.equal(await page.locator('[data-node]').count(), 3);
   await page.getByTestId('connection').filter({ hasText: 'live' }).waitFor({ timeout: 15_000 });
 
-  await c.kill(first);
+  await stack.cluster.kill(first);
   // The new leader, pushed by leaderChanged; the election feed lists its transition.
   await page.waitForFunction(
     (old) => {

@@ -43,6 +43,7 @@ type Documents = {
     "subscription GatewayTestEvents($after: Int) { events(afterPosition: $after) { position type } }": typeof types.GatewayTestEventsDocument,
     "query IngestTestEvents($a: Int) { events(afterPosition: $a, first: 500) { position type stream data } }": typeof types.IngestTestEventsDocument,
     "query IngestTestFiles { files { name importedListings } }": typeof types.IngestTestFilesDocument,
+    "query PlaygroundTestFiles { files { name importedListings } }": typeof types.PlaygroundTestFilesDocument,
     "mutation CreateTask($input: CreateTaskInput!, $key: String) { createTask(input: $input, idempotencyKey: $key) { ...TaskFields } }": typeof types.CreateTaskDocument,
     "mutation UpdateTask($id: ID!, $input: UpdateTaskInput!, $v: Int) { updateTask(id: $id, input: $input, expectedVersion: $v) { ...TaskFields } }": typeof types.UpdateTaskDocument,
     "mutation DeleteTask($id: ID!, $v: Int) { deleteTask(id: $id, expectedVersion: $v) }": typeof types.DeleteTaskDocument,
@@ -93,6 +94,7 @@ const documents: Documents = {
     "subscription GatewayTestEvents($after: Int) { events(afterPosition: $after) { position type } }": types.GatewayTestEventsDocument,
     "query IngestTestEvents($a: Int) { events(afterPosition: $a, first: 500) { position type stream data } }": types.IngestTestEventsDocument,
     "query IngestTestFiles { files { name importedListings } }": types.IngestTestFilesDocument,
+    "query PlaygroundTestFiles { files { name importedListings } }": types.PlaygroundTestFilesDocument,
     "mutation CreateTask($input: CreateTaskInput!, $key: String) { createTask(input: $input, idempotencyKey: $key) { ...TaskFields } }": types.CreateTaskDocument,
     "mutation UpdateTask($id: ID!, $input: UpdateTaskInput!, $v: Int) { updateTask(id: $id, input: $input, expectedVersion: $v) { ...TaskFields } }": types.UpdateTaskDocument,
     "mutation DeleteTask($id: ID!, $v: Int) { deleteTask(id: $id, expectedVersion: $v) }": types.DeleteTaskDocument,
@@ -227,6 +229,10 @@ export function graphql(source: "query IngestTestEvents($a: Int) { events(afterP
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "query IngestTestFiles { files { name importedListings } }"): typeof import('./graphql.js').IngestTestFilesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query PlaygroundTestFiles { files { name importedListings } }"): typeof import('./graphql.js').PlaygroundTestFilesDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

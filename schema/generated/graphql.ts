@@ -210,6 +210,11 @@ export type IngestTestFilesQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type IngestTestFilesQuery = { files: Array<{ name: string, importedListings: number }> };
 
+export type PlaygroundTestFilesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PlaygroundTestFilesQuery = { files: Array<{ name: string, importedListings: number }> };
+
 export type CreateTaskMutationVariables = Exact<{
   input: CreateTaskInput;
   key?: string | null | undefined;
@@ -659,6 +664,14 @@ export const IngestTestFilesDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<IngestTestFilesQuery, IngestTestFilesQueryVariables>;
+export const PlaygroundTestFilesDocument = new TypedDocumentString(`
+    query PlaygroundTestFiles {
+  files {
+    name
+    importedListings
+  }
+}
+    `) as unknown as TypedDocumentString<PlaygroundTestFilesQuery, PlaygroundTestFilesQueryVariables>;
 export const CreateTaskDocument = new TypedDocumentString(`
     mutation CreateTask($input: CreateTaskInput!, $key: String) {
   createTask(input: $input, idempotencyKey: $key) {

@@ -1,0 +1,122 @@
+/**
+ * The offline IDE at `/playground` (Altair) in headless Chromium, used as a person would: with
+ * every request that would leave the machine refused, it runs its initial query, uploads a file
+ * with the API token (multipart, through the gateway to the leader), and shows a `leaderChanged`
+ * subscription's push when the leader is killed.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { graphql } from '../schema/generated/index.js';
+import { type BrowserStack, startBrowserStack } from '../test-support/browser-stack.js';
+import { gatewayLeader, gatewayUrlOf, graphqlData } from '../test-support/gateway-stack.js';
+
+const PORT = 15_000;
+const GATEWAY = gatewayUrlOf(PORT);
+const TOKEN = 'playground-test-token-0123456789';
+
+let stack: BrowserStack;
+let page: Page;
+const outside: string[] = [];
+const problems: string[] = [];
+
+before(async () => {
+  stack = await startBrowserStack(
+    { basePort: PORT, secret: 'playground-test-secret-0123456789', apiToken: TOKEN },
+    'playground',
+  );
+  page = await stack.browser.newPage();
+  page.on('pageerror', (error) => problems.push(error.message));
+  // Offline: anything not served by this machine is refused and remembered.
+  await page.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.hostname === '127.0.0.1' || url.protocol === 'data:' || url.protocol === 'blob:')
+      return route.continue();
+    outside.push(url.href);
+    return route.abort();
+  });
+  await page.goto(`${GATEWAY}/playground/`);
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+/** A line of the result pane (a CodeMirror view of the answer's JSON). */
+const resultLine = (text: string) => page.locator('app-query-result .cm-line', { hasText: text });
+
+/** Replaces the query editor's text as a person would: select all, type. */
+async function typeQuery(text: string): Promise<void> {
+  await page.getByRole('tab', { name: 'Query' }).click();
+  await page.locator('app-query-editor .cm-content').first().click(); // the second is the variables'
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(text);
+}
+
+test('its initial query asks the gateway for the cluster and shows the leader', {
+  timeout: 60_000,
+}, async () => {
+  const leader = await gatewayLeader(GATEWAY);
+  await page.getByRole('button', { name: 'Send Request' }).click();
+  await resultLine('"LEADER"').first().waitFor({ timeout: 15_000 });
+  await resultLine(`"url": "${leader.url}"`).first().waitFor();
+});
+
+test('a file chosen in the variables pane is uploaded with the API token and imported', {
+  timeout: 60_000,
+}, async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'ensemble-playground-')), 'from-the-playground.json');
+  writeFileSync(
+    file,
+    JSON.stringify([
+      {
+        title: 'Uploaded from the playground',
+        url: 'https://shop.example/playground/1',
+        price: 12.5,
+        currency: 'EUR',
+        priceEur: 12.5,
+        scrapedAt: '2026-11-25T00:00:00Z',
+      },
+    ]),
+  );
+  await page.getByRole('tab', { name: 'Auth' }).click();
+  await page.getByText('No auth').click();
+  await page.locator('nz-option-item').filter({ hasText: 'Bearer Token' }).click();
+  await page.locator('app-authorization-bearer .cm-content').click();
+  await page.keyboard.type(TOKEN);
+  await typeQuery('mutation ($file: Upload!) { uploadFile(file: $file) { name importedListings } }');
+  await page.getByText('VARIABLES').click();
+  await page.getByRole('button', { name: 'Add files' }).click();
+  await page.locator('input[data-tid="file_name"]').fill('file');
+  await page.locator('input.variables-file-item-input').setInputFiles(file);
+  await page.getByRole('button', { name: 'Send Request' }).click();
+  await resultLine('"importedListings": 1').waitFor({ timeout: 15_000 });
+
+  const { files } = await graphqlData(
+    GATEWAY,
+    graphql(`query PlaygroundTestFiles { files { name importedListings } }`),
+  );
+  assert.deepEqual(
+    files.filter((f) => f.name === 'from-the-playground.json'),
+    [{ name: 'from-the-playground.json', importedListings: 1 }],
+  );
+});
+
+test('a leaderChanged subscription shows the new leader when the leader is killed', {
+  timeout: 90_000,
+}, async () => {
+  const old = await gatewayLeader(GATEWAY);
+  await typeQuery('subscription { leaderChanged { term leader { id } } }');
+  await page.getByRole('button', { name: 'Send Request' }).click();
+  // Subscribed once the IDE offers to cancel it.
+  await page.getByRole('button', { name: 'Cancel' }).waitFor({ timeout: 15_000 });
+  await stack.cluster.kill(old.id, 'SIGKILL');
+  const next = await gatewayLeader(GATEWAY, old.term);
+  await resultLine(`"term": ${next.term}`).first().waitFor({ timeout: 15_000 });
+  await resultLine(`"id": "${next.id}"`).first().waitFor();
+  assert.deepEqual(outside, [], 'nothing fetched from outside the machine');
+  assert.deepEqual(problems, []);
+});
