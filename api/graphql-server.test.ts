@@ -513,6 +513,13 @@ describe('queries', () => {
     });
   }
 
+  test('a JSON body over 1 MiB answers 413 naming the limit', async () => {
+    const r = await gql(`{ headPosition } # ${'x'.repeat(1024 * 1024)}`);
+    assert.equal(r.status, 413);
+    assert.equal(codeOf(r), 'PAYLOAD_TOO_LARGE');
+    assert.equal(r.body.errors?.[0]?.message, 'the request body exceeds the limit of 1048576 bytes');
+  });
+
   test('a query over the depth limit is refused before execution', async () => {
     // Only introspection types recurse, so the deep query goes through __type.
     let deep = 'name';

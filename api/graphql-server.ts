@@ -210,7 +210,13 @@ function httpErrorHandler(logger: Logger): express.ErrorRequestHandler {
     if (status >= 500) logger.error({ err }, 'HTTP request failed');
     const code =
       status === 413 ? 'PAYLOAD_TOO_LARGE' : status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
-    const message = status >= 500 ? INTERNAL_ERROR_MESSAGE : String((err as Error).message ?? err);
+    const limit = (err as { limit?: unknown }).limit;
+    const message =
+      status >= 500
+        ? INTERNAL_ERROR_MESSAGE
+        : status === 413 && typeof limit === 'number'
+          ? `the request body exceeds the limit of ${limit} bytes`
+          : String((err as Error).message ?? err);
     res.status(status).json({ errors: [{ message, extensions: { code } }] });
   };
 }

@@ -153,3 +153,33 @@ test('a JSON body above the limit is refused with 413 before it is read', async 
   assert.equal(res.status, 413);
   assert.equal(JSON.parse(res.text).error.type, 'entity.too.large');
 });
+
+test('an upload above the limit is refused with 413 in the node’s words, naming the file limit', async () => {
+  sent.length = 0;
+  const form = new FormData();
+  form.set(
+    'operations',
+    JSON.stringify({
+      query: 'mutation ($f: Upload!) { uploadFile(file: $f) { id } }',
+      variables: { f: null },
+    }),
+  );
+  form.set('map', JSON.stringify({ 0: ['variables.f'] }));
+  // Over the file limit (1 KiB) and the multipart envelope's allowance on top of it.
+  form.set('0', new Blob([new Uint8Array(200 * 1024)]), 'big.json');
+  const res = await fetch(base, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'apollo-require-preflight': 'true' },
+    body: form,
+  });
+  assert.equal(res.status, 413);
+  assert.deepEqual(await res.json(), {
+    errors: [
+      {
+        message: 'the file exceeds the upload limit of 1024 bytes',
+        extensions: { limitBytes: 1024, code: 'PAYLOAD_TOO_LARGE' },
+      },
+    ],
+  });
+  assert.deepEqual(sent, [], 'nothing forwarded');
+});

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import express from 'express';
 import { type DocumentNode, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import type { Logger } from 'pino';
+import { ApiError } from '../../api/errors.js';
 import { checkBearer, refusalOf } from '../../common/bearer-token.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { IDEMPOTENCY_KEY_HEADER, type LeaderRouter } from '../routing/leader-router.js';
@@ -200,6 +201,14 @@ export function graphqlProxy(options: {
         return;
       }
       multipart(req, res, (err?: unknown) => {
+        if ((err as { type?: unknown } | undefined)?.type === 'entity.too.large') {
+          // The node's own words for it: the limit is the file's, not the envelope's.
+          options.metrics.requests.inc({ kind: 'upload', outcome: 'too_large' });
+          const tooLarge = ApiError.payloadTooLarge(options.maxUploadBytes);
+          const { http: _http, ...extensions } = tooLarge.extensions;
+          res.status(413).json({ errors: [{ message: tooLarge.message, extensions }] });
+          return;
+        }
         if (err) {
           next(err);
           return;
