@@ -21,6 +21,15 @@ import {
 import { type Client, createClient } from 'graphql-ws';
 import { pino } from 'pino';
 import WebSocket from 'ws';
+import {
+  BATCH_CONTENT_TYPE,
+  BATCH_PATH,
+  BATCH_SIGNATURE_HEADER,
+  type BatchedResponse,
+  decodeResponses,
+  encodeRequests,
+  signBatch,
+} from '../common/graphql-batch.js';
 import { depthLimitRule } from './depth-limit.js';
 import { ApiError } from './errors.js';
 import { buildEnsembleSchema, type GraphqlServer, startGraphqlServer } from './graphql-server.js';
@@ -342,8 +351,9 @@ async function upload(bytes: Buffer, headers: Record<string, string>, name = 'la
 
 // ---------------------------------------------------------------- tests
 
-const startTestServer = (maxUploadBytes = MAX_UPLOAD) =>
+const startTestServer = (maxUploadBytes = MAX_UPLOAD, batchSecret?: string) =>
   startGraphqlServer({
+    ...(batchSecret === undefined ? {} : { batchSecret }),
     host: '127.0.0.1',
     port: 0,
     readModels,
@@ -1014,5 +1024,118 @@ describe('subscriptions over graphql-ws', () => {
     } finally {
       await anonymous.dispose();
     }
+  });
+});
+
+describe('batches from the gateway (/graphql/batch)', () => {
+  const SECRET = 'batch-test-secret-0123456789';
+  let batchServer: GraphqlServer;
+  let base = '';
+
+  before(async () => {
+    batchServer = await startTestServer(MAX_UPLOAD, SECRET);
+    base = batchServer.url;
+  });
+
+  after(() => batchServer.close());
+
+  const postBatch = (body: Buffer, signature: string | undefined, contentType = BATCH_CONTENT_TYPE) =>
+    fetch(`${base}${BATCH_PATH}`, {
+      method: 'POST',
+      headers: {
+        'content-type': contentType,
+        ...(signature === undefined ? {} : { [BATCH_SIGNATURE_HEADER]: signature }),
+      },
+      body,
+    });
+
+  const single = async (body: string, headers: Record<string, string>) => {
+    const res = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
+    return { status: res.status, contentType: res.headers.get('content-type'), text: await res.text() };
+  };
+
+  test('each request is answered as it would be alone: status, content type and bytes', async () => {
+    const requests = [
+      { headers: {}, body: JSON.stringify({ query: '{ tasks(first: 2) { edges { node { id title } } } }' }) },
+      { headers: {}, body: JSON.stringify({ query: '{ nope }' }) },
+      { headers: {}, body: JSON.stringify({ query: 'mutation { deleteTask(id: "b1") }' }) },
+      {
+        headers: { ...auth, 'idempotency-key': 'batch-key' },
+        body: JSON.stringify({ query: 'mutation { deleteTask(id: "b2") }' }),
+      },
+      { headers: {}, body: '{"query": ' },
+    ];
+    const batch = encodeRequests(requests.map((r) => ({ headers: r.headers, body: Buffer.from(r.body) })));
+    const res = await postBatch(batch, signBatch(SECRET, batch));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), BATCH_CONTENT_TYPE);
+    const answers = decodeResponses(Buffer.from(await res.arrayBuffer()), requests.length);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 400, 200, 200, 400],
+    );
+    assert.deepEqual(calls.deleteTask?.at(-1), {
+      id: 'b2',
+      expectedVersion: undefined,
+      idempotencyKey: 'batch-key:deleteTask',
+    });
+    // The same requests one by one (the JSON one that does not parse is said differently by
+    // body-parser, so only its code is compared).
+    for (const [i, r] of requests.entries()) {
+      const alone = await single(r.body, r.headers);
+      const a = answers[i] as BatchedResponse;
+      assert.equal(a.status, alone.status, `status of ${r.body}`);
+      if (i === 4) {
+        assert.equal(JSON.parse(a.body.toString()).errors[0].extensions.code, 'BAD_REQUEST');
+        continue;
+      }
+      assert.equal(a.contentType, alone.contentType, `content type of ${r.body}`);
+      assert.equal(a.body.toString(), alone.text, `answer to ${r.body}`);
+    }
+  });
+
+  test('an unsigned or wrongly signed batch is refused (401) and runs nothing', async () => {
+    const before = calls.deleteTask?.length ?? 0;
+    const batch = encodeRequests([
+      { headers: auth, body: Buffer.from(JSON.stringify({ query: 'mutation { deleteTask(id: "x") }' })) },
+    ]);
+    for (const signature of [undefined, signBatch('another-secret-0123456789', batch), 'sha256=00']) {
+      const res = await postBatch(batch, signature);
+      assert.equal(res.status, 401);
+      const body = (await res.json()) as GqlResponse['body'];
+      assert.equal(body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+    }
+    assert.equal(calls.deleteTask?.length ?? 0, before);
+  });
+
+  test('a malformed batch is 400 saying what is wrong; another content type is 415', async () => {
+    const good = encodeRequests([{ headers: {}, body: Buffer.from('{"query":"{ headPosition }"}') }]);
+    for (const [bytes, problem] of [
+      [good.subarray(0, good.length - 3), /runs past the end/],
+      [Buffer.concat([good, Buffer.from([0])]), /after the last frame/],
+      [Buffer.from([0, 0, 0, 0]), /0 requests/],
+      [Buffer.from([0, 0, 1, 0]), /256 requests/],
+    ] as const) {
+      const res = await postBatch(bytes, signBatch(SECRET, bytes));
+      assert.equal(res.status, 400);
+      const body = (await res.json()) as GqlResponse['body'];
+      assert.match(body.errors?.[0]?.message ?? '', problem);
+    }
+    const res = await postBatch(good, signBatch(SECRET, good), 'application/json');
+    assert.equal(res.status, 415);
+  });
+
+  test('a server without the cluster secret (the gateway) has no batch route', async () => {
+    const batch = encodeRequests([{ headers: {}, body: Buffer.from('{"query":"{ headPosition }"}') }]);
+    const res = await fetch(`${server.url}${BATCH_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': BATCH_CONTENT_TYPE, [BATCH_SIGNATURE_HEADER]: signBatch(SECRET, batch) },
+      body: batch,
+    });
+    assert.notEqual(res.status, 200);
   });
 });

@@ -15,10 +15,12 @@ import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
+import { BATCH_PATH } from '../common/graphql-batch.js';
 import { checkBearer } from './auth.js';
 import type { GraphqlContext } from './context.js';
 import { DEFAULT_MAX_DEPTH, depthLimitRule } from './depth-limit.js';
 import { apolloFormatError, INTERNAL_ERROR_MESSAGE, wsFormatErrors } from './format-error.js';
+import { graphqlBatchRoute } from './graphql-batch-route.js';
 import type { Commands, Feeds, ReadModels } from './ports.js';
 
 export { buildEnsembleSchema } from './schema.js';
@@ -43,6 +45,8 @@ export interface GraphqlServerOptions {
   healthz: () => { status: number; body: unknown };
   /** Mounted after /healthz and before the 404 fallback (e.g. /metrics). */
   extraRoutes?: (app: express.Express) => void;
+  /** CLUSTER_SECRET, on a node: serves the gateway's signed batches at /graphql/batch. */
+  batchSecret?: string;
 }
 
 export interface GraphqlServer {
@@ -125,6 +129,19 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
     res.status(status).json(body);
   });
   opts.extraRoutes?.(app);
+  if (opts.batchSecret !== undefined) {
+    // Before /graphql, whose prefix it shares.
+    app.post(
+      BATCH_PATH,
+      ...graphqlBatchRoute({
+        apollo,
+        contextFor,
+        secret: opts.batchSecret,
+        maxRequestBytes: MAX_JSON_BYTES,
+        logger,
+      }),
+    );
+  }
   app.use(
     GRAPHQL_PATH,
     drainUnreadUpload,

@@ -16,6 +16,7 @@ import { GatewayCommands } from './ports/gateway-commands.js';
 import { GatewayReadModels } from './ports/gateway-read-models.js';
 import { LeaderRegistry } from './routing/leader-registry.js';
 import { LeaderRouter } from './routing/leader-router.js';
+import { NodeBatcher } from './routing/node-batcher.js';
 import { NodeDirectory } from './routing/node-directory.js';
 import { QueryRouter } from './routing/query-router.js';
 
@@ -57,7 +58,17 @@ export async function startGatewayServer(
     onChange: () => feeds.watchNodes(),
   });
   const metrics = createMetrics(registry, directory);
+  // Requests for one node in the same turn share one HTTP exchange (the nodes' /graphql/batch).
+  const transport = new NodeBatcher({
+    secret: config.clusterSecret,
+    logger,
+    onBatch: (size) => {
+      metrics.batches.inc();
+      metrics.batchedRequests.inc(size);
+    },
+  });
   const leaderRouter = new LeaderRouter({
+    transport,
     registry,
     directory,
     leaderWaitMs: config.leaderWaitMs,
@@ -65,7 +76,7 @@ export async function startGatewayServer(
     metrics,
     logger,
   });
-  const queryRouter = new QueryRouter({ directory, nodeTimeoutMs: config.nodeTimeoutMs });
+  const queryRouter = new QueryRouter({ directory, nodeTimeoutMs: config.nodeTimeoutMs, transport });
   const readModels = new GatewayReadModels(registry, directory, queryRouter);
   const feeds = new GatewayFeeds(registry, directory, logger, () => readModels.headPosition());
   const commands = new GatewayCommands(leaderRouter, config.apiToken);

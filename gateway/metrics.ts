@@ -37,6 +37,16 @@ export function createMetrics(registry: LeaderRegistry, directory: NodeDirectory
       this.set(registry.current()?.term ?? 0);
     },
   });
+  const batches = new Counter({
+    name: 'ensemble_gateway_batches_total',
+    help: 'Batches sent to the nodes (requests for one node in the same turn, sent as one)',
+    registers: [register],
+  });
+  const batchedRequests = new Counter({
+    name: 'ensemble_gateway_batched_requests_total',
+    help: 'Requests sent to the nodes inside batches',
+    registers: [register],
+  });
   const queueMessages = new Counter({
     name: 'ensemble_gateway_queue_messages_total',
     help: 'Messages taken from the listings queue, by outcome',
@@ -83,5 +93,15 @@ export function createMetrics(registry: LeaderRegistry, directory: NodeDirectory
     if (!first) failovers.inc();
     first = false;
   });
-  return { register, requests, retries, failovers, queueMessages, queueLag, ftpPolls };
+  return {
+    register,
+    requests,
+    retries,
+    failovers,
+    batches,
+    batchedRequests,
+    queueMessages,
+    queueLag,
+    ftpPolls,
+  };
 }

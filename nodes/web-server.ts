@@ -64,6 +64,7 @@ export async function startWebServer(options: {
     feeds: new NodeFeeds(leadership, eventFeed),
     apiToken: config.apiToken,
     maxUploadBytes: config.maxUploadBytes,
+    batchSecret: config.clusterSecret,
     logger,
     healthz: () => {
       const s = election.status();

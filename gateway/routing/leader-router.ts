@@ -10,8 +10,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
 import type { KnownLeader, LeaderRegistry } from './leader-registry.js';
+import { type NodeTransport, plainTransport } from './node-batcher.js';
 import type { NodeDirectory } from './node-directory.js';
-import { type NodeResponse, NodeUnreachableError, send } from './node-http.js';
+import { type NodeResponse, NodeUnreachableError } from './node-http.js';
 import { NoLeaderError } from './routing-errors.js';
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
@@ -34,6 +35,8 @@ export class LeaderRouter {
       readonly nodeTimeoutMs: number;
       readonly metrics: GatewayMetrics;
       readonly logger: Logger;
+      /** How requests travel (the gateway batches them); one by one when not given. */
+      readonly transport?: NodeTransport;
     },
   ) {}
 
@@ -68,10 +71,7 @@ export class LeaderRouter {
         if (next.term > target.term) deposed.abort();
       });
       try {
-        const res = await send(`${leader.url}/graphql`, {
-          method: 'POST',
-          headers: keyed,
-          body,
+        const res = await (this.options.transport ?? plainTransport).send(leader.url, body, keyed, {
           timeoutMs: this.options.nodeTimeoutMs,
           signal: signal ? AbortSignal.any([signal, deposed.signal]) : deposed.signal,
         });

@@ -6,8 +6,9 @@
  * would go on sending it its share until a request or a health check fails. A node that cannot
  * be reached is taken out of rotation and the next one is asked.
  */
+import { type NodeTransport, plainTransport } from './node-batcher.js';
 import type { NodeDirectory } from './node-directory.js';
-import { type NodeResponse, NodeUnreachableError, send } from './node-http.js';
+import { type NodeResponse, NodeUnreachableError } from './node-http.js';
 import { NoNodeError } from './routing-errors.js';
 
 export class QueryRouter {
@@ -17,6 +18,8 @@ export class QueryRouter {
     private readonly options: {
       readonly directory: Pick<NodeDirectory, 'inTurn' | 'all' | 'markUnhealthy'>;
       readonly nodeTimeoutMs: number;
+      /** How requests travel (the gateway batches them); one by one when not given. */
+      readonly transport?: NodeTransport;
     },
   ) {}
 
@@ -37,10 +40,7 @@ export class QueryRouter {
     for (const node of candidates) {
       this.inFlight.set(node.url, load(node.url) + 1);
       try {
-        return await send(`${node.url}/graphql`, {
-          method: 'POST',
-          headers,
-          body,
+        return await (this.options.transport ?? plainTransport).send(node.url, body, headers, {
           timeoutMs: this.options.nodeTimeoutMs,
           ...(signal ? { signal } : {}),
         });

@@ -1,0 +1,106 @@
+/**
+ * `POST /graphql/batch` on a node: the gateway's coalesced requests (common/graphql-batch.ts).
+ * Each request in a batch runs through the same Apollo Server as a request to `/graphql` — same
+ * validation, limits, CSRF rule, context (its own Authorization and Idempotency-Key) and error
+ * formatting — concurrently, as separate requests would; only the HTTP exchange is shared.
+ */
+import { type ApolloServer, HeaderMap } from '@apollo/server';
+import express from 'express';
+import type { Logger } from 'pino';
+import {
+  BATCH_CONTENT_TYPE,
+  BATCH_SIGNATURE_HEADER,
+  type BatchedRequest,
+  type BatchedResponse,
+  BatchFormatError,
+  batchSignatureValid,
+  decodeRequests,
+  encodeResponses,
+  MAX_BATCH,
+} from '../common/graphql-batch.js';
+import type { GraphqlContext } from './context.js';
+import { INTERNAL_ERROR_MESSAGE } from './format-error.js';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export function graphqlBatchRoute(options: {
+  readonly apollo: ApolloServer<GraphqlContext>;
+  readonly contextFor: (authorization: string | undefined, idempotencyKey?: string) => GraphqlContext;
+  /** CLUSTER_SECRET: batches come from the gateway only. */
+  readonly secret: string;
+  /** The largest body of one request; a batch may hold MAX_BATCH of them. */
+  readonly maxRequestBytes: number;
+  readonly logger: Logger;
+}): express.RequestHandler[] {
+  const { apollo, contextFor, secret, logger } = options;
+  const refuse = (res: express.Response, status: number, code: string, message: string) =>
+    res.status(status).json({ errors: [{ message, extensions: { code } }] });
+
+  const answer = async (request: BatchedRequest): Promise<BatchedResponse> => {
+    const error = (status: number, code: string, message: string): BatchedResponse => ({
+      status,
+      contentType: JSON_TYPE,
+      body: Buffer.from(JSON.stringify({ errors: [{ message, extensions: { code } }] })),
+    });
+    if (request.body.length > options.maxRequestBytes)
+      return error(
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `the request body exceeds the limit of ${options.maxRequestBytes} bytes`,
+      );
+    let body: unknown;
+    try {
+      body = JSON.parse(request.body.toString('utf8'));
+    } catch (e) {
+      return error(400, 'BAD_REQUEST', (e as Error).message);
+    }
+    const headers = new HeaderMap([['content-type', 'application/json']]);
+    const { authorization, 'idempotency-key': key } = request.headers;
+    if (authorization !== undefined) headers.set('authorization', authorization);
+    if (key !== undefined) headers.set('idempotency-key', key);
+    try {
+      const result = await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: 'POST', headers, search: '', body },
+        context: async () => contextFor(authorization, key),
+      });
+      let text = '';
+      if (result.body.kind === 'complete') text = result.body.string;
+      else for await (const chunk of result.body.asyncIterator) text += chunk;
+      return {
+        status: result.status ?? 200,
+        contentType: result.headers.get('content-type') ?? JSON_TYPE,
+        body: Buffer.from(text),
+      };
+    } catch (e) {
+      logger.error({ err: e }, 'a batched request failed');
+      return error(500, 'INTERNAL_SERVER_ERROR', INTERNAL_ERROR_MESSAGE);
+    }
+  };
+
+  return [
+    express.raw({ type: BATCH_CONTENT_TYPE, limit: MAX_BATCH * (options.maxRequestBytes + 1024) }),
+    async (req, res, next) => {
+      if (!Buffer.isBuffer(req.body)) {
+        refuse(res, 415, 'BAD_REQUEST', `a batch is sent as ${BATCH_CONTENT_TYPE}`);
+        return;
+      }
+      const signature = req.headers[BATCH_SIGNATURE_HEADER];
+      if (!batchSignatureValid(secret, req.body, typeof signature === 'string' ? signature : undefined)) {
+        logger.warn({ from: req.socket.remoteAddress }, 'refused a batch with a missing or wrong signature');
+        refuse(res, 401, 'UNAUTHENTICATED', 'a batch must be signed with the cluster secret');
+        return;
+      }
+      let requests: BatchedRequest[];
+      try {
+        requests = decodeRequests(req.body);
+      } catch (e) {
+        if (e instanceof BatchFormatError) refuse(res, 400, 'BAD_REQUEST', e.message);
+        else next(e);
+        return;
+      }
+      const out = encodeResponses(await Promise.all(requests.map(answer)));
+      res.writeHead(200, { 'content-type': BATCH_CONTENT_TYPE, 'content-length': out.length });
+      res.end(out);
+    },
+  ];
+}
