@@ -265,6 +265,35 @@ describe('the gateway in front of a 3-node cluster', { timeout: 180_000 }, () =>
     assert.equal(bad.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
   });
 
+  test('concurrent requests travel to the nodes in batches; each client gets its own answer', async () => {
+    const counter = async (name: string) =>
+      Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${GATEWAY}/metrics`)).text())?.[1]);
+    const batchesBefore = await counter('ensemble_gateway_batches_total');
+    const titles = Array.from({ length: 24 }, (_, i) => `batched ${i}`);
+    // Writes with and without a token in the same batch: each is judged on its own.
+    const [writes, anonymous] = await Promise.all([
+      Promise.all(titles.map((t) => gql(CREATE_TASK, { t }, AUTH))),
+      gql(graphql(`mutation GatewayTestBatchNoToken { createTask(input: { title: "none" }) { id } }`)),
+    ]);
+    const created = writes.map((w) => dataOf(w, 'createTask'));
+    assert.deepEqual(
+      created.map((t) => t.title),
+      titles,
+    );
+    assert.equal(anonymous.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+    const reads = await Promise.all(
+      created.map((t) =>
+        gql(graphql(`query GatewayTestBatchedRead($id: ID!) { task(id: $id) { id title } }`), { id: t.id }),
+      ),
+    );
+    assert.deepEqual(
+      reads.map((r) => dataOf(r, 'task')),
+      created.map((t) => ({ id: t.id, title: t.title })),
+    );
+    assert.ok((await counter('ensemble_gateway_batches_total')) > batchesBefore, 'some went as batches');
+    assert.ok((await counter('ensemble_gateway_batched_requests_total')) >= 2);
+  });
+
   test('cluster is the gateway’s own view (self is null); mixed and aliased operations work', async () => {
     const leader = await currentLeader();
     const r = await gql(

@@ -32,6 +32,8 @@ type Documents = {
     "mutation GatewayTestNoToken { createTask(input: { title: \"no token\" }) { id } }": typeof types.GatewayTestNoTokenDocument,
     "query GatewayTestTaskTitle($id: ID!) { task(id: $id) { title } }": typeof types.GatewayTestTaskTitleDocument,
     "mutation GatewayTestEmptyTitle { createTask(input: { title: \"\" }) { id } }": typeof types.GatewayTestEmptyTitleDocument,
+    "mutation GatewayTestBatchNoToken { createTask(input: { title: \"none\" }) { id } }": typeof types.GatewayTestBatchNoTokenDocument,
+    "query GatewayTestBatchedRead($id: ID!) { task(id: $id) { id title } }": typeof types.GatewayTestBatchedReadDocument,
     "query GatewayTestMixed { view: cluster { term self { id } leader { id role } nodes { id role } }\n        some: tasks(first: 2) { edges { n: node { t: title } } } }": typeof types.GatewayTestMixedDocument,
     "mutation GatewayTestUpload($f: Upload!) { uploadFile(file: $f) { name size importedListings } }": typeof types.GatewayTestUploadDocument,
     "mutation GatewayTestKeyedOnce { createTask(input: { title: \"keyed once\" }) { id } }": typeof types.GatewayTestKeyedOnceDocument,
@@ -83,6 +85,8 @@ const documents: Documents = {
     "mutation GatewayTestNoToken { createTask(input: { title: \"no token\" }) { id } }": types.GatewayTestNoTokenDocument,
     "query GatewayTestTaskTitle($id: ID!) { task(id: $id) { title } }": types.GatewayTestTaskTitleDocument,
     "mutation GatewayTestEmptyTitle { createTask(input: { title: \"\" }) { id } }": types.GatewayTestEmptyTitleDocument,
+    "mutation GatewayTestBatchNoToken { createTask(input: { title: \"none\" }) { id } }": types.GatewayTestBatchNoTokenDocument,
+    "query GatewayTestBatchedRead($id: ID!) { task(id: $id) { id title } }": types.GatewayTestBatchedReadDocument,
     "query GatewayTestMixed { view: cluster { term self { id } leader { id role } nodes { id role } }\n        some: tasks(first: 2) { edges { n: node { t: title } } } }": types.GatewayTestMixedDocument,
     "mutation GatewayTestUpload($f: Upload!) { uploadFile(file: $f) { name size importedListings } }": types.GatewayTestUploadDocument,
     "mutation GatewayTestKeyedOnce { createTask(input: { title: \"keyed once\" }) { id } }": types.GatewayTestKeyedOnceDocument,
@@ -185,6 +189,14 @@ export function graphql(source: "query GatewayTestTaskTitle($id: ID!) { task(id:
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "mutation GatewayTestEmptyTitle { createTask(input: { title: \"\" }) { id } }"): typeof import('./graphql.js').GatewayTestEmptyTitleDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation GatewayTestBatchNoToken { createTask(input: { title: \"none\" }) { id } }"): typeof import('./graphql.js').GatewayTestBatchNoTokenDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query GatewayTestBatchedRead($id: ID!) { task(id: $id) { id title } }"): typeof import('./graphql.js').GatewayTestBatchedReadDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

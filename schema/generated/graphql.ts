@@ -149,6 +149,18 @@ export type GatewayTestEmptyTitleMutationVariables = Exact<{ [key: string]: neve
 
 export type GatewayTestEmptyTitleMutation = { createTask: { id: string } };
 
+export type GatewayTestBatchNoTokenMutationVariables = Exact<{ [key: string]: never; }>;
+
+
+export type GatewayTestBatchNoTokenMutation = { createTask: { id: string } };
+
+export type GatewayTestBatchedReadQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type GatewayTestBatchedReadQuery = { task: { id: string, title: string } | null };
+
 export type GatewayTestMixedQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -557,6 +569,21 @@ export const GatewayTestEmptyTitleDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<GatewayTestEmptyTitleMutation, GatewayTestEmptyTitleMutationVariables>;
+export const GatewayTestBatchNoTokenDocument = new TypedDocumentString(`
+    mutation GatewayTestBatchNoToken {
+  createTask(input: {title: "none"}) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<GatewayTestBatchNoTokenMutation, GatewayTestBatchNoTokenMutationVariables>;
+export const GatewayTestBatchedReadDocument = new TypedDocumentString(`
+    query GatewayTestBatchedRead($id: ID!) {
+  task(id: $id) {
+    id
+    title
+  }
+}
+    `) as unknown as TypedDocumentString<GatewayTestBatchedReadQuery, GatewayTestBatchedReadQueryVariables>;
 export const GatewayTestMixedDocument = new TypedDocumentString(`
     query GatewayTestMixed {
   view: cluster {
