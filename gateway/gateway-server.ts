@@ -76,7 +76,12 @@ export async function startGatewayServer(
     metrics,
     logger,
   });
-  const queryRouter = new QueryRouter({ directory, nodeTimeoutMs: config.nodeTimeoutMs, transport });
+  const queryRouter = new QueryRouter({
+    directory,
+    nodeTimeoutMs: config.nodeTimeoutMs,
+    transport,
+    oneNodePerTurn: true,
+  });
   const readModels = new GatewayReadModels(registry, directory, queryRouter);
   const feeds = new GatewayFeeds(registry, directory, logger, () => readModels.headPosition());
   const commands = new GatewayCommands(leaderRouter, config.apiToken);

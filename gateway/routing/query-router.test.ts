@@ -90,6 +90,24 @@ describe('QueryRouter', () => {
     assert.deepEqual([nodes[0]?.served, (nodes[1]?.served ?? 0) + (nodes[2]?.served ?? 0)], [1, 20]);
   });
 
+  test('oneNodePerTurn: the reads of one turn go to one node, the next turn to the least loaded', async () => {
+    reset([50, 50, 50]);
+    const router = new QueryRouter({
+      directory: directory(nodes.map((n) => n.url)),
+      nodeTimeoutMs: 5_000,
+      oneNodePerTurn: true,
+    });
+    const first = Array.from({ length: 6 }, () => router.send('{}', {}));
+    await new Promise((r) => setImmediate(r));
+    const second = Array.from({ length: 4 }, () => router.send('{}', {}));
+    await Promise.all([...first, ...second]);
+    // Sorted: which node went first depends on the directory's turn, not on the rule.
+    assert.deepEqual(
+      nodes.map((n) => n.served).sort((a, b) => a - b),
+      [0, 4, 6],
+    );
+  });
+
   test('an unreachable node is reported and the next one answers', async () => {
     reset([2, 2, 2]);
     const dead = 'http://127.0.0.1:1';

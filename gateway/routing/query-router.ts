@@ -13,6 +13,8 @@ import { NoNodeError } from './routing-errors.js';
 
 export class QueryRouter {
   private readonly inFlight = new Map<string, number>();
+  /** With `oneNodePerTurn`: where this event-loop turn's reads go, or null before the first. */
+  private turnNode: string | null = null;
 
   constructor(
     private readonly options: {
@@ -20,6 +22,11 @@ export class QueryRouter {
       readonly nodeTimeoutMs: number;
       /** How requests travel (the gateway batches them); one by one when not given. */
       readonly transport?: NodeTransport;
+      /**
+       * Send all reads of one event-loop turn to the same node (the least loaded when the turn's
+       * first read came), so that they leave as one batch; the next turn chooses again.
+       */
+      readonly oneNodePerTurn?: boolean;
     },
   ) {}
 
@@ -36,6 +43,16 @@ export class QueryRouter {
     const candidates = [...(healthy.length > 0 ? healthy : directory.all())].sort(
       (a, b) => load(a.url) - load(b.url),
     );
+    if (this.options.oneNodePerTurn) {
+      const chosen = candidates.findIndex((n) => n.url === this.turnNode);
+      if (chosen > 0) candidates.unshift(...candidates.splice(chosen, 1));
+      else if (chosen < 0 && candidates[0]) {
+        this.turnNode = candidates[0].url;
+        setImmediate(() => {
+          this.turnNode = null;
+        });
+      }
+    }
     const problems: string[] = [];
     for (const node of candidates) {
       this.inFlight.set(node.url, load(node.url) + 1);
