@@ -16,7 +16,7 @@ import {
   batchSignatureValid,
   decodeRequests,
   encodeResponses,
-  MAX_BATCH,
+  MAX_BATCH_BYTES,
 } from '../common/graphql-batch.js';
 import type { GraphqlContext } from './context.js';
 import { INTERNAL_ERROR_MESSAGE } from './format-error.js';
@@ -28,7 +28,7 @@ export function graphqlBatchRoute(options: {
   readonly contextFor: (authorization: string | undefined, idempotencyKey?: string) => GraphqlContext;
   /** CLUSTER_SECRET: batches come from the gateway only. */
   readonly secret: string;
-  /** The largest body of one request; a batch may hold MAX_BATCH of them. */
+  /** The largest body of one request (as on /graphql). */
   readonly maxRequestBytes: number;
   readonly logger: Logger;
 }): express.RequestHandler[] {
@@ -78,7 +78,8 @@ export function graphqlBatchRoute(options: {
   };
 
   return [
-    express.raw({ type: BATCH_CONTENT_TYPE, limit: MAX_BATCH * (options.maxRequestBytes + 1024) }),
+    // Read before the signature is checked: kept to what the gateway ever sends.
+    express.raw({ type: BATCH_CONTENT_TYPE, limit: MAX_BATCH_BYTES }),
     async (req, res, next) => {
       if (!Buffer.isBuffer(req.body)) {
         refuse(res, 415, 'BAD_REQUEST', `a batch is sent as ${BATCH_CONTENT_TYPE}`);

@@ -28,6 +28,7 @@ import {
   type BatchedResponse,
   decodeResponses,
   encodeRequests,
+  MAX_BATCH_BYTES,
   signBatch,
 } from '../common/graphql-batch.js';
 import { depthLimitRule } from './depth-limit.js';
@@ -1127,6 +1128,13 @@ describe('batches from the gateway (/graphql/batch)', () => {
     }
     const res = await postBatch(good, signBatch(SECRET, good), 'application/json');
     assert.equal(res.status, 415);
+  });
+
+  test('a batch bigger than the gateway ever sends is refused unread (413)', async () => {
+    const res = await postBatch(Buffer.alloc(MAX_BATCH_BYTES + 1), 'sha256=unchecked');
+    assert.equal(res.status, 413);
+    const body = (await res.json()) as GqlResponse['body'];
+    assert.equal(body.errors?.[0]?.message, `the request body exceeds the limit of ${MAX_BATCH_BYTES} bytes`);
   });
 
   test('a server without the cluster secret (the gateway) has no batch route', async () => {

@@ -24,6 +24,10 @@ export const BATCH_CONTENT_TYPE = 'application/vnd.ensemble.graphql-batch';
 export const BATCH_SIGNATURE_HEADER = 'x-ensemble-signature';
 /** Requests in one batch at most; the gateway sends more as several batches. */
 export const MAX_BATCH = 64;
+/** Request bodies in one batch at most (each is ≤ 1 MiB): more are sent as several batches. */
+export const MAX_BATCH_BODY_BYTES = 1024 * 1024;
+/** What a batch may be on the wire: its bodies, plus frames and headers (≤ 2 KiB a request). */
+export const MAX_BATCH_BYTES = MAX_BATCH_BODY_BYTES + MAX_BATCH * 2048;
 /** The request headers a batch carries for each request; nothing else reaches the node. */
 export const BATCHED_HEADERS = ['authorization', 'idempotency-key'] as const;
 

@@ -125,20 +125,24 @@ test('requests for one node in the same turn go as one batch; each caller gets i
   }
 });
 
-test('a request alone, and an upload, go as plain POST /graphql', async () => {
+test('a request alone, an upload, and one with a long token go as plain POST /graphql', async () => {
   node.seen.length = 0;
   batches.length = 0;
   assert.deepEqual(answerOf(await sendTo(node, query(4))), { echo: { query: '{ q4 }' }, auth: null });
-  const [upload, other] = await Promise.all([
+  const longToken = `Bearer ${'x'.repeat(2_000)}`;
+  const [upload, long, other] = await Promise.all([
     sendTo(node, '--x--', {
       'content-type': 'multipart/form-data; boundary=x',
       'apollo-require-preflight': 'true',
     }),
+    sendTo(node, query(15), { ...json, authorization: longToken }),
     sendTo(node, query(5)),
   ]);
   assert.equal(upload.body.toString(), '{"upload":true}');
+  assert.deepEqual(answerOf(long), { echo: { query: '{ q15 }' }, auth: longToken });
   assert.deepEqual(answerOf(other), { echo: { query: '{ q5 }' }, auth: null });
   assert.deepEqual(node.seen, [
+    { path: '/graphql', count: 1 },
     { path: '/graphql', count: 1 },
     { path: '/graphql', count: 1 },
     { path: '/graphql', count: 1 },

@@ -21,6 +21,7 @@ import {
   decodeResponses,
   encodeRequests,
   MAX_BATCH,
+  MAX_BATCH_BODY_BYTES,
   signBatch,
 } from '../../common/graphql-batch.js';
 import { type NodeResponse, NodeUnreachableError, send } from './node-http.js';
@@ -41,8 +42,6 @@ export const plainTransport: NodeTransport = {
     send(`${nodeUrl}/graphql`, { method: 'POST', headers, body, timeoutMs, ...(signal ? { signal } : {}) }),
 };
 
-/** Bodies in one batch at most (each request's is ≤ 1 MiB): a bigger flush is sent as several. */
-const MAX_BATCH_BYTES = 1024 * 1024;
 /** A node that refused a batch is sent requests one by one for this long. */
 const REFUSED_FOR_MS = 60_000;
 
@@ -120,7 +119,7 @@ export class NodeBatcher implements NodeTransport {
     let chunk: Pending[] = [];
     let bytes = 0;
     for (const p of queue) {
-      if (chunk.length > 0 && (chunk.length === MAX_BATCH || bytes + p.body.length > MAX_BATCH_BYTES)) {
+      if (chunk.length > 0 && (chunk.length === MAX_BATCH || bytes + p.body.length > MAX_BATCH_BODY_BYTES)) {
         this.sendBatch(nodeUrl, chunk);
         chunk = [];
         bytes = 0;
@@ -188,12 +187,17 @@ export class NodeBatcher implements NodeTransport {
   }
 }
 
-/** Plain JSON with nothing but the headers a batch carries. */
+/** A request's headers in a batch at most: a longer token or key goes alone (see MAX_BATCH_BYTES). */
+const MAX_BATCHED_HEADER_CHARS = 1024;
+
+/** Plain JSON with nothing but the headers a batch carries, and those short. */
 function batchable(headers: Record<string, string>): boolean {
-  for (const name of Object.keys(headers)) {
+  let chars = 0;
+  for (const [name, value] of Object.entries(headers)) {
     if (name === 'content-type') {
-      if (headers[name] !== 'application/json') return false;
+      if (value !== 'application/json') return false;
     } else if (!(BATCHED_HEADERS as readonly string[]).includes(name)) return false;
+    else chars += value.length;
   }
-  return headers['content-type'] === 'application/json';
+  return headers['content-type'] === 'application/json' && chars <= MAX_BATCHED_HEADER_CHARS;
 }
