@@ -7,12 +7,16 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { LISTINGS_QUEUE } from '../gateway/queue/listings-consumer.js';
-import { ServiceProcess, type ServiceRecord } from '../launcher/service-process.js';
+import type { ServiceProcess, ServiceRecord } from '../launcher/service-process.js';
 import { Prng } from '../nodes/election/simulation/prng.js';
-import { LocalCluster, type LogRecord } from '../nodes/local-cluster.js';
+import type { LocalCluster, LogRecord } from '../nodes/local-cluster.js';
+import {
+  gatewayCluster,
+  gatewayProcess,
+  startGateway as startStackGateway,
+} from '../test-support/gateway-stack.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 import { startTestRabbitmq, type TestRabbitmq } from '../test-support/rabbitmq.js';
 import { type CheckResult, check } from './checker.js';
@@ -94,15 +98,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     ]);
     const databaseUrl = await postgres.createDatabase('chaos');
     const gatewayUrl = `http://${network.hostAddress}:${basePort}`;
-    cluster = new LocalCluster({
-      size: 3,
-      secret: SECRET,
+    // The stack of the gateway's process tests, on the test network's addresses.
+    const stack = { basePort, secret: SECRET, apiToken: TOKEN };
+    cluster = gatewayCluster(stack, {
       dataRoot: join(dataDir, 'nodes'),
       databaseUrl: databaseUrl.replace('@127.0.0.1:', `@${network.hostAddress}:`),
-      apiToken: TOKEN,
       gatewayUrl,
-      basePort: basePort + 1,
-      baseUdpPort: basePort + 11,
       hostOf: (id) => network.address(id),
       launcherOf: (id) => network.launcher(id),
       onRecord: (r: LogRecord) => {
@@ -118,16 +119,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       },
       onText: (node, line) => log(`${node}: ${line}`),
     });
-    const gw = new ServiceProcess({
-      name: 'gateway',
-      script: fileURLToPath(new URL('../gateway/main.js', import.meta.url)),
+    const gw = gatewayProcess(stack, {
       env: {
         GATEWAY_URL: gatewayUrl,
-        CLUSTER_SECRET: SECRET,
-        API_TOKEN: TOKEN,
         NODE_URLS: cluster.ids.map((id) => cluster?.url(id)).join(','),
         RABBITMQ_URL: rabbit.url,
-        HEALTH_INTERVAL_MS: '200',
         DATA_DIR: join(dataDir, 'gateway'),
       },
       onRecord: (r: ServiceRecord) => {
@@ -136,11 +132,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       onText: (line) => log(`gateway: ${line}`),
     });
     gateway = gw;
-    const startGateway = async () => {
-      const ready = gw.waitFor((r) => r.msg === 'gateway ready', 30_000, 'ready');
-      gw.start();
-      await ready;
-    };
+    const startGateway = () => startStackGateway(gw);
     await startGateway();
     cluster.startAll();
     await cluster.waitForReady();

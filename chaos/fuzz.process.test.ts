@@ -10,10 +10,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { ServiceProcess, type ServiceRecord } from '../launcher/service-process.js';
-import { LocalCluster, type LogRecord } from '../nodes/local-cluster.js';
+import type { ServiceProcess, ServiceRecord } from '../launcher/service-process.js';
+import type { LocalCluster, LogRecord } from '../nodes/local-cluster.js';
 import { DROP_REASONS } from '../nodes/transport/datagram-codec.js';
+import { gatewayCluster, gatewayProcess, gatewayUrlOf, startGateway } from '../test-support/gateway-stack.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 import { DATAGRAM_FAMILIES } from './datagram-fuzzer.js';
 import { type ClusterFuzzResult, type FuzzNode, fuzzClusterDatagrams, getJson } from './fuzz-cluster.js';
@@ -28,8 +28,7 @@ import {
 const SECRET = 'fuzz-test-secret-0123456789';
 const TOKEN = 'fuzz-test-token-0123456789';
 const PORT = 15_100;
-const GATEWAY = `http://127.0.0.1:${PORT}`;
-const GATEWAY_MAIN = fileURLToPath(new URL('../gateway/main.js', import.meta.url));
+const GATEWAY = gatewayUrlOf(PORT);
 /** Small, so the over-the-limit uploads are cheap to send. */
 const MAX_UPLOAD_BYTES = 64 * 1024;
 /** ≥ 10⁶ in all, spread over the three nodes (FUZZ_DATAGRAMS_PER_NODE to change it). */
@@ -69,15 +68,9 @@ before(async () => {
   pg = await startTestPostgres();
   // Nodes inherit the test's environment (LocalCluster), the gateway gets it explicitly.
   process.env.MAX_UPLOAD_BYTES = String(MAX_UPLOAD_BYTES);
-  gateway = new ServiceProcess({
-    name: 'gateway',
-    script: GATEWAY_MAIN,
+  const stack = { basePort: PORT, secret: SECRET, apiToken: TOKEN };
+  gateway = gatewayProcess(stack, {
     env: {
-      GATEWAY_URL: GATEWAY,
-      CLUSTER_SECRET: SECRET,
-      API_TOKEN: TOKEN,
-      NODE_URLS: [1, 2, 3].map((i) => `http://127.0.0.1:${PORT + i}`).join(','),
-      HEALTH_INTERVAL_MS: '200',
       MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
       DATA_DIR: mkdtempSync(join(tmpdir(), 'ensemble-fuzz-gateway-')),
       LOG_LEVEL: 'info',
@@ -86,21 +79,12 @@ before(async () => {
       gatewayLog.push(r);
       if (r.level >= 50) process.stderr.write(`[gateway] ${JSON.stringify(r)}\n`);
     },
-    onText: (line) => process.stderr.write(`[gateway] ${line}\n`),
     onExit: (code, signal) => exits.push(`gateway exited (${code ?? signal})`),
   });
-  const ready = gateway.waitFor((r) => r.msg === 'gateway ready', 30_000, 'ready');
-  gateway.start();
-  await ready;
-  c = new LocalCluster({
-    size: 3,
-    secret: SECRET,
+  await startGateway(gateway);
+  c = gatewayCluster(stack, {
     dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-fuzz-')),
     databaseUrl: await pg.createDatabase('fuzz'),
-    apiToken: TOKEN,
-    gatewayUrl: GATEWAY,
-    basePort: PORT + 1,
-    baseUdpPort: PORT + 11,
     // What is under test is what the nodes make of hostile input, not how long they can be
     // starved of CPU (two cores, shared, a flood on top) before missing a heartbeat.
     electionTimeoutMs: '1000-2000',
@@ -110,7 +94,6 @@ before(async () => {
       if (typeof r.to === 'string' && leader !== '') process.stderr.write(`[${r.node}] ${r.msg}\n`);
       if (r.level >= 50) process.stderr.write(`[${r.node}] ${JSON.stringify(r)}\n`);
     },
-    onText: (node, line) => process.stderr.write(`[${node}] ${line}\n`),
     onExit: (node, code, signal) => exits.push(`${node} exited (${code ?? signal})`),
   });
 });

@@ -19,10 +19,19 @@ const NODES = 3;
 
 export const gatewayUrlOf = (basePort: number): string => `http://127.0.0.1:${basePort}`;
 
-/** The gateway process (not started), knowing the stack's nodes; `env` adds or overrides. */
+/**
+ * The gateway process (not started), knowing the stack's nodes; `env` adds or overrides (the
+ * chaos suite's gateway, on another address, overrides GATEWAY_URL and NODE_URLS). Its text
+ * goes to stderr unless `onText` takes it.
+ */
 export function gatewayProcess(
   stack: StackIdentity,
-  options: { readonly env?: Record<string, string>; readonly onRecord?: (r: ServiceRecord) => void } = {},
+  options: {
+    readonly env?: Record<string, string>;
+    readonly onRecord?: (r: ServiceRecord) => void;
+    readonly onText?: (line: string) => void;
+    readonly onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
+  } = {},
 ): ServiceProcess {
   return new ServiceProcess({
     name: 'gateway',
@@ -38,7 +47,8 @@ export function gatewayProcess(
       ...options.env,
     },
     ...(options.onRecord ? { onRecord: options.onRecord } : {}),
-    onText: (line) => process.stderr.write(`[gateway] ${line}\n`),
+    ...(options.onExit ? { onExit: options.onExit } : {}),
+    onText: options.onText ?? ((line) => process.stderr.write(`[gateway] ${line}\n`)),
   });
 }
 
