@@ -164,7 +164,7 @@ export class NodeBatcher implements NodeTransport {
             { node: nodeUrl, status: res.status, answer: res.body.toString('utf8').slice(0, 200) },
             'a node refused a batch: sending it requests one by one for a minute',
           );
-          for (const p of batch) this.sendAlone(nodeUrl, p);
+          for (const p of batch) if (!p.settled) this.sendAlone(nodeUrl, p);
           return;
         }
         let answers: BatchedResponse[];
