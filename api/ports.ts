@@ -121,6 +121,9 @@ export interface ListingInputDto {
 }
 
 /** Writes. Implementations throw ApiError (see errors.ts) for every refusal. */
+/** Inputs of one upsertListings at most (the queue consumer splits its batches to fit). */
+export const MAX_LISTINGS_PER_REQUEST = 500;
+
 export interface Commands {
   createTask(input: TaskInput, idempotencyKey?: string): Promise<TaskDto>;
   updateTask(
@@ -131,7 +134,10 @@ export interface Commands {
   ): Promise<TaskDto>;
   deleteTask(id: string, expectedVersion?: number, idempotencyKey?: string): Promise<boolean>;
   upsertListing(input: ListingInputDto, idempotencyKey?: string): Promise<ListingDto>;
-  /** Many at once, each as upsertListing would (with its own key, if given); answers in input order. */
+  /**
+   * Many at once (at most MAX_LISTINGS_PER_REQUEST), each as upsertListing would (with its own
+   * key, if given); answers in input order.
+   */
   upsertListings(
     inputs: readonly ListingInputDto[],
     idempotencyKeys?: readonly (string | undefined)[],

@@ -44,16 +44,17 @@ import {
 } from '../schema/graphql/index.js';
 import type { GraphqlContext } from './context.js';
 import { ApiError } from './errors.js';
-import type {
-  ClusterDto,
-  ClusterEventDto,
-  EventDto,
-  LeaderChangeDto,
-  ListingDto,
-  Page,
-  StoredFileDto,
-  TaskDto,
-  TaskPatch,
+import {
+  type ClusterDto,
+  type ClusterEventDto,
+  type EventDto,
+  type LeaderChangeDto,
+  type ListingDto,
+  MAX_LISTINGS_PER_REQUEST,
+  type Page,
+  type StoredFileDto,
+  type TaskDto,
+  type TaskPatch,
 } from './ports.js';
 
 export const MAX_PAGE_SIZE = 500;
@@ -266,8 +267,8 @@ export class MutationResolver {
     @Ctx() ctx: GraphqlContext,
   ): Promise<ListingDto[]> {
     const keys = args.idempotencyKeys ?? undefined;
-    if (args.inputs.length > MAX_PAGE_SIZE) {
-      throw ApiError.badUserInput(`\`inputs\` holds at most ${MAX_PAGE_SIZE} listings`, {
+    if (args.inputs.length > MAX_LISTINGS_PER_REQUEST) {
+      throw ApiError.badUserInput(`\`inputs\` holds at most ${MAX_LISTINGS_PER_REQUEST} listings`, {
         argument: 'inputs',
       });
     }

@@ -19,8 +19,9 @@ import { cpuMs, postgresPids } from './proc-cpu.js';
 
 const { values } = parseArgs({
   options: {
-    messages: { type: 'string', default: '3000' },
-    prefetch: { type: 'string', default: '64' },
+    messages: { type: 'string', default: '10000' },
+    // The gateway's default QUEUE_PREFETCH; both sides use the same.
+    prefetch: { type: 'string', default: '1000' },
     'base-port': { type: 'string', default: '25200' },
   },
 });

@@ -44,7 +44,7 @@ export const gatewayConfigSchema = z
     HEALTH_INTERVAL_MS: millis(50, 60_000, 500),
     MAX_UPLOAD_BYTES: maxUploadBytes,
     RABBITMQ_URL: amqpUrl.optional(),
-    QUEUE_PREFETCH: z.coerce.number().int().min(1).max(10_000).default(64),
+    QUEUE_PREFETCH: z.coerce.number().int().min(1).max(10_000).default(1_000),
     FTP_URL: ftpUrl.optional(),
     FTP_POLL_INTERVAL_S: z.coerce
       .number({ message: 'must be a number of seconds' })

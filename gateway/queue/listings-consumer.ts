@@ -18,7 +18,7 @@ import amqp, {
 } from 'amqplib';
 import type { Logger } from 'pino';
 import { ApiError } from '../../api/errors.js';
-import type { ListingInputDto } from '../../api/ports.js';
+import { type ListingInputDto, MAX_LISTINGS_PER_REQUEST } from '../../api/ports.js';
 import { listingMessage } from '../../schema/listing-message.js';
 import type { GatewayMetrics } from '../metrics.js';
 
@@ -43,12 +43,14 @@ interface Pending {
 }
 
 /**
- * How many batch requests may be at the leader at once. With one, the batch is whatever arrived
- * while the previous request was out (adaptive group commit): batches grow with the load. A fixed
- * time window instead locks into small batches — acks come back in the window's groups and
- * RabbitMQ refills in the same groups — which cost the leader per request, not per listing.
+ * How many batch requests may be at the leader at once. A batch is whatever arrived while the
+ * requests out were away (adaptive group commit): batches grow with the load, up to what one
+ * upsertListings takes. A fixed time window instead locks into small batches — acks come back in
+ * the window's groups and RabbitMQ refills in the same groups — which cost the leader per
+ * request, not per listing. Two, so that the leader decides one batch while PostgreSQL stores
+ * the other; the default prefetch (QUEUE_PREFETCH, 1000) keeps both full.
  */
-const MAX_BATCHES_IN_FLIGHT = 1;
+export const MAX_BATCHES_IN_FLIGHT = 2;
 
 /** Why a message can never be stored, or null if it may be (a transient failure). */
 export class PoisonMessage extends Error {}
@@ -166,10 +168,12 @@ export class ListingsConsumer {
     });
   }
 
-  /** Store the batch in one request; if that fails, each message on its own (and its own retries). */
+  /**
+   * Store the batch in one request (at most what one upsertListings takes; the rest goes next);
+   * if the leader refuses it as bad input, each message on its own (and its own retries).
+   */
   private async flush(): Promise<void> {
-    const batch = this.batch;
-    this.batch = [];
+    const batch = this.batch.splice(0, MAX_LISTINGS_PER_REQUEST);
     if (batch.length === 0) return;
     this.batchesInFlight++;
     const flushing = (async () => {
