@@ -14,6 +14,7 @@ import { BatchAppendGuard } from './migrations/0004-batch-append-guard.js';
 import { AppendBatch } from './migrations/0005-append-batch.js';
 import { DropEventTypeIndex } from './migrations/0006-drop-event-type-index.js';
 import { IdleTransactionTimeout } from './migrations/0007-idle-transaction-timeout.js';
+import { NoParallelQuery } from './migrations/0008-no-parallel-query.js';
 
 const MIGRATION_LOCK = 7_340_201; // any constant shared by every node
 
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   { name: '0005-append-batch', class: AppendBatch },
   { name: '0006-drop-event-type-index', class: DropEventTypeIndex },
   { name: '0007-idle-transaction-timeout', class: IdleTransactionTimeout },
+  { name: '0008-no-parallel-query', class: NoParallelQuery },
 ];
 
 export async function openDatabase(

@@ -257,6 +257,33 @@ describe('appends', () => {
     assert.equal((await store.readStreams([])).size, 0);
   });
 
+  test('no parallel plans: a lookup of 500 streams and keys runs without workers (they cost 14 ms a batch)', async () => {
+    const { orm } = await freshStore();
+    const db = orm.em.getConnection();
+    assert.deepEqual(await db.execute('show max_parallel_workers_per_gather'), [
+      { max_parallel_workers_per_gather: '0' },
+    ]);
+    await db.execute(`insert into node (id, url) values ('n1', 'http://n1')`);
+    await db.execute(`insert into event (stream, version, type, data, metadata, term, node_id)
+      select 'listing-' || md5(g::text), 1, 'ListingAdded',
+             jsonb_build_object('url', 'https://shop.example/' || g, 'title', 'an item', 'price', g,
+                                'currency', 'EUR', 'priceEur', g, 'scrapedAt', '2026-11-25T00:00:00Z'),
+             jsonb_build_object('idempotencyKey', 'k-' || g), 1, 'n1'
+        from generate_series(1, 40000) g`);
+    await db.execute('analyze event');
+    const list = (prefix: string) =>
+      `array[${Array.from({ length: 500 }, (_, i) => `'${prefix}${i}'`).join(',')}]`;
+    // The shape of readStreamsAndKeys.
+    const plan = await db.execute<{ 'QUERY PLAN': string }[]>(
+      `explain select 's' as via, e.* from event e where e.stream = any(${list('new-')})
+       union all
+       select 'k' as via, e.* from event e where e.metadata ->> 'idempotencyKey' = any(${list('key-')})
+         and (e.metadata ->> 'idempotencyKey') is not null
+       order by via, stream, version`,
+    );
+    assert.doesNotMatch(plan.map((r) => r['QUERY PLAN']).join('\n'), /Gather|Parallel/);
+  });
+
   test('event data that does not match its definition is refused before anything is written', async () => {
     const { store } = await freshStore();
     await store.claimLeadership(n1, 'http://n1');
