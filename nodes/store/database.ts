@@ -15,6 +15,7 @@ import { AppendBatch } from './migrations/0005-append-batch.js';
 import { DropEventTypeIndex } from './migrations/0006-drop-event-type-index.js';
 import { IdleTransactionTimeout } from './migrations/0007-idle-transaction-timeout.js';
 import { NoParallelQuery } from './migrations/0008-no-parallel-query.js';
+import { EventNodeNotAForeignKey } from './migrations/0009-event-node-not-a-foreign-key.js';
 
 const MIGRATION_LOCK = 7_340_201; // any constant shared by every node
 
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   { name: '0006-drop-event-type-index', class: DropEventTypeIndex },
   { name: '0007-idle-transaction-timeout', class: IdleTransactionTimeout },
   { name: '0008-no-parallel-query', class: NoParallelQuery },
+  { name: '0009-event-node-not-a-foreign-key', class: EventNodeNotAForeignKey },
 ];
 
 export async function openDatabase(

@@ -503,7 +503,6 @@ export class EventStore {
   }
 }
 
-/** The rows in one multi-row INSERT; returned with the positions the log gave them. */
 /**
  * One INSERT for all rows, returning each row's position. (MikroORM 7's `insertMany` returns one
  * key for a multi-row insert, and RETURNING has no guaranteed order, so positions are matched
