@@ -24,7 +24,7 @@ import { cpuMs, postgresPids } from './proc-cpu.js';
 const { values } = parseArgs({
   options: {
     messages: { type: 'string', default: '10000' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '4' },
     // The gateway's default QUEUE_PREFETCH; both sides use the same.
     prefetch: { type: 'string', default: '1000' },
     'base-port': { type: 'string', default: '25200' },
