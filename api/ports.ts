@@ -120,10 +120,10 @@ export interface ListingInputDto {
   readonly scrapedAt: Date;
 }
 
-/** Writes. Implementations throw ApiError (see errors.ts) for every refusal. */
 /** Inputs of one upsertListings at most (the queue consumer splits its batches to fit). */
 export const MAX_LISTINGS_PER_REQUEST = 500;
 
+/** Writes. Implementations throw ApiError (see errors.ts) for every refusal. */
 export interface Commands {
   createTask(input: TaskInput, idempotencyKey?: string): Promise<TaskDto>;
   updateTask(

@@ -84,18 +84,15 @@ export class NodeBatcher implements NodeTransport {
         timeoutMs: options.timeoutMs,
         signal: options.signal,
         settled: false,
-        resolve: (res) => {
-          if (pending.settled) return;
-          pending.settled = true;
-          options.signal?.removeEventListener('abort', onAbort);
-          resolve(res);
-        },
-        reject: (error) => {
-          if (pending.settled) return;
-          pending.settled = true;
-          options.signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
+        resolve: (res) => settle(() => resolve(res)),
+        reject: (error) => settle(() => reject(error)),
+      };
+      /** The first outcome wins (an abort, the batch's answer, its failure); the rest are dropped. */
+      const settle = (finish: () => void) => {
+        if (pending.settled) return;
+        pending.settled = true;
+        options.signal?.removeEventListener('abort', onAbort);
+        finish();
       };
       const onAbort = () => pending.reject(new NodeUnreachableError(nodeUrl, 'ABORT_ERR'));
       options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -192,12 +189,12 @@ const MAX_BATCHED_HEADER_CHARS = 1024;
 
 /** Plain JSON with nothing but the headers a batch carries, and those short. */
 function batchable(headers: Record<string, string>): boolean {
+  if (headers['content-type'] !== 'application/json') return false;
   let chars = 0;
   for (const [name, value] of Object.entries(headers)) {
-    if (name === 'content-type') {
-      if (value !== 'application/json') return false;
-    } else if (!(BATCHED_HEADERS as readonly string[]).includes(name)) return false;
-    else chars += value.length;
+    if (name === 'content-type') continue;
+    if (!(BATCHED_HEADERS as readonly string[]).includes(name)) return false;
+    chars += value.length;
   }
-  return headers['content-type'] === 'application/json' && chars <= MAX_BATCHED_HEADER_CHARS;
+  return chars <= MAX_BATCHED_HEADER_CHARS;
 }
