@@ -66,9 +66,22 @@ export type EventData<T extends EventType> = z.infer<(typeof eventSchemas)[T]>;
 /** An event as a decider emits it, before the store gives it a position and version. */
 export type DomainEvent = { [T in EventType]: { readonly type: T; readonly data: EventData<T> } }[EventType];
 
+/** Stream names: `<type>-<entity id>`, one stream per entity (the cluster's own is `cluster`). */
 export const streams = {
   cluster: 'cluster',
   task: (id: string) => `task-${id}`,
   listing: (urlHash: string) => `listing-${urlHash}`,
   file: (sha256: string) => `file-${sha256}`,
 } as const;
+
+/**
+ * The entity id in a stream's name (`listing-<id>` → `<id>`): the inverse of `streams`. The
+ * projection's SQL reads it with `stream_entity_id` (nodes/store/projection/project-events.sql.ts).
+ */
+export function entityIdOfStream(stream: string): string {
+  const dash = stream.indexOf('-');
+  if (dash < 1 || dash === stream.length - 1) {
+    throw new Error(`stream ${JSON.stringify(stream)} is not named <type>-<entity id>`);
+  }
+  return stream.slice(dash + 1);
+}

@@ -16,6 +16,7 @@ import { DropEventTypeIndex } from './migrations/0006-drop-event-type-index.js';
 import { IdleTransactionTimeout } from './migrations/0007-idle-transaction-timeout.js';
 import { NoParallelQuery } from './migrations/0008-no-parallel-query.js';
 import { EventNodeNotAForeignKey } from './migrations/0009-event-node-not-a-foreign-key.js';
+import { ProjectionAsCurrentCode } from './migrations/0010-projection-as-current-code.js';
 
 const MIGRATION_LOCK = 7_340_201; // any constant shared by every node
 
@@ -29,6 +30,7 @@ export const MIGRATIONS = [
   { name: '0007-idle-transaction-timeout', class: IdleTransactionTimeout },
   { name: '0008-no-parallel-query', class: NoParallelQuery },
   { name: '0009-event-node-not-a-foreign-key', class: EventNodeNotAForeignKey },
+  { name: '0010-projection-as-current-code', class: ProjectionAsCurrentCode },
 ];
 
 export async function openDatabase(
