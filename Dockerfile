@@ -23,10 +23,11 @@ COPY bench ./bench
 COPY test-support ./test-support
 COPY deploy ./deploy
 COPY chaos ./chaos
+COPY architecture ./architecture
 # Tests, benchmarks and their helpers are not shipped: no service imports them.
 RUN node_modules/.bin/tsc -p tsconfig.json \
   && find dist -name '*.test.js*' -delete \
-  && rm -rf dist/bench dist/test-support dist/deploy
+  && rm -rf dist/bench dist/test-support dist/deploy dist/architecture
 
 FROM node:24-slim AS runtime
 ENV NODE_ENV=production

@@ -3,11 +3,9 @@
  * is checked once per request (into the context) and enforced by `@Authorized()` on mutations.
  */
 import type { AuthChecker } from 'type-graphql';
-import { type AuthResult, checkBearer, refusalOf } from '../common/bearer-token.js';
+import { refusalOf } from '../common/bearer-token.js';
 import type { GraphqlContext } from './context.js';
 import { ApiError } from './errors.js';
-
-export { type AuthResult, checkBearer };
 
 /** type-graphql authChecker: throws UNAUTHENTICATED with the reason instead of a generic denial. */
 export const authChecker: AuthChecker<GraphqlContext> = ({ context }) => {

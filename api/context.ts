@@ -1,5 +1,5 @@
 /** What every resolver gets from the GraphQL context: the ports and the caller's authentication. */
-import type { AuthResult } from './auth.js';
+import type { AuthResult } from '../common/bearer-token.js';
 import type { Commands, Feeds, ReadModels } from './ports.js';
 
 export interface GraphqlContext {

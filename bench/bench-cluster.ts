@@ -5,8 +5,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LocalCluster } from '../launcher/local-cluster.js';
 import type { ServiceProcess } from '../launcher/service-process.js';
-import type { LocalCluster } from '../nodes/local-cluster.js';
 import {
   gatewayCluster,
   gatewayLeader,

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { LISTINGS_QUEUE } from '../gateway/queue/listings-consumer.js';
+import type { LocalCluster, LogRecord } from '../launcher/local-cluster.js';
 import type { ServiceProcess, ServiceRecord } from '../launcher/service-process.js';
 import { Prng } from '../nodes/election/simulation/prng.js';
-import type { LocalCluster, LogRecord } from '../nodes/local-cluster.js';
 import {
   gatewayCluster,
   gatewayProcess,

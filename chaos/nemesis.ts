@@ -3,9 +3,10 @@
  * how long the cluster takes to acknowledge a write through the gateway again. Every fault is
  * recorded (history.ts), so the checker can hold each heal to the recovery bound.
  */
+
+import type { LocalCluster } from '../launcher/local-cluster.js';
 import type { ServiceProcess } from '../launcher/service-process.js';
 import type { Prng } from '../nodes/election/simulation/prng.js';
-import type { LocalCluster } from '../nodes/local-cluster.js';
 import type { TestRabbitmq } from '../test-support/rabbitmq.js';
 import type { FaultKind, FaultRecord } from './history.js';
 import type { TestNetwork } from './test-network.js';

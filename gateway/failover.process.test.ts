@@ -9,8 +9,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { LocalCluster } from '../launcher/local-cluster.js';
 import type { ServiceProcess } from '../launcher/service-process.js';
-import type { LocalCluster } from '../nodes/local-cluster.js';
 import type {
   FailoverTestCreateTaskMutation,
   FailoverTestCreateTaskMutationVariables,

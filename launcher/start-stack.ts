@@ -21,8 +21,8 @@ import {
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { LocalCluster, type LogRecord } from '../nodes/local-cluster.js';
 import { startLocalPostgres } from './embedded-postgres.js';
+import { LocalCluster, type LogRecord } from './local-cluster.js';
 import { startPureFtpd } from './pure-ftpd.js';
 import { startRabbitmq } from './rabbitmq-server.js';
 import { ServiceProcess, type ServiceRecord } from './service-process.js';

@@ -8,8 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { LocalCluster, type LogRecord } from '../launcher/local-cluster.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
-import { LocalCluster, type LogRecord } from './local-cluster.js';
 import { DatagramEncoder } from './transport/datagram-codec.js';
 
 const SECRET = 'process-test-secret-0123456789';

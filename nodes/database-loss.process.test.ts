@@ -9,8 +9,8 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { LocalCluster, type LogRecord } from '../launcher/local-cluster.js';
 import { freePort, startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
-import { LocalCluster, type LogRecord } from './local-cluster.js';
 
 const TOKEN = 'database-loss-test-token';
 

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { LocalCluster, type LogRecord } from '../launcher/local-cluster.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
-import { LocalCluster, type LogRecord } from './local-cluster.js';
 
 const TOKEN = 'graphql-cluster-test-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };

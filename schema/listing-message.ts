@@ -4,7 +4,7 @@
  * this one schema, which is the listing input the nodes accept for upsertListing, so a message that
  * passes here is one the leader will take.
  */
-import { type ListingInput, type ListingInputRaw, listingInput } from '../nodes/domain/listing-decider.js';
+import { type ListingInput, type ListingInputRaw, listingInput } from './listing-input.js';
 
 export const listingMessage = listingInput;
 /** The message as sent (JSON). */

@@ -6,8 +6,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
+import type { LocalCluster } from '../launcher/local-cluster.js';
 import type { ServiceProcess } from '../launcher/service-process.js';
-import type { LocalCluster } from '../nodes/local-cluster.js';
 import { gatewayCluster, gatewayProcess, type StackIdentity, startGateway } from './gateway-stack.js';
 import { startTestPostgres } from './postgres.js';
 

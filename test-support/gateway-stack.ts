@@ -5,8 +5,8 @@
  * no cluster, some restart it); these only build the processes and answer the common waits.
  */
 import { fileURLToPath } from 'node:url';
+import { LocalCluster, type LocalClusterOptions } from '../launcher/local-cluster.js';
 import { ServiceProcess, type ServiceRecord } from '../launcher/service-process.js';
-import { LocalCluster, type LocalClusterOptions } from '../nodes/local-cluster.js';
 import type { TypedDocumentString } from '../schema/generated/graphql.js';
 
 export interface StackIdentity {

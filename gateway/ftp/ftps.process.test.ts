@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Client as FtpClient } from 'basic-ftp';
+import type { LocalCluster } from '../../launcher/local-cluster.js';
 import { type RunningFtp, startPureFtpd } from '../../launcher/pure-ftpd.js';
 import type { ServiceProcess, ServiceRecord } from '../../launcher/service-process.js';
-import type { LocalCluster } from '../../nodes/local-cluster.js';
 import type { TypedDocumentString } from '../../schema/generated/graphql.js';
 import { graphql } from '../../schema/generated/index.js';
 import {

@@ -9,9 +9,10 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { charCount } from '../../common/char-count.js';
 import type { DomainEvent } from '../../schema/events.js';
-import { charCount, DomainError } from './domain-error.js';
-import type { ListingInput } from './listing-decider.js';
+import type { ListingInput } from '../../schema/listing-input.js';
+import { DomainError } from './domain-error.js';
 import { parseListingsFile } from './listings-file.js';
 
 export const FILE_NAME_MAX = 255;

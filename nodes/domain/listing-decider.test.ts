@@ -2,17 +2,15 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { eventSchemas } from '../../schema/events.js';
+import { type ListingInputRaw, listingInput, normalizeUrl } from '../../schema/listing-input.js';
 import { DomainError } from './domain-error.js';
 import {
   decideListing,
   evolveListing,
   initialListingState,
   type ListingEvent,
-  type ListingInputRaw,
   type ListingState,
-  listingInput,
   listingStreamId,
-  normalizeUrl,
   type UpsertListing,
 } from './listing-decider.js';
 

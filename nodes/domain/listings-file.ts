@@ -7,8 +7,8 @@
  * written top to bottom and a later line is the later correction. The result keeps file order
  * of the winning items.
  */
+import { type ListingInput, listingInput } from '../../schema/listing-input.js';
 import { DomainError } from './domain-error.js';
-import { type ListingInput, listingInput } from './listing-decider.js';
 
 export const MAX_LISTINGS_PER_FILE = 100_000;
 

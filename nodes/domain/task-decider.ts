@@ -18,8 +18,9 @@
  * then rules that depend on the state (the status transition).
  */
 import { z } from 'zod';
+import { charCount } from '../../common/char-count.js';
 import { type DomainEvent, TASK_STATUSES, type TaskStatus } from '../../schema/events.js';
-import { charCount, DomainError } from './domain-error.js';
+import { DomainError } from './domain-error.js';
 
 export const TITLE_MAX = 200;
 export const DESCRIPTION_MAX = 5000;

@@ -1,10 +1,10 @@
 /**
  * Prints the GraphQL SDL of the schema every node serves (for codegen and review).
- * Usage: node dist/schema/emit-schema.js [out.graphql]
+ * Usage: node dist/api/emit-schema.js [out.graphql]
  */
 import { writeFileSync } from 'node:fs';
 import { printSchema } from 'graphql';
-import { buildEnsembleSchema } from '../api/schema.js';
+import { buildEnsembleSchema } from './schema.js';
 
 const sdl = `${printSchema(await buildEnsembleSchema())}\n`;
 const out = process.argv[2];

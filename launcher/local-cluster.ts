@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { LogWaiters } from '../launcher/log-waiters.js';
+import { LogWaiters } from './log-waiters.js';
 
 export interface LogRecord {
   readonly node: string;
@@ -43,7 +43,7 @@ export interface LocalClusterOptions {
   readonly onExit?: (node: string, code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'nodes', 'main.js');
 
 export class LocalCluster {
   readonly ids: readonly string[];
