@@ -6,6 +6,7 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
 import type { DomainEvent } from '../../schema/events.js';
+import type { Decider } from './decider.js';
 import { charCount, DomainError } from './domain-error.js';
 
 export type ListingEvent = Extract<DomainEvent, { type: 'ListingAdded' | 'ListingChanged' }>;
@@ -157,8 +158,9 @@ export function evolveListing(state: ListingState, event: ListingEvent): Listing
   }
 }
 
-export const listingDecider = {
+export const listingDecider: Decider<ListingCommand, ListingEvent, ListingState> = {
   decide: decideListing,
   evolve: evolveListing,
   initialState: initialListingState,
-} as const;
+  eventTypes: ['ListingAdded', 'ListingChanged'],
+};
