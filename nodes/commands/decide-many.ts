@@ -14,20 +14,23 @@ export interface StreamCommand<C> {
   readonly command: C;
 }
 
-export interface Decision<S> {
+export interface Decision<S, T> {
+  /** The command decided on (as given, with whatever else the caller keeps beside it). */
+  readonly of: T;
   /** The stream's state after this command. */
   readonly after: S;
   /** The append to make; absent when the command changes nothing. */
   readonly append?: StreamAppend;
 }
 
-export function decideMany<C, E extends DomainEvent, S>(
+export function decideMany<C, E extends DomainEvent, S, T extends StreamCommand<C>>(
   decider: Decider<C, E, S>,
-  commands: readonly StreamCommand<C>[],
+  commands: readonly T[],
   histories: ReadonlyMap<string, readonly StoredEvent[]>,
-): Decision<S>[] {
+): Decision<S, T>[] {
   const heads = new Map<string, { readonly state: S; readonly version: number }>();
-  return commands.map(({ stream, command }) => {
+  return commands.map((of) => {
+    const { stream, command } = of;
     let head = heads.get(stream);
     if (!head) {
       const events = recordedOf(decider, histories.get(stream) ?? []);
@@ -36,10 +39,10 @@ export function decideMany<C, E extends DomainEvent, S>(
     const events = decider.decide(command, head.state);
     if (events.length === 0) {
       heads.set(stream, head);
-      return { after: head.state };
+      return { of, after: head.state };
     }
     const after = { state: events.reduce(decider.evolve, head.state), version: head.version + events.length };
     heads.set(stream, after);
-    return { after: after.state, append: { stream, expectedVersion: head.version, events } };
+    return { of, after: after.state, append: { stream, expectedVersion: head.version, events } };
   });
 }

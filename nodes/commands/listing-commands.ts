@@ -54,57 +54,60 @@ export async function upsertListings(
   idempotencyKeys: readonly (string | undefined)[] | undefined,
 ): Promise<ListingDto[]> {
   const { store, fence } = context;
-  const keys = inputs.map((_, i) => idempotencyKeys?.[i]);
-  const own = inputs.map((input) => streamOf(input.url));
-  const given = [...new Set(keys.filter((k): k is string => k !== undefined))];
-  const { histories, firsts } = await store.readStreamsAndKeys([...new Set(own)], given);
+  const items = inputs.map((input, index) => ({
+    index,
+    input,
+    key: idempotencyKeys?.[index],
+    stream: streamOf(input.url),
+  }));
+  const given = [...new Set(items.flatMap((item) => (item.key === undefined ? [] : [item.key])))];
+  const { histories, firsts } = await store.readStreamsAndKeys(
+    [...new Set(items.map((i) => i.stream))],
+    given,
+  );
   for (const first of firsts.values()) checkRepeat(first, first.stream, { repeatOf });
   const elsewhere = [...firsts.values()].map((e) => e.stream).filter((s) => !histories.has(s));
   for (const [stream, events] of await store.readStreams([...new Set(elsewhere)]))
     histories.set(stream, events);
 
-  const answers: (ListingDto | undefined)[] = inputs.map((_, i) => {
-    const first = firsts.get(keys[i] as string);
-    return first && repeatAnswer(histories.get(first.stream) ?? [], first);
-  });
-  const fresh = inputs.flatMap((input, i) => (answers[i] ? [] : [{ index: i, input }]));
-  const decisions = decideMany(
-    listingDecider,
-    fresh.map(({ index, input }) => ({ stream: own[index] as string, command: upsertOf(input) })),
-    histories,
-  );
-  const planned: { index: number; append: StreamAppend; answer: ListingDto }[] = [];
-  decisions.forEach(({ after, append }, n) => {
-    const { index } = fresh[n] as (typeof fresh)[number];
-    if (append) planned.push({ index, append, answer: listingAnswer(after) });
-    else answers[index] = listingAnswer(after);
-  });
+  const answers: (ListingDto | undefined)[] = [];
+  const fresh: ((typeof items)[number] & { command: ListingCommand })[] = [];
+  for (const item of items) {
+    const first = item.key === undefined ? undefined : firsts.get(item.key);
+    if (first) answers[item.index] = repeatAnswer(histories.get(first.stream) ?? [], first);
+    else fresh.push({ ...item, command: upsertOf(item.input) });
+  }
+  const planned: { item: (typeof items)[number]; append: StreamAppend; answer: ListingDto }[] = [];
+  for (const { of: item, after, append } of decideMany(listingDecider, fresh, histories)) {
+    if (append) planned.push({ item, append, answer: listingAnswer(after) });
+    else answers[item.index] = listingAnswer(after);
+  }
   const results = await Promise.allSettled(
     store.appendAll(
       fence,
-      planned.map((p) => ({ appends: [p.append], options: appendOptions(keys[p.index]) })),
+      planned.map((p) => ({ appends: [p.append], options: appendOptions(p.item.key) })),
     ),
   );
-  const again: number[] = [];
-  for (const [n, result] of results.entries()) {
-    const { index, answer } = planned[n] as (typeof planned)[number];
+  const again: (typeof items)[number][] = [];
+  for (const [n, { item, answer }] of planned.entries()) {
+    const result = results[n];
+    if (!result) throw new Error('unreachable: an append without a result');
     if (result.status === 'rejected') {
       if (!(result.reason instanceof VersionConflictError)) throw result.reason;
-      again.push(index);
+      again.push(item);
     } else if (result.value.kind === 'appended') {
-      answers[index] = answer;
+      answers[item.index] = answer;
     } else {
       const first = result.value.first;
-      answers[index] = repeatAnswer(await store.readStream(first.stream), first);
+      answers[item.index] = repeatAnswer(await store.readStream(first.stream), first);
     }
   }
   // Met a concurrent writer (or an earlier listing of this request that did): one by one.
-  for (const index of again) {
-    answers[index] = await upsertListing(context, inputs[index] as ListingInputDto, keys[index]);
-  }
-  return answers.map((a) => {
-    if (!a) throw new Error('unreachable: a listing without an answer');
-    return a;
+  for (const item of again) answers[item.index] = await upsertListing(context, item.input, item.key);
+  return items.map(({ index }) => {
+    const answer = answers[index];
+    if (!answer) throw new Error('unreachable: a listing without an answer');
+    return answer;
   });
 }
 
