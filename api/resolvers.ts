@@ -1,6 +1,7 @@
 /**
  * The contract's Query, Mutation and Subscription fields. Thin: arguments are checked for shape
- * here, everything else (lengths, versions, leadership) is the ports' business.
+ * here (and the request's idempotency keys, which are the API's), everything else (lengths of
+ * the data, versions, leadership) is the ports' business.
  */
 import 'reflect-metadata';
 import type { GraphQLResolveInfo } from 'graphql';
@@ -20,6 +21,7 @@ import {
   Root,
   Subscription,
 } from 'type-graphql';
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../common/limits.js';
 import {
   Cluster,
   ClusterEvent,
@@ -85,12 +87,25 @@ function commandKey(
   ctx: GraphqlContext,
   info: GraphQLResolveInfo,
 ): string | undefined {
-  const given = optionalText(argument, 'idempotencyKey');
+  const given = clientKey(argument, 'idempotencyKey');
   if (given !== undefined || ctx.requestKey === undefined) return given;
-  if (ctx.requestKey.trim() === '' || ctx.requestKey.length > 160) {
-    throw ApiError.badUserInput('the Idempotency-Key header must be 1-160 characters');
+  return `${clientKey(ctx.requestKey)}:${info.path.key}`;
+}
+
+/**
+ * A key as the client gave it, as an argument (named) or as the Idempotency-Key header: not
+ * blank, at most MAX_IDEMPOTENCY_KEY_LENGTH characters.
+ */
+function clientKey(key: string | null | undefined, argument?: string): string | undefined {
+  if (key === null || key === undefined) return undefined;
+  if (key.trim() === '' || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    const what = argument === undefined ? 'the Idempotency-Key header' : `\`${argument}\``;
+    throw ApiError.badUserInput(
+      `${what} must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
+      argument === undefined ? {} : { argument },
+    );
   }
-  return `${ctx.requestKey}:${info.path.key}`;
+  return key;
 }
 
 function optionalNonNegative(value: number | null | undefined, name: string): number | undefined {
@@ -286,7 +301,7 @@ export class MutationResolver {
         priceEur,
         scrapedAt,
       })),
-      keys?.map((key) => optionalText(key, 'idempotencyKeys')),
+      keys?.map((key) => clientKey(key, 'idempotencyKeys')),
     );
   }
 

@@ -6,11 +6,11 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { startGraphqlServer } from '../api/graphql-server.js';
-import { NodeCommands } from './app/commands.js';
 import { NodeFeeds } from './app/feeds.js';
 import { GatewayAnnouncer } from './app/gateway-announcer.js';
 import { Leadership } from './app/leadership.js';
 import { NodeReadModels } from './app/read-models.js';
+import { NodeCommands } from './commands/node-commands.js';
 import type { NodeConfig } from './config.js';
 import type { ElectionService } from './election/election-service.js';
 import { openDatabase } from './store/database.js';

@@ -8,8 +8,10 @@ import {
   evolveFile,
   type FileState,
   fileBaseName,
+  fileDecider,
   initialFileState,
-  type StoreFile,
+  storeFileCommand,
+  type Upload,
 } from './file-decider.js';
 
 const ID = '2dac5b80-4e3f-4a71-8cbd-2e3f4a5b6c7d';
@@ -24,14 +26,19 @@ const listing = {
   scrapedAt: '2025-01-31T12:00:00Z',
 };
 const listingsJson = bytes(JSON.stringify([listing, { ...listing, url: 'https://shop.example/mug' }]));
-const store = (name: string, content: Uint8Array, over: Partial<StoreFile> = {}): StoreFile => ({
-  type: 'StoreFile',
+const store = (name: string, content: Uint8Array, over: Partial<Upload> = {}): Upload => ({
   id: ID,
   name,
   bytes: content,
   sha256: sha(content),
   ...over,
 });
+
+/** As the upload command does: the StoreFile for the upload, then the decision on it. */
+function decide(upload: Upload, state: FileState) {
+  const command = storeFileCommand(upload, state);
+  return { events: decideStoreFile(command, state), listings: command.listings };
+}
 
 function rejects(fn: () => unknown, message: RegExp): DomainError {
   try {
@@ -47,7 +54,7 @@ function rejects(fn: () => unknown, message: RegExp): DomainError {
 
 describe('StoreFile', () => {
   test('a .json listings file is stored with its listings counted and handed back', () => {
-    const { events, listings } = decideStoreFile(store('prices.json', listingsJson), initialFileState);
+    const { events, listings } = decide(store('prices.json', listingsJson), initialFileState);
     assert.deepEqual(events, [
       {
         type: 'FileStored',
@@ -66,22 +73,19 @@ describe('StoreFile', () => {
 
   test('importedListings counts distinct urls, as upserted', () => {
     const dup = bytes(JSON.stringify([listing, listing]));
-    const { events, listings } = decideStoreFile(store('dup.JSON', dup), initialFileState);
+    const { events, listings } = decide(store('dup.JSON', dup), initialFileState);
     assert.equal(events[0]?.data.importedListings, 1);
     assert.equal(listings.length, 1);
   });
 
   test('a .json file that is not a listings file is refused, naming the file and the problem', () => {
     rejects(
-      () => decideStoreFile(store('prices.json', bytes('{"a":1}')), initialFileState),
+      () => decide(store('prices.json', bytes('{"a":1}')), initialFileState),
       /^prices\.json is not a valid listings file: the file must be a JSON array/,
     );
     const error = rejects(
       () =>
-        decideStoreFile(
-          store('Prices.JSON', bytes(JSON.stringify([{ ...listing, price: -1 }]))),
-          initialFileState,
-        ),
+        decide(store('Prices.JSON', bytes(JSON.stringify([{ ...listing, price: -1 }]))), initialFileState),
       /item 0: price: must be ≥ 0$/,
     );
     assert.equal(error.details?.index, 0);
@@ -103,7 +107,7 @@ describe('StoreFile', () => {
   ];
   for (const [what, name, content, imported] of plain) {
     test(`${what} is stored with importedListings ${imported}`, () => {
-      const { events, listings } = decideStoreFile(store(name, content), initialFileState);
+      const { events, listings } = decide(store(name, content), initialFileState);
       assert.equal(events.length, 1);
       assert.equal(events[0]?.data.importedListings, imported);
       assert.equal(events[0]?.data.size, content.byteLength);
@@ -112,10 +116,10 @@ describe('StoreFile', () => {
   }
 
   test('the same content again is no event and no listings, whatever its name', () => {
-    const first = decideStoreFile(store('prices.json', listingsJson), initialFileState);
+    const first = decide(store('prices.json', listingsJson), initialFileState);
     const state = first.events.reduce(evolveFile, initialFileState);
-    assert.deepEqual(decideStoreFile(store('again.json', listingsJson), state), { events: [], listings: [] });
-    assert.deepEqual(decideStoreFile(store('again.txt', listingsJson), state), { events: [], listings: [] });
+    assert.deepEqual(decide(store('again.json', listingsJson), state), { events: [], listings: [] });
+    assert.deepEqual(decide(store('again.txt', listingsJson), state), { events: [], listings: [] });
   });
 
   test('keeps only the last path segment of the name', () => {
@@ -141,41 +145,43 @@ describe('StoreFile', () => {
   ];
   for (const [what, name, message] of badNames) {
     test(`refuses ${what} in the name`, () => {
-      rejects(() => decideStoreFile(store(name, bytes('x')), initialFileState), message);
+      rejects(() => decide(store(name, bytes('x')), initialFileState), message);
     });
   }
 
   test('accepts a name of exactly 255 characters after stripping directories', () => {
     const name = `dir/${'n'.repeat(255)}`;
-    assert.equal(
-      decideStoreFile(store(name, bytes('x')), initialFileState).events[0]?.data.name,
-      'n'.repeat(255),
-    );
+    assert.equal(decide(store(name, bytes('x')), initialFileState).events[0]?.data.name, 'n'.repeat(255));
   });
 
   test('refuses a bad id, a malformed sha256 and one that does not match the bytes', () => {
     rejects(
-      () => decideStoreFile(store('a.txt', bytes('x'), { id: 'file-1' }), initialFileState),
+      () => decide(store('a.txt', bytes('x'), { id: 'file-1' }), initialFileState),
       /^id: must be a UUID$/,
     );
     rejects(
-      () =>
-        decideStoreFile(
-          store('a.txt', bytes('x'), { sha256: sha(bytes('x')).toUpperCase() }),
-          initialFileState,
-        ),
+      () => decide(store('a.txt', bytes('x'), { sha256: sha(bytes('x')).toUpperCase() }), initialFileState),
       /^sha256: must be 64 lowercase hex digits$/,
     );
     rejects(
-      () => decideStoreFile(store('a.txt', bytes('x'), { sha256: sha(bytes('y')) }), initialFileState),
+      () => decide(store('a.txt', bytes('x'), { sha256: sha(bytes('y')) }), initialFileState),
       /^sha256: does not match the content$/,
     );
   });
 });
 
+describe('fileDecider', () => {
+  test('counts the listings the command carries, whatever the bytes', () => {
+    const command = { ...storeFileCommand(store('notes.txt', bytes('hello')), initialFileState) };
+    assert.equal(command.listings.length, 0);
+    const [event] = fileDecider.decide({ ...command, listings: [{ ...listing }] }, initialFileState);
+    assert.equal(event?.data.importedListings, 1);
+  });
+});
+
 describe('evolveFile', () => {
   test('FileStored marks the stream stored, once', () => {
-    const { events } = decideStoreFile(store('prices.json', listingsJson), initialFileState);
+    const { events } = decide(store('prices.json', listingsJson), initialFileState);
     const state = events.reduce(evolveFile, initialFileState);
     const expected: FileState = {
       stored: true,

@@ -5,13 +5,16 @@
  *
  * Listings: a name ending in `.json` promises a listings file, so anything else in it is refused
  * (nothing stored). Any other name is sniffed: content that parses as a listings file is imported,
- * anything else is stored as a plain file with importedListings 0.
+ * anything else is stored as a plain file with importedListings 0. The listings themselves are the
+ * listing decider's: an upload is a StoreFile for this stream plus an UpsertListing per listing,
+ * decided together by the command handler (nodes/commands/file-commands.ts).
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { charCount } from '../../common/char-count.js';
 import type { DomainEvent } from '../../schema/events.js';
 import type { ListingInput } from '../../schema/listing-input.js';
+import type { Decider } from './decider.js';
 import { DomainError } from './domain-error.js';
 import { parseListingsFile } from './listings-file.js';
 
@@ -40,13 +43,12 @@ export interface StoreFile {
   readonly bytes: Uint8Array;
   /** Lowercase hex sha256 of `bytes`, as the caller computed it for the blob key; checked here. */
   readonly sha256: string;
+  /** The listings the upload carries, one per url (see storeFileCommand); counted in FileStored. */
+  readonly listings: readonly ListingInput[];
 }
 
-export interface StoreFileDecision {
-  readonly events: FileEvent[];
-  /** The listings to upsert, one per url; empty when nothing is stored or the file holds none. */
-  readonly listings: ListingInput[];
-}
+/** An upload as it arrives, before its listings are read. */
+export type Upload = Omit<StoreFile, 'type' | 'listings'>;
 
 export const initialFileState: FileState = { stored: false, version: 0 };
 
@@ -77,7 +79,16 @@ export function fileBaseName(name: string): string {
   return base;
 }
 
-export function decideStoreFile(command: StoreFile, state: FileState): StoreFileDecision {
+/**
+ * The StoreFile command for an upload, given its stream's state: the content is read for listings
+ * only when the file is new (a re-upload is free, and its listings were imported the first time).
+ */
+export function storeFileCommand(upload: Upload, state: FileState): StoreFile {
+  const listings = state.stored ? [] : listingsIn(fileBaseName(upload.name), upload.bytes);
+  return { type: 'StoreFile', ...upload, listings };
+}
+
+export function decideStoreFile(command: StoreFile, state: FileState): FileEvent[] {
   if (!uuid.safeParse(command.id).success) throw DomainError.badInput('id: must be a UUID', { field: 'id' });
   const name = fileBaseName(command.name);
   if (!(command.bytes instanceof Uint8Array)) {
@@ -95,10 +106,7 @@ export function decideStoreFile(command: StoreFile, state: FileState): StoreFile
       actual,
     });
   }
-  // Checked before parsing: a re-upload is free, and its listings were imported the first time.
-  if (state.stored) return { events: [], listings: [] };
-
-  const listings = listingsIn(name, command.bytes);
+  if (state.stored) return [];
   const event: FileEvent = {
     type: 'FileStored',
     data: {
@@ -106,10 +114,10 @@ export function decideStoreFile(command: StoreFile, state: FileState): StoreFile
       name,
       size: command.bytes.byteLength,
       sha256: command.sha256,
-      importedListings: listings.length,
+      importedListings: command.listings.length,
     },
   };
-  return { events: [event], listings };
+  return [event];
 }
 
 export function evolveFile(state: FileState, event: FileEvent): FileState {
@@ -118,11 +126,12 @@ export function evolveFile(state: FileState, event: FileEvent): FileState {
   return { stored: true, version: state.version + 1, file: { ...event.data } };
 }
 
-export const fileDecider = {
+export const fileDecider: Decider<StoreFile, FileEvent, FileState> = {
   decide: decideStoreFile,
   evolve: evolveFile,
   initialState: initialFileState,
-} as const;
+  eventTypes: ['FileStored'],
+};
 
 function listingsIn(name: string, bytes: Uint8Array): ListingInput[] {
   if (name.toLowerCase().endsWith('.json')) {

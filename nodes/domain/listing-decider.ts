@@ -6,10 +6,8 @@
 import { hash } from 'node:crypto';
 import type { DomainEvent } from '../../schema/events.js';
 import { type ListingInputRaw, listingInput, normalizeUrl } from '../../schema/listing-input.js';
+import type { Decider } from './decider.js';
 import { DomainError } from './domain-error.js';
-
-// nodes/app/commands.ts still takes the validated listing's type from here.
-export type { ListingInput } from '../../schema/listing-input.js';
 
 export type ListingEvent = Extract<DomainEvent, { type: 'ListingAdded' | 'ListingChanged' }>;
 
@@ -94,8 +92,9 @@ export function evolveListing(state: ListingState, event: ListingEvent): Listing
   }
 }
 
-export const listingDecider = {
+export const listingDecider: Decider<ListingCommand, ListingEvent, ListingState> = {
   decide: decideListing,
   evolve: evolveListing,
   initialState: initialListingState,
-} as const;
+  eventTypes: ['ListingAdded', 'ListingChanged'],
+};

@@ -20,6 +20,7 @@
 import { z } from 'zod';
 import { charCount } from '../../common/char-count.js';
 import { type DomainEvent, TASK_STATUSES, type TaskStatus } from '../../schema/events.js';
+import type { Decider } from './decider.js';
 import { DomainError } from './domain-error.js';
 
 export const TITLE_MAX = 200;
@@ -119,12 +120,12 @@ export function evolveTask(state: TaskState, event: TaskEvent): TaskState {
   }
 }
 
-/** The decider as one value, for generic command handlers. */
-export const taskDecider = {
+export const taskDecider: Decider<TaskCommand, TaskEvent, TaskState> = {
   decide: decideTask,
   evolve: evolveTask,
   initialState: initialTaskState,
-} as const;
+  eventTypes: ['TaskCreated', 'TaskUpdated', 'TaskDeleted'],
+};
 
 function create(c: CreateTask, state: TaskState): TaskEvent[] {
   if (!uuid.safeParse(c.id).success) throw DomainError.badInput('id: must be a UUID', { field: 'id' });
