@@ -615,6 +615,27 @@ describe('mutations and auth', () => {
       'idempotency-key': 'k'.repeat(161),
     });
     assert.equal(codeOf(tooLong), 'BAD_USER_INPUT');
+    // The header and an alias together must fit the stored key's limit: refused, not an internal error.
+    const longAlias = await gql(`mutation { ${'a'.repeat(60)}: deleteTask(id: "t") }`, undefined, {
+      ...auth,
+      'idempotency-key': 'k'.repeat(160),
+    });
+    assert.equal(codeOf(longAlias), 'BAD_USER_INPUT');
+  });
+
+  test('an idempotencyKey argument may be 200 characters (what the log stores), not 201', async () => {
+    const fits = await gql(
+      `mutation { createTask(input: { title: "x" }, idempotencyKey: "${'k'.repeat(200)}") { id } }`,
+      undefined,
+      auth,
+    );
+    assert.equal(fits.body.errors, undefined);
+    const over = await gql(
+      `mutation { createTask(input: { title: "x" }, idempotencyKey: "${'k'.repeat(201)}") { id } }`,
+      undefined,
+      auth,
+    );
+    assert.equal(codeOf(over), 'BAD_USER_INPUT');
   });
 
   test('updateTask passes only the given fields and the expected version', async () => {

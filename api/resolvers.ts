@@ -21,7 +21,7 @@ import {
   Root,
   Subscription,
 } from 'type-graphql';
-import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../common/limits.js';
+import { MAX_IDEMPOTENCY_HEADER_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH } from '../common/limits.js';
 import {
   Cluster,
   ClusterEvent,
@@ -89,19 +89,26 @@ function commandKey(
 ): string | undefined {
   const given = clientKey(argument, 'idempotencyKey');
   if (given !== undefined || ctx.requestKey === undefined) return given;
-  return `${clientKey(ctx.requestKey)}:${info.path.key}`;
+  const key = `${clientKey(ctx.requestKey)}:${info.path.key}`;
+  if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw ApiError.badUserInput(
+      `the Idempotency-Key header and the field's alias \`${info.path.key}\` make a key over ${MAX_IDEMPOTENCY_KEY_LENGTH} characters: shorten either`,
+    );
+  }
+  return key;
 }
 
 /**
- * A key as the client gave it, as an argument (named) or as the Idempotency-Key header: not
- * blank, at most MAX_IDEMPOTENCY_KEY_LENGTH characters.
+ * A key as the client gave it, as an argument (named; at most MAX_IDEMPOTENCY_KEY_LENGTH
+ * characters) or as the Idempotency-Key header (at most MAX_IDEMPOTENCY_HEADER_LENGTH): not blank.
  */
 function clientKey(key: string | null | undefined, argument?: string): string | undefined {
   if (key === null || key === undefined) return undefined;
-  if (key.trim() === '' || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+  const max = argument === undefined ? MAX_IDEMPOTENCY_HEADER_LENGTH : MAX_IDEMPOTENCY_KEY_LENGTH;
+  if (key.trim() === '' || key.length > max) {
     const what = argument === undefined ? 'the Idempotency-Key header' : `\`${argument}\``;
     throw ApiError.badUserInput(
-      `${what} must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
+      `${what} must be 1-${max} characters`,
       argument === undefined ? {} : { argument },
     );
   }
