@@ -219,7 +219,7 @@ export class Leadership {
     let delay = 50;
     while (this.leads(term)) {
       try {
-        await store.claimLeadership({ term, nodeId: self.id }, self.url);
+        await store.fence.claim({ term, nodeId: self.id }, self.url);
         this.databaseReached();
         if (!this.leads(term)) return;
         this.claimedTerm = term;
@@ -250,7 +250,7 @@ export class Leadership {
   /** This node's row in the Node table, and everyone's URLs from it. */
   private async report(): Promise<void> {
     const s = this.options.election.status();
-    await this.options.store.reportNode({
+    await this.options.store.nodes.report({
       id: s.id,
       url: this.options.self.url,
       role: apiRole(s.role),
@@ -260,6 +260,6 @@ export class Leadership {
   }
 
   private async refreshUrls(): Promise<void> {
-    for (const n of await this.options.store.listNodes()) this.urls.set(n.id, n.url);
+    for (const n of await this.options.store.nodes.list()) this.urls.set(n.id, n.url);
   }
 }
