@@ -15,6 +15,7 @@ import type {
   TaskInput,
   TaskPatch,
 } from '../../api/ports.js';
+import { isUuid } from '../api-ports/read-models.js';
 import { DomainError } from '../domain/domain-error.js';
 import { decideStoreFile, evolveFile, type FileEvent, initialFileState } from '../domain/file-decider.js';
 import {
@@ -33,18 +34,17 @@ import {
   type TaskEvent,
   type TaskState,
 } from '../domain/task-decider.js';
+import type { WriteFenceAccess } from '../leadership/fence-keeper.js';
 import type { AppendOptions, EventStore, StreamAppend } from '../store/event-store.js';
 import { NotLeaderError, VersionConflictError } from '../store/store-errors.js';
 import type { StoredEvent } from '../store/stored-event.js';
-import type { Leadership } from './leadership.js';
-import { isUuid } from './read-models.js';
 
 const RETRIES = 5;
 
 export class NodeCommands implements Commands {
   constructor(
     private readonly store: EventStore,
-    private readonly leadership: Leadership,
+    private readonly leadership: WriteFenceAccess,
   ) {}
 
   async createTask(input: TaskInput, idempotencyKey?: string): Promise<TaskDto> {
