@@ -98,6 +98,8 @@ export class EventFeed {
     });
     client.on('end', () => this.reconnect(client));
     await client.connect();
+    // Raw `pg`, not kysely on the pool: LISTEN belongs to one connection held for the feed's
+    // life, and only a pg.Client delivers its notifications.
     await client.query(`listen ${EVENTS_CHANNEL}`);
     this.client = client;
     this.reconnectDelay = 250;
