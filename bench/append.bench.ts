@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     const orm = await openDatabase(url, { poolSize: 40 });
     const store = new EventStore(orm);
     const fence: Fence = { term: 1, nodeId: 'n1' };
-    await store.claimLeadership(fence, 'http://127.0.0.1:4001');
+    await store.fence.claim(fence, 'http://127.0.0.1:4001');
     const raw = new pg.Pool({ connectionString: url, max: 40 });
     raw.on('error', () => {}); // an idle client dropped at shutdown is not a result
 

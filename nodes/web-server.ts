@@ -1,18 +1,24 @@
 /**
- * The node's web-server half: PostgreSQL (the event store and projections), the leadership
- * bridge that claims the write fence, and GraphQL. It is loaded after the election is already
+ * The node's web-server half: PostgreSQL (the event store and projections), the bridge between
+ * the election and the database (leadership/: the fence keeper, the database watch, the Node-table
+ * report), and GraphQL (api-ports/: the API's ports answered by this node). It is loaded after the election is already
  * running, because its libraries take a second to load and an election should not wait for them.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { startGraphqlServer } from '../api/graphql-server.js';
-import { NodeFeeds } from './app/feeds.js';
-import { GatewayAnnouncer } from './app/gateway-announcer.js';
-import { Leadership } from './app/leadership.js';
-import { NodeReadModels } from './app/read-models.js';
+import { GatewayAnnouncer } from './announcer/gateway-announcer.js';
+import { ElectionTransitions } from './api-ports/election-transitions.js';
+import { NodeFeeds } from './api-ports/feeds.js';
+import { LeaderChanges } from './api-ports/leader-changes.js';
+import { NodeReadModels } from './api-ports/read-models.js';
 import { NodeCommands } from './commands/node-commands.js';
 import type { NodeConfig } from './config.js';
 import type { ElectionService } from './election/election-service.js';
+import { DatabaseWatch } from './leadership/database-watch.js';
+import { FenceKeeper } from './leadership/fence-keeper.js';
+import { NodeReporter } from './leadership/node-reporter.js';
+import { PeerUrls } from './leadership/peer-urls.js';
 import { openDatabase } from './store/database.js';
 import { EventFeed } from './store/event-feed.js';
 import { EventStore } from './store/event-store.js';
@@ -54,14 +60,19 @@ export async function startWebServer(options: {
         logger,
       })
     : null;
-  const leadership = new Leadership({ election, store, self, logger, announcer });
+  const urls = new PeerUrls(store.nodes, self);
+  const reporter = new NodeReporter({ registry: store.nodes, election, url: self.url, urls });
+  const watch = new DatabaseWatch({ election, probe: () => reporter.report(), nodeId: self.id, logger });
+  const keeper = new FenceKeeper({ election, fence: store.fence, self, logger, announcer, urls, watch });
+  const leaderChanges = new LeaderChanges(election, urls);
+  const transitions = new ElectionTransitions(election, self.id);
   const eventFeed = await EventFeed.start(config.databaseUrl, store, logger);
   const server = await startGraphqlServer({
     host: config.bindHost,
     port: config.httpPort,
     readModels: new NodeReadModels(orm, store, { ...self, status: () => election.status() }),
-    commands: new NodeCommands(store, leadership),
-    feeds: new NodeFeeds(leadership, eventFeed),
+    commands: new NodeCommands(store, keeper),
+    feeds: new NodeFeeds(leaderChanges, transitions, eventFeed),
     apiToken: config.apiToken,
     maxUploadBytes: config.maxUploadBytes,
     batchSecret: config.clusterSecret,
@@ -76,10 +87,10 @@ export async function startWebServer(options: {
           role: s.role,
           term: s.term,
           leader: s.leader,
-          leaderUrl: leadership.leaderRef()?.url ?? null,
+          leaderUrl: urls.leaderRef(s.leader)?.url ?? null,
           votedFor: s.votedFor,
-          writable: leadership.canWrite(),
-          database: leadership.databaseHealth(),
+          writable: keeper.canWrite(),
+          database: watch.health(),
           datagrams: {
             received: transport.received,
             sent: transport.sent,
@@ -89,10 +100,18 @@ export async function startWebServer(options: {
       };
     },
   });
-  await leadership.start();
+  keeper.start();
+  reporter.start();
+  leaderChanges.start();
+  transitions.start();
+  await watch.start();
   return {
     async stop() {
-      await leadership.stop();
+      watch.stop();
+      reporter.stop();
+      leaderChanges.stop();
+      transitions.stop();
+      await keeper.stop();
       await server.close();
       await eventFeed.stop();
       await orm.close();

@@ -1,11 +1,11 @@
 /**
  * A node's commands on the in-memory event store, for fast command tests: this node (n1) holds
- * the fence; leadership is reduced to what commands ask of it (the WriteFence port).
+ * the fence; leadership is reduced to what commands ask of it (the FenceAccess port).
  */
 import assert from 'node:assert/strict';
 import { ApiError } from '../api/errors.js';
+import type { FenceAccess } from '../nodes/commands/fence-access.js';
 import { NodeCommands } from '../nodes/commands/node-commands.js';
-import type { WriteFence } from '../nodes/commands/write-fence.js';
 import type { Fence } from '../nodes/store/event-store.js';
 import { InMemoryEventStore } from '../nodes/store/in-memory-event-store.js';
 import type { NotLeaderError } from '../nodes/store/store-errors.js';
@@ -26,7 +26,7 @@ export function inMemoryNode(): InMemoryNode {
   const store = new InMemoryEventStore();
   store.claimFence(N1);
   const lost: NotLeaderError[] = [];
-  const leadership: WriteFence = {
+  const leadership: FenceAccess = {
     writeFence: async () => N1,
     fenceLost(error) {
       lost.push(error);

@@ -1,10 +1,10 @@
 import { ApiError } from '../../api/errors.js';
 import { DomainError } from '../domain/domain-error.js';
 import { NotLeaderError, VersionConflictError } from '../store/store-errors.js';
-import type { WriteFence } from './write-fence.js';
+import type { FenceAccess } from './fence-access.js';
 
 /** Every refusal of a command as the API's error codes (anything else stays an internal error). */
-export function apiErrorOf(error: unknown, fence: WriteFence): unknown {
+export function apiErrorOf(error: unknown, fence: FenceAccess): unknown {
   if (error instanceof ApiError) return error;
   if (error instanceof DomainError) return new ApiError(error.code, error.message, apiDetails(error));
   if (error instanceof NotLeaderError) return fence.fenceLost(error);

@@ -5,16 +5,16 @@
 import type { Commands } from '../../api/ports.js';
 import type { EventStore } from '../store/event-store-port.js';
 import { apiErrorOf } from './api-error.js';
+import type { FenceAccess } from './fence-access.js';
 import { uploadFile } from './file-commands.js';
 import type { CommandContext } from './handle-command.js';
 import { upsertListing, upsertListings } from './listing-commands.js';
 import { createTask, deleteTask, updateTask } from './task-commands.js';
-import type { WriteFence } from './write-fence.js';
 
 export class NodeCommands implements Commands {
   constructor(
     private readonly store: EventStore,
-    private readonly leadership: WriteFence,
+    private readonly leadership: FenceAccess,
   ) {}
 
   readonly createTask: Commands['createTask'] = (input, idempotencyKey) =>

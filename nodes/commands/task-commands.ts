@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../api/errors.js';
 import type { TaskDto, TaskInput, TaskPatch } from '../../api/ports.js';
 import { streams } from '../../schema/events.js';
-import { isUuid } from '../app/read-models.js';
+import { isUuid } from '../api-ports/read-models.js';
 import { type TaskCommand, type TaskEvent, taskDecider } from '../domain/task-decider.js';
 import type { VersionConflictError } from '../store/store-errors.js';
 import { taskAnswer } from './answers.js';

@@ -68,6 +68,10 @@ function init(databaseUrl: string, poolSize: number): Promise<MikroORM> {
   });
 }
 
+/**
+ * Raw `pg`: a session-level advisory lock must be taken and released on one connection held
+ * around the migrations, before MikroORM (and so kysely's pool) is open.
+ */
 async function withMigrationLock(databaseUrl: string, body: () => Promise<void>): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();

@@ -28,7 +28,7 @@ async function setup(): Promise<{ url: string; orm: MikroORM; store: EventStore;
     () => orm.close(),
     () => feed.stop(),
   );
-  await store.claimLeadership({ term: 1, nodeId: 'n1' }, 'http://n1');
+  await store.fence.claim({ term: 1, nodeId: 'n1' }, 'http://n1');
   return { url, orm, store, feed };
 }
 

@@ -3,7 +3,7 @@
  *
  * Each subscriber keeps its own cursor and reads `position > cursor` from the log whenever a
  * notification (or the periodic safety tick) says there may be more. Because writers are
- * serialized under the fence lock (see event-store.ts), positions become visible in order, so
+ * serialized under the fence lock (see event-log.ts), positions become visible in order, so
  * reading past the cursor never skips an event, and the cursor never moves back, so none is
  * delivered twice. A lost notification (a dropped LISTEN connection) only delays delivery until
  * the reconnect or the next tick; it never loses an event.
@@ -98,6 +98,8 @@ export class EventFeed {
     });
     client.on('end', () => this.reconnect(client));
     await client.connect();
+    // Raw `pg`, not kysely on the pool: LISTEN belongs to one connection held for the feed's
+    // life, and only a pg.Client delivers its notifications.
     await client.query(`listen ${EVENTS_CHANNEL}`);
     this.client = client;
     this.reconnectDelay = 250;

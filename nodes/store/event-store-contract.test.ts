@@ -18,7 +18,7 @@ eventStoreContract('PostgreSQL', async () => {
   return {
     store,
     claim: async (fence) => {
-      await store.claimLeadership(fence, `http://${fence.nodeId}`);
+      await store.fence.claim(fence, `http://${fence.nodeId}`);
     },
   };
 });

@@ -45,7 +45,7 @@ const created = (id: string, title = 'a task'): DomainEvent => ({
 describe('fencing', () => {
   test('no append before any leader claimed the fence', async () => {
     const { store } = await freshStore();
-    await store.reportNode({ id: 'n1', url: 'http://n1', role: 'LEADER', term: 1 });
+    await store.nodes.report({ id: 'n1', url: 'http://n1', role: 'LEADER', term: 1 });
     await assert.rejects(
       store.append(n1, [{ stream: 'task-x', expectedVersion: 0, events: [created(randomUUID())] }]),
       NotLeaderError,
@@ -54,13 +54,13 @@ describe('fencing', () => {
 
   test('a claim needs a higher term; re-claiming one’s own term is a no-op', async () => {
     const { store } = await freshStore();
-    const first = await store.claimLeadership(n1, 'http://n1');
+    const first = await store.fence.claim(n1, 'http://n1');
     assert.equal(first?.type, 'LeaderElected');
-    assert.equal(await store.claimLeadership(n1, 'http://n1'), null);
-    await assert.rejects(store.claimLeadership({ term: 1, nodeId: 'n2' }, 'http://n2'), NotLeaderError);
-    await store.claimLeadership({ term: 3, nodeId: 'n2' }, 'http://n2');
-    await assert.rejects(store.claimLeadership({ term: 2, nodeId: 'n3' }, 'http://n3'), /n2 holds term 3/);
-    assert.deepEqual(await store.currentFence(), { term: 3, nodeId: 'n2' });
+    assert.equal(await store.fence.claim(n1, 'http://n1'), null);
+    await assert.rejects(store.fence.claim({ term: 1, nodeId: 'n2' }, 'http://n2'), NotLeaderError);
+    await store.fence.claim({ term: 3, nodeId: 'n2' }, 'http://n2');
+    await assert.rejects(store.fence.claim({ term: 2, nodeId: 'n3' }, 'http://n3'), /n2 holds term 3/);
+    assert.deepEqual(await store.fence.current(), { term: 3, nodeId: 'n2' });
     const log = await store.readStream('cluster');
     assert.deepEqual(
       log.map((e) => [e.version, e.term, e.nodeId]),
@@ -73,10 +73,10 @@ describe('fencing', () => {
 
   test('once a newer fence exists, the old leader cannot append', async () => {
     const { store } = await freshStore();
-    await store.claimLeadership(n1, 'http://n1');
+    await store.fence.claim(n1, 'http://n1');
     const id = randomUUID();
     await store.append(n1, [{ stream: `task-${id}`, expectedVersion: 0, events: [created(id)] }]);
-    await store.claimLeadership({ term: 2, nodeId: 'n2' }, 'http://n2');
+    await store.fence.claim({ term: 2, nodeId: 'n2' }, 'http://n2');
     await assert.rejects(
       store.append(n1, [
         { stream: `task-${id}`, expectedVersion: 1, events: [{ type: 'TaskDeleted', data: { id } }] },
@@ -92,7 +92,7 @@ describe('fencing', () => {
 
   test('a writer process paused (SIGSTOP) through an election cannot append when it wakes', async () => {
     const { store, url } = await freshStore();
-    await store.claimLeadership(n1, 'http://n1');
+    await store.fence.claim(n1, 'http://n1');
     const script = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'paused-writer.js');
     const child = spawn(process.execPath, [script], {
       env: { ...process.env, DATABASE_URL: url },
@@ -102,7 +102,7 @@ describe('fencing', () => {
     const next = () => once(lines, 'line').then(([l]) => String(l));
     assert.equal(await next(), 'ready'); // connected, holding its belief: "I lead term 1"
     child.kill('SIGSTOP');
-    await store.claimLeadership({ term: 2, nodeId: 'n2' }, 'http://n2');
+    await store.fence.claim({ term: 2, nodeId: 'n2' }, 'http://n2');
     child.kill('SIGCONT');
     child.stdin.write('go\n');
     assert.match(await next(), /^refused: NotLeaderError: n1 \(term 1\) is not the fenced writer/);
@@ -122,7 +122,7 @@ describe('a claimer gone quiet inside its transaction', () => {
     timeout: 30_000,
   }, async () => {
     const { store, url } = await freshStore();
-    await store.claimLeadership(n1, 'http://n1');
+    await store.fence.claim(n1, 'http://n1');
     // A leader cut off mid-claim: its transaction holds the fence row and its connection is silent.
     const gone = new postgres.Client({ connectionString: url });
     const ended = new Promise<Error>((resolve) => gone.on('error', resolve));
@@ -130,7 +130,7 @@ describe('a claimer gone quiet inside its transaction', () => {
     await gone.query('begin');
     await gone.query('select term from leadership where singleton for update');
     // A new leader's claim waits for that lock, and gets it once the idle session is ended.
-    const claim = store.claimLeadership({ term: 2, nodeId: 'n2' }, 'http://n2');
+    const claim = store.fence.claim({ term: 2, nodeId: 'n2' }, 'http://n2');
     const verdict = await Promise.race([
       claim.then((e) => e?.type),
       new Promise<string>((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10_000).unref()),
@@ -141,7 +141,7 @@ describe('a claimer gone quiet inside its transaction', () => {
     }
     assert.equal(verdict, 'LeaderElected');
     assert.match((await ended).message, /idle-in-transaction timeout/);
-    assert.deepEqual(await store.currentFence(), { term: 2, nodeId: 'n2' });
+    assert.deepEqual(await store.fence.current(), { term: 2, nodeId: 'n2' });
     await gone.end().catch(() => {});
   });
 });
@@ -149,7 +149,7 @@ describe('a claimer gone quiet inside its transaction', () => {
 describe('appends', () => {
   test('concurrent appends to one stream at the same expected version: exactly one wins', async () => {
     const { store } = await freshStore();
-    await store.claimLeadership(n1, 'http://n1');
+    await store.fence.claim(n1, 'http://n1');
     const id = randomUUID();
     const stream = `task-${id}`;
     await store.append(n1, [{ stream, expectedVersion: 0, events: [created(id)] }]);
@@ -177,7 +177,7 @@ describe('appends', () => {
 
   test('appends group-committed in one batch each get their own events, with their real positions', async () => {
     const { store } = await freshStore();
-    await store.claimLeadership(n1, 'http://n1');
+    await store.fence.claim(n1, 'http://n1');
     const ids = Array.from({ length: 12 }, () => randomUUID());
     const results = await Promise.all(
       ids.map((id) =>
@@ -197,7 +197,7 @@ describe('appends', () => {
 
   test('an idempotency key appends once, even when the same command races itself', async () => {
     const { store } = await freshStore();
-    await store.claimLeadership(n1, 'http://n1');
+    await store.fence.claim(n1, 'http://n1');
     const results = await Promise.all(
       Array.from({ length: 10 }, () => {
         const id = randomUUID();
@@ -218,7 +218,7 @@ describe('appends', () => {
 
   test('one append may span streams atomically: a conflict on one stream writes nothing', async () => {
     const { store } = await freshStore();
-    await store.claimLeadership(n1, 'http://n1');
+    await store.fence.claim(n1, 'http://n1');
     const a = randomUUID();
     const b = randomUUID();
     await store.append(n1, [{ stream: `task-${b}`, expectedVersion: 0, events: [created(b)] }]);
@@ -234,7 +234,7 @@ describe('appends', () => {
 
   test('readStreams reads several streams at once, each in version order', async () => {
     const { store } = await freshStore();
-    await store.claimLeadership(n1, 'http://n1');
+    await store.fence.claim(n1, 'http://n1');
     const [a, b] = [randomUUID(), randomUUID()];
     await store.append(n1, [
       {
@@ -285,7 +285,7 @@ describe('appends', () => {
 
   test('event data that does not match its definition is refused before anything is written', async () => {
     const { store } = await freshStore();
-    await store.claimLeadership(n1, 'http://n1');
+    await store.fence.claim(n1, 'http://n1');
     const bad = { type: 'TaskCreated', data: { id: 'not-a-uuid', title: 1 } } as unknown as DomainEvent;
     await assert.rejects(
       store.append(n1, [{ stream: 'task-x', expectedVersion: 0, events: [bad] }]),
@@ -296,7 +296,7 @@ describe('appends', () => {
 
   test('the log is append-only: UPDATE, DELETE and TRUNCATE are refused by the database', async () => {
     const { store, orm } = await freshStore();
-    await store.claimLeadership(n1, 'http://n1');
+    await store.fence.claim(n1, 'http://n1');
     const em = orm.em.fork();
     await assert.rejects(em.execute(`update event set type = 'x'`), /append-only \(UPDATE refused\)/);
     await assert.rejects(em.execute('delete from event'), /append-only \(DELETE refused\)/);
@@ -316,7 +316,7 @@ describe('batches (one append_batch statement per group commit)', () => {
 
   test('a conflict in the middle of a batch refuses that append only', async () => {
     const { store } = await freshStore();
-    await store.claimLeadership(n1, 'http://n1');
+    await store.fence.claim(n1, 'http://n1');
     const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
     await store.append(n1, [{ stream: `task-${b}`, expectedVersion: 0, events: [created(b)] }]);
     const first = opener(store);
@@ -341,7 +341,7 @@ describe('batches (one append_batch statement per group commit)', () => {
 
   test('a key repeated within one queue burst: the first appends, the repeat returns its event', async () => {
     const { store } = await freshStore();
-    await store.claimLeadership(n1, 'http://n1');
+    await store.fence.claim(n1, 'http://n1');
     const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
     const first = opener(store);
     const [ra, rb, rc, rEmpty] = await Promise.all([
@@ -381,9 +381,9 @@ describe('batches (one append_batch statement per group commit)', () => {
 
   test('appends under an old fence are refused inside a batch of the new fence’s appends', async () => {
     const { store } = await freshStore();
-    await store.claimLeadership(n1, 'http://n1');
+    await store.fence.claim(n1, 'http://n1');
     const n2: Fence = { term: 2, nodeId: 'n2' };
-    await store.claimLeadership(n2, 'http://n2');
+    await store.fence.claim(n2, 'http://n2');
     const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
     const results = await Promise.allSettled([
       store.append(n2, [{ stream: `task-${a}`, expectedVersion: 0, events: [created(a)] }]),
@@ -413,7 +413,7 @@ describe('batches (one append_batch statement per group commit)', () => {
 
   test('events of one append take positions in version order, a stream listed twice included', async () => {
     const { store } = await freshStore();
-    await store.claimLeadership(n1, 'http://n1');
+    await store.fence.claim(n1, 'http://n1');
     const [a, b] = [randomUUID(), randomUUID()];
     const updates = (id: string, n: number): DomainEvent[] =>
       Array.from({ length: n }, (_, i) => ({ type: 'TaskUpdated', data: { id, title: `t${i}` } }));
@@ -453,7 +453,7 @@ describe('batches (one append_batch statement per group commit)', () => {
 
   test('a blob is stored with its accepted append only', async () => {
     const { store, orm } = await freshStore();
-    await store.claimLeadership(n1, 'http://n1');
+    await store.fence.claim(n1, 'http://n1');
     const file = (sha: string) => ({
       stream: `file-${sha}`,
       expectedVersion: 0 as const,

