@@ -9,13 +9,15 @@ export function describeMessage(m: ElectionMessage): string {
   const head = `${m.from}->${m.to} ${m.type} term=${m.term}`;
   switch (m.type) {
     case 'RequestVote':
-      return `${head}${m.preVote ? ' pre-vote' : ''}`;
+      return `${head}${m.preVote ? ' pre-vote' : ''}${m.transfer ? ' transfer' : ''}`;
     case 'RequestVoteReply':
       return `${head}${m.preVote ? ' pre-vote' : ''} ${m.granted ? 'granted' : 'refused'}`;
     case 'AppendEntries':
       return head;
     case 'AppendEntriesReply':
       return `${head} ${m.success ? 'ok' : 'rejected'}`;
+    case 'TimeoutNow':
+      return head;
   }
 }
 
@@ -30,6 +32,10 @@ export function describeEvent(node: string, e: ElectionEvent): string {
       return e.leader === node
         ? `${node} leads in term ${e.term}`
         : `${node} follows ${e.leader} in term ${e.term}`;
+    case 'transfer':
+      return `${node} ${e.outcome === 'started' ? 'starts' : 'aborts'} leadership transfer to ${e.target} in term ${e.term}`;
+    case 'timeout now':
+      return `${node} ${e.campaigned ? 'campaigns on' : 'ignores'} TimeoutNow from ${e.from} in term ${e.term}: ${e.reason}`;
   }
 }
 
@@ -38,5 +44,6 @@ export function describeHardState(node: string, h: HardState): string {
 }
 
 export function describeStatus(s: ElectionStatus): string {
-  return `${s.id} ${s.role} term=${s.term} vote=${s.votedFor ?? '-'} leader=${s.leader ?? '-'}`;
+  const transfer = s.transferTarget === null ? '' : ` transferring-to=${s.transferTarget}`;
+  return `${s.id} ${s.role} term=${s.term} vote=${s.votedFor ?? '-'} leader=${s.leader ?? '-'}${transfer}`;
 }

@@ -15,6 +15,7 @@
  *   drop [node]                  lose the messages in flight (those to one node)
  *   isolate <node> / heal        cut a node off from every other / restore every link
  *   crash <node> / restart <node> stop a node (its durable state stays) / start it again from it
+ *   transfer <node> [target]     ask a node to hand its leadership over (to a target of its choice)
  *   status                       every node's role, term, vote and leader
  */
 import type { ElectionMessage, NodeId } from '../messages.js';
@@ -77,6 +78,8 @@ export class InteractionEnv {
         return this.crash(this.node(c, 0));
       case 'restart':
         return this.restart(this.node(c, 0));
+      case 'transfer':
+        return this.transfer(this.node(c, 0), c.args[1]);
       case 'status':
         return this.voters().map((id) => {
           const node = this.live.get(id);
@@ -189,6 +192,14 @@ export class InteractionEnv {
     );
     this.live.set(id, node);
     return [`${describeStatus(node.status())} (timeout ${this.timeouts.get(id)})`];
+  }
+
+  private transfer(id: NodeId, target: NodeId | undefined): string[] {
+    const r = this.liveNode(id).transferLeadership(target);
+    if (r.accepted) return this.apply(id, r.output);
+    return [
+      `${id} refuses the transfer: ${r.reason}${r.leader && r.leader !== id ? ` (leader is ${r.leader})` : ''}`,
+    ];
   }
 
   private receive(m: ElectionMessage): string[] {
