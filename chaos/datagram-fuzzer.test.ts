@@ -244,6 +244,29 @@ describe('the datagram fuzzer', () => {
     assert.deepEqual(reasonsOf(refused), new Set(['wrong-cluster', 'unknown-sender', 'misaddressed']));
   });
 
+  test('bad fields: correctly signed, a flag of the wrong kind or on a type without it, all malformed', () => {
+    const ds = take(only('bad-field'), 2_000);
+    assertAsExpected(ds);
+    assert.deepEqual(reasonsOf(ds), new Set(['malformed']));
+    const msgs = ds.map((d) => (payloadOf(d.bytes) as { msg: Record<string, unknown> }).msg);
+    assert.ok(msgs.some((m) => m.type === 'TimeoutNow' && m.transfer === true));
+    assert.ok(msgs.some((m) => m.type === 'RequestVote' && m.transfer === 1));
+  });
+
+  test('leadership transfer traffic is among the messages: TimeoutNow and transfer votes', () => {
+    const msgs = take(only('wrong-secret'), 3_000).map(
+      (d) => (payloadOf(d.bytes) as { msg: ElectionMessage }).msg,
+    );
+    const timeoutNow = msgs.filter((m) => m.type === 'TimeoutNow');
+    const transferVotes = msgs.filter((m) => m.type === 'RequestVote' && m.transfer === true);
+    assert.ok(timeoutNow.length > 300, `${timeoutNow.length} TimeoutNow`);
+    assert.ok(transferVotes.length > 50, `${transferVotes.length} transfer votes`);
+    // Valid messages all: the project's encoder takes each one as it is.
+    const enc = new DatagramEncoder({ secret: SECRET, clusterId: CLUSTER, boot: T0, now: () => T0 });
+    for (const m of [...timeoutNow, ...transferVotes])
+      assert.deepEqual(primedDecoder().decode(enc.encode(m)), { ok: true, msg: m });
+  });
+
   test('needs the secret and a peer the target heard from', () => {
     assert.throws(() => fuzzer({ secret: '' }), /secret/);
     assert.throws(() => fuzzer({ heardFrom: 'n9' }), /heardFrom/);

@@ -14,7 +14,7 @@
  * buffers without bound), optionally throttled by how many the node has counted so far.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import type { ElectionMessage, NodeId } from '../nodes/election/messages.js';
+import { type ElectionMessage, MESSAGE_TYPES, type NodeId } from '../nodes/election/messages.js';
 import { Prng } from '../nodes/election/simulation/prng.js';
 import {
   DATAGRAM_MAGIC,
@@ -49,6 +49,9 @@ export const DATAGRAM_FAMILIES = [
   'oversize',
   /** Correctly signed and current, but for another cluster, from a stranger or to another node. */
   'signed-refused',
+  /** Correctly signed, with a flag of the wrong kind (`"transfer":1`) or a field its type lacks (a
+   * transfer flag on TimeoutNow or on a reply): the schema refuses them. */
+  'bad-field',
 ] as const;
 export type DatagramFamily = (typeof DATAGRAM_FAMILIES)[number];
 
@@ -108,7 +111,20 @@ const INVALID_TERMS = [
 ];
 /** Not JSON at all: the payload cannot be parsed. */
 const UNPARSABLE_TERMS = ['NaN', 'Infinity', '-Infinity', '0x10', '1e', '--1', '+1', '9'.repeat(400)];
-const MESSAGE_TYPES = ['RequestVote', 'RequestVoteReply', 'AppendEntries', 'AppendEntriesReply'] as const;
+/** Fields a message type does not have, or values of the wrong kind for the fields it has. */
+const BAD_FIELDS: ReadonlyArray<readonly [(typeof MESSAGE_TYPES)[number], Record<string, unknown>]> = [
+  ['RequestVote', { preVote: false, transfer: 1 }],
+  ['RequestVote', { preVote: false, transfer: 'true' }],
+  ['RequestVote', { preVote: false, transfer: null }],
+  ['RequestVote', { preVote: 0 }],
+  ['RequestVoteReply', { preVote: false, granted: true, transfer: true }],
+  ['RequestVoteReply', { preVote: false, granted: 'yes' }],
+  ['AppendEntries', { transfer: true }],
+  ['AppendEntriesReply', { success: null }],
+  ['TimeoutNow', { transfer: true }],
+  ['TimeoutNow', { preVote: false }],
+  ['TimeoutNow', { success: true }],
+];
 
 /** Seeded random bytes that datagrams are cut from: cheaper than drawing every byte. */
 const POOL_BYTES = 128 * 1024;
@@ -194,6 +210,8 @@ export class DatagramFuzzer {
         return this.oversize();
       case 'signed-refused':
         return this.signedRefused();
+      case 'bad-field':
+        return this.badField();
     }
   }
 
@@ -237,13 +255,23 @@ export class DatagramFuzzer {
     const flag = this.rng.chance(0.5);
     switch (type) {
       case 'RequestVote':
-        return { type, from, to, term, preVote: flag };
+        // Transfer votes never pre-vote; the flag is left off when false, as the encoder does.
+        return {
+          type,
+          from,
+          to,
+          term,
+          preVote: flag,
+          ...(!flag && this.rng.chance(0.3) ? { transfer: true } : {}),
+        };
       case 'RequestVoteReply':
         return { type, from, to, term, preVote: flag, granted: this.rng.chance(0.5) };
       case 'AppendEntries':
         return { type, from, to, term };
       case 'AppendEntriesReply':
         return { type, from, to, term, success: flag };
+      case 'TimeoutNow':
+        return { type, from, to, term };
     }
   }
 
@@ -254,7 +282,8 @@ export class DatagramFuzzer {
    */
   private frame(
     secret: string,
-    msg: ElectionMessage,
+    /** An ElectionMessage, or (for bad-field) an object posing as one. */
+    msg: ElectionMessage | Readonly<Record<string, unknown>>,
     opts: { boot: number; ts?: number; cluster?: string; version?: number },
   ): Buffer {
     const payload = {
@@ -351,7 +380,7 @@ export class DatagramFuzzer {
     const type = this.rng.pick(MESSAGE_TYPES);
     const extra =
       type === 'RequestVote'
-        ? `,"preVote":${this.rng.chance(0.5)}`
+        ? `,"preVote":${this.rng.chance(0.5)}${this.rng.chance(0.3) ? ',"transfer":true' : ''}`
         : type === 'RequestVoteReply'
           ? `,"preVote":false,"granted":true`
           : type === 'AppendEntriesReply'
@@ -432,6 +461,14 @@ export class DatagramFuzzer {
     }
     const bytes = this.frame(secret, this.message(heardFrom, this.rng.pick(this.elsewhere)), { boot });
     return { family: 'signed-refused', bytes, expect: 'misaddressed' };
+  }
+
+  private badField(): FuzzDatagram {
+    const { self, heardFrom, secret } = this.options;
+    const [type, fields] = this.rng.pick(BAD_FIELDS);
+    const msg = { type, from: heardFrom, to: self, term: this.rng.int(0, 100), ...fields };
+    const bytes = this.frame(secret, msg, { boot: Math.floor(this.options.now()) });
+    return { family: 'bad-field', bytes, expect: 'malformed' };
   }
 }
 

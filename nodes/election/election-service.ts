@@ -212,10 +212,20 @@ export class ElectionService {
       // A cut-off node asks again every timeout; its refused pre-votes are noise at info.
       if (e.preVote && !e.granted) log.debug(fields, what);
       else log.info(fields, what);
-    } else {
+    } else if (e.kind === 'leader') {
       log.info(
         { node, term: e.term, leader: e.leader },
         e.leader ? `leader is ${e.leader} in term ${e.term}` : 'no leader known',
+      );
+    } else if (e.kind === 'transfer') {
+      log.info(
+        { node, term: e.term, target: e.target, outcome: e.outcome },
+        `leadership transfer to ${e.target} ${e.outcome} in term ${e.term}`,
+      );
+    } else {
+      log.info(
+        { node, term: e.term, from: e.from, campaigned: e.campaigned, reason: e.reason },
+        `TimeoutNow from ${e.from} in term ${e.term}: ${e.campaigned ? 'campaigning' : 'ignored'} (${e.reason})`,
       );
     }
   }

@@ -8,13 +8,16 @@
 export type NodeId = string;
 
 /** RequestVote. With `preVote` it is a PreVote probe: `term` is the term the sender would
- * campaign at, and neither side changes its own term because of it. */
+ * campaign at, and neither side changes its own term because of it. With `transfer` the sender
+ * campaigns because the leader handed over to it (TimeoutNow): voters grant it although they
+ * heard from that leader recently. Absent means false (and keeps older peers able to read it). */
 export interface RequestVote {
   readonly type: 'RequestVote';
   readonly from: NodeId;
   readonly to: NodeId;
   readonly term: number;
   readonly preVote: boolean;
+  readonly transfer?: boolean;
 }
 
 export interface RequestVoteReply {
@@ -42,11 +45,26 @@ export interface AppendEntriesReply {
   readonly success: boolean;
 }
 
-export type ElectionMessage = RequestVote | RequestVoteReply | AppendEntries | AppendEntriesReply;
+/** Leadership transfer (Raft thesis §3.10): the leader of `term` tells its chosen successor to
+ * campaign at once, without waiting for its election timeout and without PreVote. */
+export interface TimeoutNow {
+  readonly type: 'TimeoutNow';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+}
+
+export type ElectionMessage =
+  | RequestVote
+  | RequestVoteReply
+  | AppendEntries
+  | AppendEntriesReply
+  | TimeoutNow;
 
 export const MESSAGE_TYPES = [
   'RequestVote',
   'RequestVoteReply',
   'AppendEntries',
   'AppendEntriesReply',
+  'TimeoutNow',
 ] as const;

@@ -5,97 +5,22 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ElectionMessage, NodeId } from './messages.js';
 import {
-  type ElectionConfig,
-  type HardState,
-  type Output,
-  RaftElection,
-  type Role,
-} from './raft-election.js';
-
-const MIN = 10;
-const MAX = 20;
-const HB = 3;
-
-function makeNode(
-  options: {
-    id?: NodeId;
-    voters?: NodeId[];
-    stored?: HardState;
-    preVote?: boolean;
-    checkQuorum?: boolean;
-    timeout?: number;
-  } = {},
-): RaftElection {
-  const config: ElectionConfig = {
-    id: options.id ?? 'a',
-    voters: options.voters ?? ['a', 'b', 'c'],
-    electionTimeoutMin: MIN,
-    electionTimeoutMax: MAX,
-    heartbeatInterval: HB,
-    preVote: options.preVote ?? true,
-    checkQuorum: options.checkQuorum ?? true,
-    // Deterministic "randomness": always the same timeout unless a case says otherwise.
-    randomInt: (min, max) => Math.min(max, Math.max(min, options.timeout ?? MIN)),
-  };
-  return new RaftElection(config, options.stored);
-}
-
-function ticks(node: RaftElection, n: number): Output[] {
-  return Array.from({ length: n }, () => node.tick());
-}
-
-function allMessages(outs: Output[]): ElectionMessage[] {
-  return outs.flatMap((o) => o.messages);
-}
-
-const vote = (from: NodeId, term: number, preVote = false): ElectionMessage => ({
-  type: 'RequestVote',
-  from,
-  to: 'a',
-  term,
-  preVote,
-});
-const voteReply = (from: NodeId, term: number, granted: boolean, preVote = false): ElectionMessage => ({
-  type: 'RequestVoteReply',
-  from,
-  to: 'a',
-  term,
-  granted,
-  preVote,
-});
-const heartbeat = (from: NodeId, term: number): ElectionMessage => ({
-  type: 'AppendEntries',
-  from,
-  to: 'a',
-  term,
-});
-const heartbeatReply = (from: NodeId, term: number, success = true): ElectionMessage => ({
-  type: 'AppendEntriesReply',
-  from,
-  to: 'a',
-  term,
-  success,
-});
-
-/** Drive a 3-node `a` to leader in term 1 (pre-vote, then vote). */
-function leaderAtTerm1(options: { checkQuorum?: boolean } = {}): RaftElection {
-  const n = makeNode(options);
-  ticks(n, MIN);
-  n.step(voteReply('b', 1, true, true));
-  n.step(voteReply('b', 1, true));
-  assert.equal(n.status().role, 'leader');
-  return n;
-}
-
-/** Drive `a` to follower of `b` in the given term. */
-function followerOf(leader: NodeId, term: number, options: { checkQuorum?: boolean } = {}): RaftElection {
-  const n = makeNode(options);
-  n.step(heartbeat(leader, term));
-  assert.deepEqual([n.status().role, n.status().leader, n.status().term], ['follower', leader, term]);
-  return n;
-}
+  allMessages,
+  followerOf,
+  HB,
+  heartbeat,
+  heartbeatReply,
+  leaderAtTerm1,
+  MAX,
+  MIN,
+  makeNode,
+  ticks,
+  vote,
+  voteReply,
+} from './election-fixtures.js';
+import type { ElectionMessage } from './messages.js';
+import { type HardState, type Output, RaftElection, type Role } from './raft-election.js';
 
 describe('follower', () => {
   test('stays follower while the election timeout has not elapsed', () => {
@@ -586,7 +511,15 @@ describe('whole-cluster rules', () => {
     const before = makeNode();
     const out = before.step(vote('b', 3));
     const restarted = makeNode({ stored: out.hardState as HardState });
-    assert.deepEqual(restarted.status(), { id: 'a', role: 'follower', term: 3, votedFor: 'b', leader: null });
+    assert.deepEqual(restarted.status(), {
+      id: 'a',
+      role: 'follower',
+      term: 3,
+      votedFor: 'b',
+      leader: null,
+      transferTarget: null,
+      acceptingWrites: false,
+    });
     const second = restarted.step(vote('c', 3));
     assert.equal(second.messages[0]?.type === 'RequestVoteReply' && second.messages[0].granted, false);
   });

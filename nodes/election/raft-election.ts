@@ -8,8 +8,9 @@
  * thousands of seeded clusters and check Raft's invariants after every step.
  *
  * Implemented: terms, RequestVote, heartbeats (AppendEntries without entries), randomized
- * election timeouts, stepping down on any higher term, PreVote (Raft thesis §9.6) and
- * CheckQuorum with leader lease (thesis §6.2 / §4.2.3).
+ * election timeouts, stepping down on any higher term, PreVote (Raft thesis §9.6),
+ * CheckQuorum with leader lease (thesis §6.2 / §4.2.3) and leadership transfer with TimeoutNow
+ * (thesis §3.10, etcd's campaignTransfer).
  */
 
 import type {
@@ -19,6 +20,7 @@ import type {
   NodeId,
   RequestVote,
   RequestVoteReply,
+  TimeoutNow,
 } from './messages.js';
 
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
@@ -54,7 +56,8 @@ export type TransitionReason =
   | 'heartbeat from leader'
   | 'lost quorum'
   | 'fence lost'
-  | 'cannot write';
+  | 'cannot write'
+  | 'leadership transfer';
 
 export type ElectionEvent =
   | {
@@ -74,7 +77,22 @@ export type ElectionEvent =
       readonly granted: boolean;
       readonly reason: string;
     }
-  | { readonly kind: 'leader'; readonly leader: NodeId | null; readonly term: number };
+  | { readonly kind: 'leader'; readonly leader: NodeId | null; readonly term: number }
+  | {
+      /** A leadership transfer of this leader began, or ran out of time and was given up. */
+      readonly kind: 'transfer';
+      readonly outcome: 'started' | 'aborted';
+      readonly target: NodeId;
+      readonly term: number;
+    }
+  | {
+      /** A TimeoutNow arrived: whether this node campaigned on it, and why (not). */
+      readonly kind: 'timeout now';
+      readonly from: NodeId;
+      readonly term: number;
+      readonly campaigned: boolean;
+      readonly reason: string;
+    };
 
 /** The result of one input. Persist `hardState` (when set) before sending `messages`. */
 export interface Output {
@@ -89,7 +107,29 @@ export interface ElectionStatus {
   readonly term: number;
   readonly votedFor: NodeId | null;
   readonly leader: NodeId | null;
+  /** The follower this leader is handing over to, while a transfer runs. */
+  readonly transferTarget: NodeId | null;
+  /** Whether to take new writes: only a leader that is not handing over its leadership does. */
+  readonly acceptingWrites: boolean;
 }
+
+/** Why a leader refused to start a transfer (see transferLeadership). */
+export type TransferRefusal =
+  | 'not leader'
+  | 'unknown target'
+  | 'target is this node'
+  | 'target not recently heard from'
+  | 'no follower recently heard from'
+  | 'transfer in progress';
+
+export type TransferResult =
+  | { readonly accepted: true; readonly target: NodeId; readonly output: Output }
+  | {
+      readonly accepted: false;
+      readonly reason: TransferRefusal;
+      /** The leader this node knows of, to forward the request to (when it is not the leader). */
+      readonly leader: NodeId | null;
+    };
 
 export class RaftElection {
   private role: Role = 'follower';
@@ -106,6 +146,12 @@ export class RaftElection {
   private votes = new Map<NodeId, boolean>();
   /** Peers heard from since the leader last checked its quorum. */
   private recentlyActive = new Set<NodeId>();
+  /** Ticks since this node became leader, and the tick at which it last heard from each peer. */
+  private leaderTicks = 0;
+  private heardAt = new Map<NodeId, number>();
+  /** The leadership transfer in progress, and how many ticks it has run. */
+  private transferTarget: NodeId | null = null;
+  private transferElapsed = 0;
 
   private readonly peers: readonly NodeId[];
   private readonly quorum: number;
@@ -141,6 +187,8 @@ export class RaftElection {
       term: this.term,
       votedFor: this.votedFor,
       leader: this.leader,
+      transferTarget: this.transferTarget,
+      acceptingWrites: this.role === 'leader' && this.transferTarget === null,
     };
   }
 
@@ -181,6 +229,9 @@ export class RaftElection {
         Math.min(
           this.config.heartbeatInterval - this.heartbeatElapsed,
           this.config.electionTimeoutMin - this.electionElapsed,
+          this.transferTarget === null
+            ? Number.POSITIVE_INFINITY
+            : this.config.electionTimeoutMin - this.transferElapsed,
         ),
       );
     }
@@ -208,6 +259,40 @@ export class RaftElection {
   }
 
   /**
+   * Hand leadership over (Raft thesis §3.10): this leader stops taking new writes (see
+   * `acceptingWrites`) and tells the target to campaign at once with TimeoutNow. The target must
+   * be a follower this leader heard from within the last minimum election timeout; without one
+   * named, the follower heard from most recently is chosen. If no new leader shows itself within
+   * a minimum election timeout the transfer is aborted and this node leads on as before.
+   */
+  transferLeadership(to?: NodeId): TransferResult {
+    const refuse = (reason: TransferRefusal): TransferResult => ({
+      accepted: false,
+      reason,
+      leader: this.leader,
+    });
+    if (this.role !== 'leader') return refuse('not leader');
+    if (this.transferTarget !== null) return refuse('transfer in progress');
+    let target: NodeId;
+    if (to === undefined) {
+      const recent = this.peers.filter((p) => this.heardRecently(p));
+      if (recent.length === 0) return refuse('no follower recently heard from');
+      // The latest heard; ties go to the first in the voter list, so the choice is deterministic.
+      target = recent.reduce((a, b) => ((this.heardAt.get(b) ?? 0) > (this.heardAt.get(a) ?? 0) ? b : a));
+    } else {
+      if (to === this.config.id) return refuse('target is this node');
+      if (!this.peers.includes(to)) return refuse('unknown target');
+      if (!this.heardRecently(to)) return refuse('target not recently heard from');
+      target = to;
+    }
+    this.transferTarget = target;
+    this.transferElapsed = 0;
+    this.outEvents.push({ kind: 'transfer', outcome: 'started', target, term: this.term });
+    this.send<TimeoutNow>({ type: 'TimeoutNow', to: target, term: this.term });
+    return { accepted: true, target, output: this.flush() };
+  }
+
+  /**
    * Learn from outside the election that `term` has begun (the write fence in the database says
    * so): adopt a higher term and step down, as on any message of a higher term. A leader told
    * that its own term is fenced by someone else steps down too.
@@ -226,14 +311,20 @@ export class RaftElection {
       // Neither is evidence that the cluster moved on, so neither changes our term.
       const preVoteTraffic =
         (m.type === 'RequestVote' && m.preVote) || (m.type === 'RequestVoteReply' && m.preVote && m.granted);
-      if (m.type === 'RequestVote' && this.inLease()) {
+      // A transfer campaign was started by the leader itself, so the lease does not apply to it.
+      // It only skips the lease: the one vote per term below still holds, and a transfer vote of
+      // an older term is refused as stale like any other.
+      const transfer = m.type === 'RequestVote' && m.transfer === true && !m.preVote;
+      if (m.type === 'RequestVote' && !transfer && this.inLease()) {
         // CheckQuorum's lease: we heard from a live leader less than a minimum election timeout
         // ago, so a candidate with a higher term is cut off from it, not replacing a dead one.
         this.reportVote(m, false, `leader ${this.leader} is alive (lease)`);
         return;
       }
       if (!preVoteTraffic) {
-        this.becomeFollower(m.term, m.type === 'AppendEntries' ? m.from : null, 'higher term', m.from);
+        // Only the leader of a term sends heartbeats and TimeoutNow in it.
+        const leader = m.type === 'AppendEntries' || m.type === 'TimeoutNow' ? m.from : null;
+        this.becomeFollower(m.term, leader, 'higher term', m.from);
       }
     } else if (m.term < this.term) {
       this.handleStale(m);
@@ -251,7 +342,13 @@ export class RaftElection {
         this.handleHeartbeat(m);
         return;
       case 'AppendEntriesReply':
-        if (this.role === 'leader') this.recentlyActive.add(m.from);
+        if (this.role === 'leader') {
+          this.recentlyActive.add(m.from);
+          this.heardAt.set(m.from, this.leaderTicks);
+        }
+        return;
+      case 'TimeoutNow':
+        this.handleTimeoutNow(m);
         return;
     }
   }
@@ -309,7 +406,12 @@ export class RaftElection {
       // Granting a vote resets the timer, so we give the candidate a chance to win.
       this.electionElapsed = 0;
     }
-    this.reportVote(m, granted, refusal ?? (m.preVote ? 'no live leader known' : 'first request this term'));
+    const reason = m.preVote
+      ? 'no live leader known'
+      : m.transfer
+        ? 'leadership transfer'
+        : 'first request this term';
+    this.reportVote(m, granted, refusal ?? reason);
     this.send<RequestVoteReply>({
       type: 'RequestVoteReply',
       to: m.from,
@@ -353,9 +455,26 @@ export class RaftElection {
     this.send<AppendEntriesReply>({ type: 'AppendEntriesReply', to: m.from, term: this.term, success: true });
   }
 
+  /** TimeoutNow of our term (a higher one has made us its leader's follower already). */
+  private handleTimeoutNow(m: TimeoutNow): void {
+    // As in etcd, only a follower acts on it: a (pre-)candidate is campaigning already.
+    const refusal =
+      this.role !== 'follower' ? `not a follower (${this.role})` : this.eligible ? null : 'cannot write';
+    this.outEvents.push({
+      kind: 'timeout now',
+      from: m.from,
+      term: m.term,
+      campaigned: refusal === null,
+      reason: refusal ?? 'leadership transfer',
+    });
+    // No PreVote: the leader asked for it, so this is no node coming back from a partition.
+    if (refusal === null) this.startElection('leadership transfer', true);
+  }
+
   private tickLeader(): void {
     this.heartbeatElapsed++;
     this.electionElapsed++;
+    this.leaderTicks++;
     if (this.electionElapsed >= this.config.electionTimeoutMin) {
       this.electionElapsed = 0;
       if (this.config.checkQuorum) {
@@ -366,6 +485,16 @@ export class RaftElection {
           return;
         }
       }
+    }
+    if (this.transferTarget !== null && ++this.transferElapsed >= this.config.electionTimeoutMin) {
+      // No new leader within an election timeout: the target is down or cut off. Lead on.
+      this.outEvents.push({
+        kind: 'transfer',
+        outcome: 'aborted',
+        target: this.transferTarget,
+        term: this.term,
+      });
+      this.transferTarget = null;
     }
     if (this.heartbeatElapsed >= this.config.heartbeatInterval) {
       this.heartbeatElapsed = 0;
@@ -392,7 +521,7 @@ export class RaftElection {
     }
   }
 
-  private startElection(reason: TransitionReason): void {
+  private startElection(reason: TransitionReason, transfer = false): void {
     this.term++;
     this.votedFor = this.config.id;
     this.dirty = true;
@@ -405,7 +534,13 @@ export class RaftElection {
       return;
     }
     for (const to of this.peers) {
-      this.send<RequestVote>({ type: 'RequestVote', to, term: this.term, preVote: false });
+      this.send<RequestVote>({
+        type: 'RequestVote',
+        to,
+        term: this.term,
+        preVote: false,
+        ...(transfer ? { transfer: true } : {}),
+      });
     }
   }
 
@@ -415,6 +550,8 @@ export class RaftElection {
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.recentlyActive.clear();
+    this.leaderTicks = 0;
+    this.heardAt.clear();
     this.broadcastHeartbeat();
   }
 
@@ -442,6 +579,12 @@ export class RaftElection {
     );
   }
 
+  /** Whether the leader heard from `peer` within the last minimum election timeout. */
+  private heardRecently(peer: NodeId): boolean {
+    const at = this.heardAt.get(peer);
+    return at !== undefined && this.leaderTicks - at < this.config.electionTimeoutMin;
+  }
+
   private resetElectionTimer(): void {
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
@@ -454,6 +597,8 @@ export class RaftElection {
   private transition(to: Role, reason: TransitionReason, peer?: NodeId): void {
     const from = this.role;
     this.role = to;
+    // A leader that steps down (to the new leader's vote request, say) has no transfer left.
+    if (to !== 'leader') this.transferTarget = null;
     // A follower that stays a follower (a new term, say) is still worth a line: the term moved.
     this.outEvents.push({ kind: 'transition', from, to, term: this.term, reason, ...(peer ? { peer } : {}) });
   }

@@ -52,11 +52,13 @@ const vote: ElectionMessage = { type: 'RequestVote', from: 'a', to: 'b', term: 7
 const ALL: ElectionMessage[] = [
   vote,
   { type: 'RequestVote', from: 'a', to: 'b', term: 8, preVote: true },
+  { type: 'RequestVote', from: 'a', to: 'b', term: 9, preVote: false, transfer: true },
   { type: 'RequestVoteReply', from: 'a', to: 'b', term: 7, preVote: true, granted: true },
   { type: 'RequestVoteReply', from: 'a', to: 'b', term: 0, preVote: false, granted: false },
   { type: 'AppendEntries', from: 'a', to: 'b', term: Number.MAX_SAFE_INTEGER },
   { type: 'AppendEntriesReply', from: 'a', to: 'b', term: 3, success: true },
   { type: 'AppendEntriesReply', from: 'a', to: 'b', term: 3, success: false },
+  { type: 'TimeoutNow', from: 'a', to: 'b', term: 12 },
 ];
 
 function dropped(result: DecodeResult): string {
@@ -91,10 +93,28 @@ describe('roundtrip', () => {
     assert.deepEqual(decoder().decode(encoder().encode(msg)), { ok: true, msg: vote });
   });
 
+  test('the transfer flag is on the wire only when set, so older nodes still read ordinary votes', () => {
+    const msgOf = (frame: Buffer) => JSON.parse(frame.subarray(HEADER_BYTES).toString('utf8')).msg;
+    const enc = encoder();
+    assert.equal('transfer' in msgOf(enc.encode({ ...vote, transfer: false })), false);
+    assert.equal('transfer' in msgOf(enc.encode(vote)), false);
+    assert.equal(msgOf(enc.encode({ ...vote, transfer: true })).transfer, true);
+    // A vote without the field, as a node of the version before it sends, decodes as ordinary.
+    assert.deepEqual(decoder().decode(signed(payload())), { ok: true, msg: vote });
+    assert.deepEqual(decoder().decode(signed(payload({}, { transfer: false }))), {
+      ok: true,
+      msg: { ...vote, transfer: false },
+    });
+  });
+
   test('the encoder refuses messages the peer would drop', () => {
     const enc = encoder();
     assert.throws(() => enc.encode({ ...vote, term: -1 }), /invalid ElectionMessage/);
     assert.throws(() => enc.encode({ ...vote, from: 'x'.repeat(65) }), /invalid ElectionMessage/);
+    assert.throws(
+      () => enc.encode({ ...vote, transfer: 'yes' } as unknown as ElectionMessage),
+      /invalid ElectionMessage/,
+    );
     // A refused message does not consume a sequence number.
     const p = JSON.parse(enc.encode(vote).subarray(HEADER_BYTES).toString('utf8'));
     assert.equal(p.seq, 1);
@@ -128,6 +148,19 @@ describe('integrity', () => {
       const bad = Buffer.from(frame);
       bad[bit >> 3] = (bad[bit >> 3] ?? 0) ^ (1 << (bit & 7));
       assert.equal(dec.decode(bad).ok, false, `bit ${bit}`);
+    }
+  });
+
+  test('a transfer flag cannot be added to a signed vote, nor a vote turned into TimeoutNow', () => {
+    const frame = encoder().encode(vote);
+    const text = frame.subarray(HEADER_BYTES).toString('utf8');
+    for (const forged of [
+      text.replace('"preVote":false', '"preVote":false,"transfer":true'),
+      text.replace('"type":"RequestVote"', '"type":"TimeoutNow"').replace(',"preVote":false', ''),
+    ]) {
+      assert.notEqual(forged, text);
+      const bad = Buffer.concat([frame.subarray(0, HEADER_BYTES), Buffer.from(forged, 'utf8')]);
+      assert.equal(dropped(decoder().decode(bad)), 'bad-signature');
     }
   });
 
@@ -227,6 +260,18 @@ describe('payload validation', () => {
     ['from too long', signed(payload({}, { from: 'a'.repeat(65) }))],
     ['empty to', signed(payload({}, { to: '' }))],
     ['RequestVoteReply without granted', signed(payload({}, { type: 'RequestVoteReply' }))],
+    ['transfer as string', signed(payload({}, { transfer: 'true' }))],
+    ['transfer null', signed(payload({}, { transfer: null }))],
+    ['transfer on a reply', signed(payload({}, { type: 'RequestVoteReply', granted: true, transfer: true }))],
+    ['TimeoutNow with a vote field', signed(payload({}, { type: 'TimeoutNow' }))],
+    [
+      'TimeoutNow with a transfer flag',
+      signed(payload({}, { type: 'TimeoutNow', preVote: undefined, transfer: true })),
+    ],
+    [
+      'TimeoutNow without term',
+      signed(payload({}, { type: 'TimeoutNow', preVote: undefined, term: undefined })),
+    ],
     ['__proto__ key', signed(null, JSON.stringify(payload()).replace('"term":7', '"__proto__":{},"term":7'))],
     ['array', signed([payload()])],
     ['null', signed(null)],
@@ -242,6 +287,8 @@ describe('payload validation', () => {
 
   test('the hand-built payload is accepted as is (so the cases above fail for their own reason)', () => {
     assert.equal(decoder().decode(signed(payload())).ok, true);
+    assert.equal(decoder().decode(signed(payload({}, { type: 'TimeoutNow', preVote: undefined }))).ok, true);
+    assert.equal(decoder().decode(signed(payload({}, { transfer: true }))).ok, true);
   });
 });
 

@@ -47,7 +47,14 @@ const nodeId = z.string().min(1).max(MAX_ID_LENGTH);
 const base = { from: nodeId, to: nodeId, term: counter };
 
 const messageSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('RequestVote'), ...base, preVote: z.boolean() }),
+  // `transfer` is optional so that nodes of the version before it and after it read each other's
+  // ordinary votes; the encoder writes it only when true.
+  z.strictObject({
+    type: z.literal('RequestVote'),
+    ...base,
+    preVote: z.boolean(),
+    transfer: z.boolean().optional(),
+  }),
   z.strictObject({
     type: z.literal('RequestVoteReply'),
     ...base,
@@ -56,6 +63,7 @@ const messageSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('AppendEntries'), ...base }),
   z.strictObject({ type: z.literal('AppendEntriesReply'), ...base, success: z.boolean() }),
+  z.strictObject({ type: z.literal('TimeoutNow'), ...base }),
 ]);
 
 const payloadSchema = z.strictObject({
@@ -97,13 +105,23 @@ function wireFields(msg: ElectionMessage): ElectionMessage {
   const { from, to, term } = msg;
   switch (msg.type) {
     case 'RequestVote':
-      return { type: msg.type, from, to, term, preVote: msg.preVote };
+      return {
+        type: msg.type,
+        from,
+        to,
+        term,
+        preVote: msg.preVote,
+        // Absent when false; anything else goes on to the schema, which refuses what is no boolean.
+        ...(msg.transfer === undefined || msg.transfer === false ? {} : { transfer: msg.transfer }),
+      };
     case 'RequestVoteReply':
       return { type: msg.type, from, to, term, preVote: msg.preVote, granted: msg.granted };
     case 'AppendEntries':
       return { type: msg.type, from, to, term };
     case 'AppendEntriesReply':
       return { type: msg.type, from, to, term, success: msg.success };
+    case 'TimeoutNow':
+      return { type: msg.type, from, to, term };
   }
 }
 

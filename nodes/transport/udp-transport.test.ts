@@ -99,6 +99,8 @@ describe('UdpTransport', () => {
     const toB: ElectionMessage[] = [
       { type: 'RequestVote', from: 'a', to: 'b', term: 1, preVote: true },
       { type: 'AppendEntries', from: 'a', to: 'b', term: 2 },
+      { type: 'TimeoutNow', from: 'a', to: 'b', term: 2 },
+      { type: 'RequestVote', from: 'a', to: 'b', term: 3, preVote: false, transfer: true },
     ];
     const toA: ElectionMessage[] = [
       { type: 'RequestVoteReply', from: 'b', to: 'a', term: 1, preVote: true, granted: true },
@@ -110,12 +112,12 @@ describe('UdpTransport', () => {
     a.onMessage((m) => gotA.push(m));
     for (const m of toB) a.send(m);
     for (const m of toA) b.send(m);
-    await until(() => gotA.length === 2 && gotB.length === 2, 'four messages');
+    await until(() => gotA.length === 2 && gotB.length === 4, 'six messages');
     assert.deepEqual(gotB, toB);
     assert.deepEqual(gotA, toA);
-    await until(() => a.sent === 2 && b.sent === 2, 'send callbacks');
+    await until(() => a.sent === 4 && b.sent === 2, 'send callbacks');
     assert.equal(a.received, 2);
-    assert.equal(b.received, 2);
+    assert.equal(b.received, 4);
     assert.equal(a.drops.total + b.drops.total, 0);
   });
 

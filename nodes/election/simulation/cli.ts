@@ -53,6 +53,13 @@ function main(): number {
       `${s.messagesSent} messages (${s.messagesDropped} dropped); slowest recovery ${s.slowestRecovery} ticks ` +
       `(bound ${LIVENESS_BOUND_TICKS})`,
   );
+  const t = s.transfers;
+  console.log(
+    `transfers: ${t.requested} requested, ${t.refused} refused, ${t.started} started, ${t.completed} won by the target, ` +
+      `${t.aborted} aborted; calm drills: ${s.drills.handedOver}/${s.drills.live} to a live target handed over ` +
+      `(at most ${s.drillGap.live} ticks without a stable leader), ${s.drills.dead} to a crashed or cut-off target ` +
+      `(at most ${s.drillGap.dead} ticks without one)`,
+  );
   if (s.failures.length > 0) console.log(`failing seeds: ${s.failures.map((f) => f.seed).join(' ')}`);
   return s.failures.length === 0 ? 0 : 1;
 }

@@ -2,14 +2,17 @@
  * A deterministic simulation of a whole cluster: N election state machines on a simulated
  * network, in virtual time, with faults chosen by a seeded PRNG. Chaotic phases (loss,
  * duplication, delay and reordering, full, partial and one-way partitions, crashes and restarts
- * from durable state) alternate with calm ones. Safety invariants are checked after every step;
- * liveness is checked at the end of every calm phase.
+ * from durable state) alternate with calm ones. Leadership transfers are requested at random
+ * moments of the chaos, and as a drill at the end of most calm phases, where the target is now
+ * and then crashed or cut off at once. Safety invariants are checked after every step; liveness
+ * at the end of every calm phase and after every drill.
  */
 import type { NodeId } from '../messages.js';
 import { type ElectionConfig, type HardState, type Output, RaftElection } from '../raft-election.js';
 import { InvariantChecker } from './invariants.js';
 import { Prng } from './prng.js';
 import { CALM, type NetworkFaults, SimulatedNetwork } from './simulated-network.js';
+import { type TransferCounts, TransferTracker } from './transfer-tracker.js';
 
 /** One tick stands for 5 ms: these are the defaults, 150-300 ms and 50 ms, in ticks. */
 export const TIMING = { electionTimeoutMin: 30, electionTimeoutMax: 60, heartbeatInterval: 10 } as const;
@@ -41,6 +44,11 @@ export interface SimulationResult {
   readonly messages: { readonly sent: number; readonly delivered: number; readonly dropped: number };
   /** The longest time, in ticks, from the start of a calm phase to a stable leader. */
   readonly slowestRecovery: number;
+  readonly transfers: TransferCounts;
+  /** Calm drills: transfers to a live target, and how many of them made it leader. */
+  readonly drills: { readonly live: number; readonly handedOver: number; readonly dead: number };
+  /** The most ticks without a stable leader during a calm drill, to a live and to a dead target. */
+  readonly drillGap: { readonly live: number; readonly dead: number };
   /** The last trace lines, for the report of a failing seed. */
   readonly traceTail: readonly string[];
 }
@@ -73,6 +81,9 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   let crashes = 0;
   let partitions = 0;
   let slowestRecovery = 0;
+  const transfers = new TransferTracker(TIMING.electionTimeoutMin, (v) => checker.fail(v));
+  const drills = { live: 0, handedOver: 0, dead: 0 };
+  const drillGap = { live: 0, dead: 0 };
 
   const trace = (line: string): void => {
     const stamped = `t=${now} ${line}`;
@@ -90,8 +101,14 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
         trace(
           `${id} ${e.granted ? 'grants' : 'refuses'} ${e.preVote ? 'pre-vote' : 'vote'} to ${e.candidate}@${e.term}: ${e.reason}`,
         );
+      } else if (e.kind === 'transfer') trace(`${id} transfer to ${e.target} ${e.outcome} term=${e.term}`);
+      else if (e.kind === 'timeout now') {
+        trace(
+          `${id} ${e.campaigned ? 'campaigns on' : 'ignores'} TimeoutNow from ${e.from}@${e.term}: ${e.reason}`,
+        );
       }
     }
+    transfers.observe(id, out.events, now);
     for (const m of out.messages) network.send(now, m);
     checker.observe(node.status(), `t=${now} seed=${options.seed}`);
   };
@@ -104,6 +121,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
 
   const crash = (id: NodeId): void => {
     live.delete(id);
+    transfers.crashed(id);
     crashes++;
     trace(`${id} crashes`);
   };
@@ -120,6 +138,29 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
       const node = live.get(id);
       if (node) apply(id, node, node.tick());
     }
+    transfers.check(now, `t=${now} seed=${options.seed}`);
+  };
+
+  /** Asks `id` to hand its leadership over; the target is named or (undefined) left to it. */
+  const requestTransfer = (id: NodeId, target: NodeId | undefined): NodeId | null => {
+    const node = live.get(id);
+    if (!node) return null;
+    transfers.requested();
+    const r = node.transferLeadership(target);
+    if (!r.accepted) {
+      transfers.refused(r.reason);
+      trace(`${id} refuses a transfer to ${target ?? 'any'}: ${r.reason}`);
+      return null;
+    }
+    apply(id, node, r.output);
+    return r.target;
+  };
+
+  /** A transfer at a random moment: mostly asked of a leader, sometimes of anyone. */
+  const randomTransfer = (): void => {
+    const leaders = [...live.keys()].filter((id) => live.get(id)?.status().role === 'leader');
+    const id = leaders.length > 0 && rng.chance(0.8) ? rng.pick(leaders) : rng.pick([...live.keys()]);
+    requestTransfer(id, rng.chance(0.8) ? rng.pick(ids) : undefined);
   };
 
   /** A leader that a majority of nodes follow in its term. */
@@ -171,6 +212,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     );
     for (let i = 0; i < length && now < totalTicks; i++) {
       if (rng.chance(0.004) && live.size > 0) crash(rng.pick([...live.keys()]));
+      if (rng.chance(0.004) && live.size > 0) randomTransfer();
       const down = ids.filter((id) => !live.has(id));
       if (down.length > 0 && rng.chance(0.006)) {
         const id = rng.pick(down);
@@ -211,7 +253,54 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     } else {
       slowestRecovery = Math.max(slowestRecovery, recovered);
       trace(`stable leader ${stableLeader()} after ${recovered} ticks of calm`);
+      if (rng.chance(0.7)) drill();
     }
+  };
+
+  /**
+   * A planned transfer in a calm cluster: to a live target it must make that target leader; to a
+   * target crashed or cut off at once, it must abort while the leader leads on. Either way a
+   * stable leader must be back within the liveness bound; the ticks without one are recorded.
+   */
+  const drill = (): void => {
+    const leader = stableLeader() as NodeId;
+    const target = requestTransfer(
+      leader,
+      rng.chance(0.8) ? rng.pick(ids.filter((i) => i !== leader)) : undefined,
+    );
+    if (target === null) return;
+    const sabotage =
+      live.size - 1 >= quorum ? rng.pick(['none', 'none', 'crash', 'cut off'] as const) : 'none';
+    if (sabotage === 'crash') crash(target);
+    if (sabotage === 'cut off') network.partition([[target], ids.filter((i) => i !== target)]);
+    trace(`drill: ${leader} transfers to ${target} (${sabotage === 'none' ? 'alive' : sabotage})`);
+    const began = now;
+    let leaderless = 0;
+    while (transfers.inProgress() || stableLeader() === null) {
+      if (now - began >= LIVENESS_BOUND_TICKS) {
+        checker.fail(
+          `seed=${options.seed}: no stable leader within ${LIVENESS_BOUND_TICKS} ticks of a transfer at t=${began}`,
+        );
+        return;
+      }
+      step();
+      if (stableLeader() === null) leaderless++;
+    }
+    if (sabotage === 'none') {
+      drills.live++;
+      drillGap.live = Math.max(drillGap.live, leaderless);
+      if (stableLeader() === target) drills.handedOver++;
+      else
+        checker.fail(
+          `seed=${options.seed}: the transfer at t=${began} to ${target} left ${stableLeader()} leading`,
+        );
+    } else {
+      drills.dead++;
+      drillGap.dead = Math.max(drillGap.dead, leaderless);
+    }
+    trace(
+      `drill over after ${now - began} ticks, ${leaderless} without a stable leader; leader ${stableLeader()}`,
+    );
   };
 
   for (const id of ids) start(id);
@@ -231,6 +320,9 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     partitions,
     messages: { sent: network.sent, delivered: network.delivered, dropped: network.dropped },
     slowestRecovery,
+    transfers: transfers.counts,
+    drills,
+    drillGap,
     traceTail: tail,
   };
 }

@@ -18,6 +18,14 @@ export class InvariantChecker {
       if (other === undefined) this.leaderOfTerm.set(s.term, s.id);
       else if (other !== s.id) this.fail(`${at}: two leaders in term ${s.term}: ${other} and ${s.id}`);
     }
+    // Writes are taken by a leader only, and never while it hands over its leadership.
+    if (s.acceptingWrites !== (s.role === 'leader' && s.transferTarget === null)) {
+      this.fail(
+        `${at}: ${s.id} (${s.role}, transferring to ${s.transferTarget ?? 'none'}) says acceptingWrites=${s.acceptingWrites}`,
+      );
+    }
+    if (s.transferTarget !== null && s.role !== 'leader')
+      this.fail(`${at}: ${s.id} is a ${s.role} with a transfer`);
     const before = this.highestTerm.get(s.id) ?? 0;
     if (s.term < before) this.fail(`${at}: ${s.id}'s term went back from ${before} to ${s.term}`);
     else this.highestTerm.set(s.id, s.term);

@@ -1,5 +1,6 @@
 /** Runs many seeds and summarises them; shared by the test and the `npm run sim` command. */
 import { runSimulation, type SimulationResult } from './cluster-simulation.js';
+import { emptyTransferCounts, type TransferCounts } from './transfer-tracker.js';
 
 export interface SweepSummary {
   readonly runs: number;
@@ -10,6 +11,9 @@ export interface SweepSummary {
   readonly messagesSent: number;
   readonly messagesDropped: number;
   readonly slowestRecovery: number;
+  readonly transfers: TransferCounts;
+  readonly drills: { live: number; handedOver: number; dead: number };
+  readonly drillGap: { live: number; dead: number };
 }
 
 export function sweep(firstSeed: number, count: number, ticks?: number): SweepSummary {
@@ -20,6 +24,9 @@ export function sweep(firstSeed: number, count: number, ticks?: number): SweepSu
   let messagesSent = 0;
   let messagesDropped = 0;
   let slowestRecovery = 0;
+  const transfers = emptyTransferCounts();
+  const drills = { live: 0, handedOver: 0, dead: 0 };
+  const drillGap = { live: 0, dead: 0 };
   for (let seed = firstSeed; seed < firstSeed + count; seed++) {
     const r = runSimulation(ticks === undefined ? { seed } : { seed, ticks });
     if (r.violations.length > 0) failures.push(r);
@@ -29,6 +36,12 @@ export function sweep(firstSeed: number, count: number, ticks?: number): SweepSu
     messagesSent += r.messages.sent;
     messagesDropped += r.messages.dropped;
     slowestRecovery = Math.max(slowestRecovery, r.slowestRecovery);
+    for (const k of Object.keys(transfers) as (keyof TransferCounts)[]) transfers[k] += r.transfers[k];
+    drills.live += r.drills.live;
+    drills.handedOver += r.drills.handedOver;
+    drills.dead += r.drills.dead;
+    drillGap.live = Math.max(drillGap.live, r.drillGap.live);
+    drillGap.dead = Math.max(drillGap.dead, r.drillGap.dead);
   }
   return {
     runs: count,
@@ -39,6 +52,9 @@ export function sweep(firstSeed: number, count: number, ticks?: number): SweepSu
     messagesSent,
     messagesDropped,
     slowestRecovery,
+    transfers,
+    drills,
+    drillGap,
   };
 }
 
