@@ -16,6 +16,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { BATCH_PATH } from '../common/graphql-batch.js';
+import { HEALTHZ_PATH } from '../common/node-health.js';
 import { checkBearer } from './auth.js';
 import type { GraphqlContext } from './context.js';
 import { DEFAULT_MAX_DEPTH, depthLimitRule } from './depth-limit.js';
@@ -124,7 +125,7 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
   });
   await apollo.start();
 
-  app.get('/healthz', (_req, res) => {
+  app.get(HEALTHZ_PATH, (_req, res) => {
     const { status, body } = opts.healthz();
     res.status(status).json(body);
   });

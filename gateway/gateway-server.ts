@@ -102,7 +102,7 @@ export async function startGatewayServer(
       const leader = registry.current();
       const nodes = directory
         .all()
-        .map((n) => ({ id: n.id, url: n.url, healthy: n.healthy, role: n.role, term: n.term }));
+        .map(({ id, url, healthy, role, term, problem }) => ({ id, url, healthy, role, term, problem }));
       return leader
         ? {
             status: 200,

@@ -13,6 +13,7 @@ import { Leadership } from './app/leadership.js';
 import { NodeReadModels } from './app/read-models.js';
 import type { NodeConfig } from './config.js';
 import type { ElectionService } from './election/election-service.js';
+import { nodeHealth } from './node-health.js';
 import { openDatabase } from './store/database.js';
 import { EventFeed } from './store/event-feed.js';
 import { EventStore } from './store/event-store.js';
@@ -66,28 +67,10 @@ export async function startWebServer(options: {
     maxUploadBytes: config.maxUploadBytes,
     batchSecret: config.clusterSecret,
     logger,
-    healthz: () => {
-      const s = election.status();
-      return {
-        status: 200,
-        body: {
-          id: s.id,
-          url: config.nodeUrl,
-          role: s.role,
-          term: s.term,
-          leader: s.leader,
-          leaderUrl: leadership.leaderRef()?.url ?? null,
-          votedFor: s.votedFor,
-          writable: leadership.canWrite(),
-          database: leadership.databaseHealth(),
-          datagrams: {
-            received: transport.received,
-            sent: transport.sent,
-            dropped: transport.drops.snapshot(),
-          },
-        },
-      };
-    },
+    healthz: () => ({
+      status: 200,
+      body: nodeHealth({ url: config.nodeUrl, election, leadership, transport }),
+    }),
   });
   await leadership.start();
   return {
