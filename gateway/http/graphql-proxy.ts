@@ -10,17 +10,20 @@ import { Readable } from 'node:stream';
 import express from 'express';
 import { type DocumentNode, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import type { Logger } from 'pino';
+import { preflighted } from '../../api/csrf-prevention.js';
+import { errorBody, internalErrorBody } from '../../api/error-response.js';
 import { ApiError } from '../../api/errors.js';
 import { checkBearer, refusalOf } from '../../common/bearer-token.js';
+import { IDEMPOTENCY_KEY_HEADER, PREFLIGHTED } from '../../common/http-headers.js';
+import { MAX_JSON_BYTES } from '../../common/limits.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { IDEMPOTENCY_KEY_HEADER, type LeaderRouter } from '../routing/leader-router.js';
+import { asApiError } from '../ports/remote-graphql.js';
+import type { LeaderRouter } from '../routing/leader-router.js';
 import type { NodeResponse } from '../routing/node-http.js';
 import type { QueryRouter } from '../routing/query-router.js';
-import { NoLeaderError, NoNodeError } from '../routing/routing-errors.js';
 
 /** Root fields the gateway answers itself; an operation selecting one takes the slow path. */
 const GATEWAY_FIELDS: ReadonlySet<string> = new Set(['cluster']);
-const MAX_JSON_BYTES = 1024 * 1024;
 /** Room for the multipart envelope around the largest file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 const CACHE_SIZE = 2_000;
@@ -85,32 +88,27 @@ export function graphqlProxy(options: {
       });
       res.end(answer.body);
     } catch (error) {
-      const [code, outcome] =
-        error instanceof NoLeaderError
-          ? ['NO_LEADER', 'no_leader']
-          : error instanceof NoNodeError
-            ? ['SERVICE_UNAVAILABLE', 'unavailable']
-            : ['INTERNAL_SERVER_ERROR', 'error'];
+      // The routers' refusals as the slow path gives them (NO_LEADER, SERVICE_UNAVAILABLE), with 503.
+      const refusal = asApiError(error);
+      const outcome = !(refusal instanceof ApiError)
+        ? 'error'
+        : refusal.code === 'NO_LEADER'
+          ? 'no_leader'
+          : 'unavailable';
       options.metrics.requests.inc({ kind, outcome });
       if (outcome === 'error') options.logger.error({ err: error }, 'forwarding failed');
-      const message = outcome === 'error' ? 'Internal server error' : (error as Error).message;
       res
         .status(outcome === 'error' ? 500 : 503)
         .set('retry-after', '1')
-        .json({
-          errors: [
-            { message, extensions: { code, ...(outcome === 'error' ? {} : { retryAfterMs: 1_000 }) } },
-          ],
-        });
+        .json(refusal instanceof ApiError ? errorBody(refusal) : internalErrorBody());
     }
   };
 
   const refuseUnauthenticated = (req: express.Request, res: express.Response): boolean => {
+    // The node's own refusal (api/auth.ts), answered here before anything is forwarded.
     const auth = checkBearer(req.headers.authorization, options.apiToken);
     if (auth === 'ok') return false;
-    res
-      .status(200)
-      .json({ data: null, errors: [{ message: refusalOf(auth), extensions: { code: 'UNAUTHENTICATED' } }] });
+    res.status(200).json({ data: null, ...errorBody(ApiError.unauthenticated(refusalOf(auth))) });
     return true;
   };
 
@@ -190,9 +188,9 @@ export function graphqlProxy(options: {
       return;
     }
     if (req.is('multipart/form-data')) {
-      // Apollo's CSRF rule, kept here: a browser can send multipart without a preflight.
-      const preflight = req.headers['apollo-require-preflight'] || req.headers['x-apollo-operation-name'];
-      if (!preflight) {
+      // Apollo's CSRF rule, as the nodes apply it: a browser can send multipart without a preflight.
+      // A request without one goes to Apollo here, which refuses it in its own words.
+      if (!preflighted(req.headers)) {
         next();
         return;
       }
@@ -204,19 +202,14 @@ export function graphqlProxy(options: {
         if ((err as { type?: unknown } | undefined)?.type === 'entity.too.large') {
           // The node's own words for it: the limit is the file's, not the envelope's.
           options.metrics.requests.inc({ kind: 'upload', outcome: 'too_large' });
-          const tooLarge = ApiError.payloadTooLarge(options.maxUploadBytes);
-          const { http: _http, ...extensions } = tooLarge.extensions;
-          res.status(413).json({ errors: [{ message: tooLarge.message, extensions }] });
+          res.status(413).json(errorBody(ApiError.payloadTooLarge(options.maxUploadBytes)));
           return;
         }
         if (err) {
           next(err);
           return;
         }
-        const headers = {
-          ...passOn(req, req.headers['content-type'] as string),
-          'apollo-require-preflight': 'true',
-        };
+        const headers = { ...passOn(req, req.headers['content-type'] as string), ...PREFLIGHTED };
         void forward(res, 'upload', req.body as Buffer, headers);
       });
       return;
