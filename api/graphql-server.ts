@@ -45,8 +45,8 @@ export interface GraphqlServerOptions {
   maxUploadBytes?: number;
   logger: Logger;
   healthz: () => { status: number; body: unknown };
-  /** Mounted after /healthz and before the 404 fallback (e.g. /metrics). */
-  extraRoutes?: (app: express.Express) => void;
+  /** Mounted after /healthz and before the 404 fallback (e.g. /metrics); `schema` is the one served. */
+  extraRoutes?: (app: express.Express, schema: GraphQLSchema) => void;
   /** CLUSTER_SECRET, on a node: serves the gateway's signed batches at /graphql/batch. */
   batchSecret?: string;
 }
@@ -130,7 +130,7 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
     const { status, body } = opts.healthz();
     res.status(status).json(body);
   });
-  opts.extraRoutes?.(app);
+  opts.extraRoutes?.(app, schema);
   if (opts.batchSecret !== undefined) {
     // Before /graphql, whose prefix it shares.
     app.post(

@@ -3,13 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import express from 'express';
 import { pino } from 'pino';
+import { buildSchema, Query, Resolver } from 'type-graphql';
+import { authChecker } from '../../api/auth.js';
+import { buildEnsembleSchema } from '../../api/schema.js';
+import { Cluster, DateTimeScalar, ProcessLocal, processLocalRootFields } from '../../schema/graphql/index.js';
 import { createMetrics } from '../metrics.js';
 import { LeaderRegistry } from '../routing/leader-registry.js';
 import type { LeaderRouter } from '../routing/leader-router.js';
 import type { NodeDirectory } from '../routing/node-directory.js';
 import type { QueryRouter } from '../routing/query-router.js';
 import { NoLeaderError, NoNodeError } from '../routing/routing-errors.js';
-import { graphqlProxy } from './graphql-proxy.js';
+import { classify, graphqlProxy } from './graphql-proxy.js';
 
 const TOKEN = 'proxy-test-token-0123456789';
 
@@ -42,6 +46,7 @@ before(async () => {
     graphqlProxy({
       queries: { send: answer('query') } as unknown as QueryRouter,
       leader: { send: answer('leader') } as unknown as LeaderRouter,
+      ownFields: processLocalRootFields(await buildEnsembleSchema()),
       apiToken: TOKEN,
       maxUploadBytes: 1024,
       metrics: createMetrics(new LeaderRegistry(), { all: () => [] } as unknown as NodeDirectory),
@@ -239,4 +244,41 @@ test('a router that cannot answer: 503 with a retry hint (NO_LEADER, SERVICE_UNA
   } finally {
     failure = null;
   }
+});
+
+// A resolver the schema does not have, to see that a new field the gateway must answer is found.
+@Resolver()
+class NewFieldsResolver {
+  @Query(() => Cluster)
+  clusterAgain(): null {
+    return null;
+  }
+
+  @ProcessLocal()
+  @Query(() => String)
+  localGreeting(): string {
+    return 'hello from this process';
+  }
+
+  @Query(() => String)
+  plainGreeting(): string {
+    return 'hello from any node';
+  }
+}
+
+test('the gateway’s own fields come from the schema’s marks, and a new one is picked up', async () => {
+  // The schema served today marks one: `cluster` (its type, Cluster).
+  assert.deepEqual([...processLocalRootFields(await buildEnsembleSchema())], ['cluster']);
+  const schema = await buildSchema({
+    resolvers: [NewFieldsResolver],
+    authChecker,
+    validate: false,
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
+  });
+  const own = processLocalRootFields(schema);
+  // A field of a marked type, and a marked field; not an unmarked one.
+  assert.deepEqual([...own].sort(), ['clusterAgain', 'localGreeting']);
+  assert.equal(classify('{ clusterAgain { term } }', own), null, 'answered by the gateway');
+  assert.equal(classify('{ tasks { edges { cursor } } localGreeting }', own), null);
+  assert.equal(classify('{ plainGreeting }', own), 'query', 'forwarded to a node');
 });

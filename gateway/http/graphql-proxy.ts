@@ -3,7 +3,8 @@
  * the nodes, and the nodes serve the very same schema. Those are sent on as they came — queries
  * to a healthy node in turn, mutations and uploads to the leader through the LeaderRouter — and
  * the node's answer is relayed unchanged, with no second parse, validation or execution here.
- * Anything else (the gateway's own `cluster` field, GET, batches, subscriptions over HTTP,
+ * Anything else (the gateway's own fields such as `cluster`, whose type the schema marks as the
+ * answering process's own view; GET, batches, subscriptions over HTTP,
  * documents that do not parse) falls through to Apollo Server and the gateway's resolvers.
  */
 import { Readable } from 'node:stream';
@@ -22,8 +23,6 @@ import type { LeaderRouter } from '../routing/leader-router.js';
 import type { NodeResponse } from '../routing/node-http.js';
 import type { QueryRouter } from '../routing/query-router.js';
 
-/** Root fields the gateway answers itself; an operation selecting one takes the slow path. */
-const GATEWAY_FIELDS: ReadonlySet<string> = new Set(['cluster']);
 /** Room for the multipart envelope around the largest file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 const CACHE_SIZE = 2_000;
@@ -35,6 +34,8 @@ type Route = 'query' | 'mutation' | null;
 export function graphqlProxy(options: {
   readonly queries: QueryRouter;
   readonly leader: LeaderRouter;
+  /** Root fields the gateway answers itself (schema/graphql/process-local.ts): their operations take the slow path. */
+  readonly ownFields: ReadonlySet<string>;
   readonly apiToken: string;
   readonly maxUploadBytes: number;
   readonly metrics: GatewayMetrics;
@@ -45,7 +46,11 @@ export function graphqlProxy(options: {
     const key = `${typeof operationName === 'string' ? operationName : ''}\u0000${query}`;
     let route = routes.get(key);
     if (route === undefined) {
-      route = classify(query, typeof operationName === 'string' ? operationName : undefined);
+      route = classify(
+        query,
+        options.ownFields,
+        typeof operationName === 'string' ? operationName : undefined,
+      );
       if (routes.size >= CACHE_SIZE) routes.delete(routes.keys().next().value as string);
       routes.set(key, route);
     }
@@ -226,7 +231,7 @@ export function graphqlProxy(options: {
 }
 
 /** Where an operation can go as it is, or null when the gateway must execute it itself. */
-export function classify(query: string, operationName?: string): Route {
+export function classify(query: string, ownFields: ReadonlySet<string>, operationName?: string): Route {
   let document: DocumentNode;
   try {
     document = parse(query, { noLocation: true });
@@ -245,7 +250,7 @@ export function classify(query: string, operationName?: string): Route {
   if (!operation || operation.operation === 'subscription') return null;
   for (const selection of operation.selectionSet.selections) {
     // Fragments at the root could hide a gateway field; rare enough to take the slow path.
-    if (selection.kind !== Kind.FIELD || GATEWAY_FIELDS.has(selection.name.value)) return null;
+    if (selection.kind !== Kind.FIELD || ownFields.has(selection.name.value)) return null;
   }
   return operation.operation;
 }
