@@ -40,8 +40,8 @@ export const nodeHealthSchema = z.object({
   datagrams: z.object({
     received: count,
     sent: count,
-    /** By reason, and `total`. */
-    dropped: z.record(z.string(), count),
+    /** By reason, and their `total`. */
+    dropped: z.object({ total: count }).catchall(count),
   }),
 });
 export type NodeHealth = z.infer<typeof nodeHealthSchema>;
