@@ -9,17 +9,17 @@ import express from 'express';
 import type { Logger } from 'pino';
 import {
   BATCH_CONTENT_TYPE,
-  BATCH_SIGNATURE_HEADER,
   type BatchedRequest,
   type BatchedResponse,
   BatchFormatError,
   batchSignatureValid,
   decodeRequests,
   encodeResponses,
-  MAX_BATCH_BYTES,
 } from '../common/graphql-batch.js';
+import { IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER } from '../common/http-headers.js';
+import { MAX_BATCH_BYTES } from '../common/limits.js';
 import type { GraphqlContext } from './context.js';
-import { INTERNAL_ERROR_MESSAGE } from './format-error.js';
+import { type ErrorResponseBody, internalErrorBody, refusalBody } from './error-response.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -34,30 +34,32 @@ export function graphqlBatchRoute(options: {
 }): express.RequestHandler[] {
   const { apollo, contextFor, secret, logger } = options;
   const refuse = (res: express.Response, status: number, code: string, message: string) =>
-    res.status(status).json({ errors: [{ message, extensions: { code } }] });
+    res.status(status).json(refusalBody(code, message));
 
   const answer = async (request: BatchedRequest): Promise<BatchedResponse> => {
-    const error = (status: number, code: string, message: string): BatchedResponse => ({
+    const error = (status: number, body: ErrorResponseBody): BatchedResponse => ({
       status,
       contentType: JSON_TYPE,
-      body: Buffer.from(JSON.stringify({ errors: [{ message, extensions: { code } }] })),
+      body: Buffer.from(JSON.stringify(body)),
     });
     if (request.body.length > options.maxRequestBytes)
       return error(
         413,
-        'PAYLOAD_TOO_LARGE',
-        `the request body exceeds the limit of ${options.maxRequestBytes} bytes`,
+        refusalBody(
+          'PAYLOAD_TOO_LARGE',
+          `the request body exceeds the limit of ${options.maxRequestBytes} bytes`,
+        ),
       );
     let body: unknown;
     try {
       body = JSON.parse(request.body.toString('utf8'));
     } catch (e) {
-      return error(400, 'BAD_REQUEST', (e as Error).message);
+      return error(400, refusalBody('BAD_REQUEST', (e as Error).message));
     }
     const headers = new HeaderMap([['content-type', 'application/json']]);
-    const { authorization, 'idempotency-key': key } = request.headers;
+    const { authorization, [IDEMPOTENCY_KEY_HEADER]: key } = request.headers;
     if (authorization !== undefined) headers.set('authorization', authorization);
-    if (key !== undefined) headers.set('idempotency-key', key);
+    if (key !== undefined) headers.set(IDEMPOTENCY_KEY_HEADER, key);
     try {
       const result = await apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: 'POST', headers, search: '', body },
@@ -73,7 +75,7 @@ export function graphqlBatchRoute(options: {
       };
     } catch (e) {
       logger.error({ err: e }, 'a batched request failed');
-      return error(500, 'INTERNAL_SERVER_ERROR', INTERNAL_ERROR_MESSAGE);
+      return error(500, internalErrorBody());
     }
   };
 
@@ -85,7 +87,7 @@ export function graphqlBatchRoute(options: {
         refuse(res, 415, 'BAD_REQUEST', `a batch is sent as ${BATCH_CONTENT_TYPE}`);
         return;
       }
-      const signature = req.headers[BATCH_SIGNATURE_HEADER];
+      const signature = req.headers[SIGNATURE_HEADER];
       if (!batchSignatureValid(secret, req.body, typeof signature === 'string' ? signature : undefined)) {
         logger.warn({ from: req.socket.remoteAddress }, 'refused a batch with a missing or wrong signature');
         refuse(res, 401, 'UNAUTHENTICATED', 'a batch must be signed with the cluster secret');

@@ -2,6 +2,7 @@
  * The HTTP/GraphQL layer over in-memory fakes of the ports: the real stores are tested
  * elsewhere; here it is the wire format, auth, errors, uploads and subscriptions.
  */
+
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -24,13 +25,13 @@ import WebSocket from 'ws';
 import {
   BATCH_CONTENT_TYPE,
   BATCH_PATH,
-  BATCH_SIGNATURE_HEADER,
   type BatchedResponse,
   decodeResponses,
   encodeRequests,
-  MAX_BATCH_BYTES,
   signBatch,
 } from '../common/graphql-batch.js';
+import { SIGNATURE_HEADER } from '../common/http-headers.js';
+import { MAX_BATCH_BYTES } from '../common/limits.js';
 import { depthLimitRule } from './depth-limit.js';
 import { ApiError } from './errors.js';
 import { buildEnsembleSchema, type GraphqlServer, startGraphqlServer } from './graphql-server.js';
@@ -1066,7 +1067,7 @@ describe('batches from the gateway (/graphql/batch)', () => {
       method: 'POST',
       headers: {
         'content-type': contentType,
-        ...(signature === undefined ? {} : { [BATCH_SIGNATURE_HEADER]: signature }),
+        ...(signature === undefined ? {} : { [SIGNATURE_HEADER]: signature }),
       },
       body,
     });
@@ -1162,7 +1163,7 @@ describe('batches from the gateway (/graphql/batch)', () => {
     const batch = encodeRequests([{ headers: {}, body: Buffer.from('{"query":"{ headPosition }"}') }]);
     const res = await fetch(`${server.url}${BATCH_PATH}`, {
       method: 'POST',
-      headers: { 'content-type': BATCH_CONTENT_TYPE, [BATCH_SIGNATURE_HEADER]: signBatch(SECRET, batch) },
+      headers: { 'content-type': BATCH_CONTENT_TYPE, [SIGNATURE_HEADER]: signBatch(SECRET, batch) },
       body: batch,
     });
     assert.notEqual(res.status, 200);

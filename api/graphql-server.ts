@@ -17,9 +17,14 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { checkBearer } from '../common/bearer-token.js';
 import { BATCH_PATH } from '../common/graphql-batch.js';
+import { IDEMPOTENCY_KEY_HEADER } from '../common/http-headers.js';
+import { DEFAULT_MAX_UPLOAD_BYTES, MAX_JSON_BYTES } from '../common/limits.js';
+import { HEALTHZ_PATH } from '../common/node-health.js';
 import type { GraphqlContext } from './context.js';
+import { csrfPrevention } from './csrf-prevention.js';
 import { DEFAULT_MAX_DEPTH, depthLimitRule } from './depth-limit.js';
-import { apolloFormatError, INTERNAL_ERROR_MESSAGE, wsFormatErrors } from './format-error.js';
+import { internalErrorBody, refusalBody } from './error-response.js';
+import { apolloFormatError, wsFormatErrors } from './format-error.js';
 import { graphqlBatchRoute } from './graphql-batch-route.js';
 import type { Commands, Feeds, ReadModels } from './ports.js';
 
@@ -27,9 +32,6 @@ export { buildEnsembleSchema } from './schema.js';
 
 import { buildEnsembleSchema } from './schema.js';
 
-export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
-/** JSON bodies carry operations only; files come as multipart. */
-const MAX_JSON_BYTES = 1024 * 1024;
 export const GRAPHQL_PATH = '/graphql';
 
 export interface GraphqlServerOptions {
@@ -43,8 +45,8 @@ export interface GraphqlServerOptions {
   maxUploadBytes?: number;
   logger: Logger;
   healthz: () => { status: number; body: unknown };
-  /** Mounted after /healthz and before the 404 fallback (e.g. /metrics). */
-  extraRoutes?: (app: express.Express) => void;
+  /** Mounted after /healthz and before the 404 fallback (e.g. /metrics); `schema` is the one served. */
+  extraRoutes?: (app: express.Express, schema: GraphQLSchema) => void;
   /** CLUSTER_SECRET, on a node: serves the gateway's signed batches at /graphql/batch. */
   batchSecret?: string;
 }
@@ -100,7 +102,7 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
   const apollo = new ApolloServer<GraphqlContext>({
     schema,
     introspection: true,
-    csrfPrevention: true, // multipart uploads must send `apollo-require-preflight: true`
+    csrfPrevention, // multipart uploads must send `apollo-require-preflight: true`
     includeStacktraceInErrorResponses: false,
     // The process owns its signals (nodes/main.ts, gateway/main.ts) and stops Apollo in order.
     stopOnTerminationSignals: false,
@@ -124,11 +126,11 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
   });
   await apollo.start();
 
-  app.get('/healthz', (_req, res) => {
+  app.get(HEALTHZ_PATH, (_req, res) => {
     const { status, body } = opts.healthz();
     res.status(status).json(body);
   });
-  opts.extraRoutes?.(app);
+  opts.extraRoutes?.(app, schema);
   if (opts.batchSecret !== undefined) {
     // Before /graphql, whose prefix it shares.
     app.post(
@@ -154,9 +156,7 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
     }),
   );
   app.use((req, res) => {
-    res.status(404).json({
-      errors: [{ message: `no route for ${req.method} ${req.path}`, extensions: { code: 'NOT_FOUND' } }],
-    });
+    res.status(404).json(refusalBody('NOT_FOUND', `no route for ${req.method} ${req.path}`));
   });
   app.use(httpErrorHandler(logger));
 
@@ -189,8 +189,6 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
 function headerOf(headers: IncomingHttpHeaders): string | undefined {
   return headers.authorization;
 }
-
-export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
 function idempotencyKeyOf(headers: IncomingHttpHeaders): string | undefined {
   const value = headers[IDEMPOTENCY_KEY_HEADER];
@@ -225,15 +223,16 @@ function httpErrorHandler(logger: Logger): express.ErrorRequestHandler {
       (err as { statusCode?: unknown }).statusCode;
     const status = typeof raw === 'number' && raw >= 400 && raw < 600 ? raw : 500;
     if (status >= 500) logger.error({ err }, 'HTTP request failed');
-    const code =
-      status === 413 ? 'PAYLOAD_TOO_LARGE' : status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
+    const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
     const limit = (err as { limit?: unknown }).limit;
+    if (status >= 500) {
+      res.status(status).json(internalErrorBody());
+      return;
+    }
     const message =
-      status >= 500
-        ? INTERNAL_ERROR_MESSAGE
-        : status === 413 && typeof limit === 'number'
-          ? `the request body exceeds the limit of ${limit} bytes`
-          : String((err as Error).message ?? err);
-    res.status(status).json({ errors: [{ message, extensions: { code } }] });
+      status === 413 && typeof limit === 'number'
+        ? `the request body exceeds the limit of ${limit} bytes`
+        : String((err as Error).message ?? err);
+    res.status(status).json(refusalBody(code, message));
   };
 }

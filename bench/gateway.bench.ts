@@ -15,8 +15,10 @@
  * Reads also get a reference run straight to all nodes in turn, as the gateway spreads them: it
  * tells the cost of the hop from the cost of spreading reads over three nodes on shared cores.
  */
+
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { IDEMPOTENCY_KEY_HEADER } from '../common/http-headers.js';
 import type {
   BenchCreateTaskMutationVariables,
   BenchSeedTaskMutation,
@@ -164,7 +166,7 @@ try {
     });
   const nodeUrls = bench.cluster.ids.map((id) => `http://127.0.0.1:${bench.cluster.httpPort(id)}`);
   const noHeaders = () => ({});
-  const writeHeaders = () => ({ ...auth, 'idempotency-key': randomUUID() });
+  const writeHeaders = () => ({ ...auth, [IDEMPOTENCY_KEY_HEADER]: randomUUID() });
 
   console.log(
     `\ngateway vs direct to the leader: ${clients} clients, ${seconds} s per run, ${rounds} rounds (alternating which side goes first), ${warmupSeconds} s warm-up per side, 3 nodes + gateway on one machine`,

@@ -9,8 +9,10 @@
  * CLUSTER_SECRET, API_TOKEN (else .data/cluster-secret, .data/api-token), CLUSTER_ID,
  * MAX_UPLOAD_BYTES, ENSEMBLE_NODES. Prints a result table; exits 1 on any violation.
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DEFAULT_MAX_UPLOAD_BYTES } from '../common/limits.js';
 import { DROP_REASONS } from '../nodes/transport/datagram-codec.js';
 import { parsePeers } from '../nodes/transport/udp-transport.js';
 import { DATAGRAM_FAMILIES } from './datagram-fuzzer.js';
@@ -85,7 +87,7 @@ const seed = positiveInt(values.seed, Date.now() % 1_000_000_000, '--seed');
 const extraCases = positiveInt(values['graphql-cases'], 300, '--graphql-cases');
 const maxUploadBytes = positiveInt(
   values['max-upload-bytes'] ?? process.env.MAX_UPLOAD_BYTES,
-  10 * 1024 * 1024,
+  DEFAULT_MAX_UPLOAD_BYTES,
   '--max-upload-bytes',
 );
 const only = values.only;

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
+import { HEALTHZ_PATH, type NodeHealth } from '../common/node-health.js';
 import type { DropReason } from '../nodes/transport/datagram-codec.js';
 import { DROP_REASONS } from '../nodes/transport/datagram-codec.js';
 import {
@@ -24,17 +25,10 @@ export interface FuzzNode {
   readonly url: string;
 }
 
-export interface NodeHealthz {
-  readonly id: string;
-  readonly role: string;
-  readonly term: number;
-  readonly leader: string | null;
-  readonly datagrams: {
-    readonly received: number;
-    readonly sent: number;
-    readonly dropped: Record<DropReason, number> & { total: number };
-  };
-}
+/** A node's /healthz body, its drop counters keyed by the codec's reasons. */
+export type NodeHealthz = NodeHealth & {
+  readonly datagrams: { readonly dropped: Record<DropReason, number> & { total: number } };
+};
 
 const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 
@@ -65,7 +59,7 @@ export function getJson<T>(url: string, timeoutMs = 10_000): Promise<T> {
 }
 
 export function healthz(node: FuzzNode): Promise<NodeHealthz> {
-  return getJson<NodeHealthz>(`${node.url}/healthz`);
+  return getJson<NodeHealthz>(`${node.url}${HEALTHZ_PATH}`);
 }
 
 /** Datagrams the kernel dropped because a receiver's buffer was full (this network namespace,

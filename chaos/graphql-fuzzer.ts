@@ -9,6 +9,8 @@
  * None of them may store anything: the caller compares the log's head position before and after.
  */
 import { request } from 'node:http';
+import { IDEMPOTENCY_KEY_HEADER, PREFLIGHT_HEADER, PREFLIGHTED } from '../common/http-headers.js';
+import { MAX_JSON_BYTES } from '../common/limits.js';
 import { Prng } from '../nodes/election/simulation/prng.js';
 
 export const GRAPHQL_FAMILIES = [
@@ -50,10 +52,7 @@ export interface GraphqlFuzzOptions {
 }
 
 const PATH = '/graphql';
-/** Apollo's CSRF prevention wants it on multipart requests. */
-const PREFLIGHT = { 'apollo-require-preflight': 'true' };
 const JSON_TYPE = { 'content-type': 'application/json' };
-const MAX_JSON_BYTES = 1024 * 1024;
 const UPLOAD = 'mutation ($f: Upload!) { uploadFile(file: $f) { id name sha256 importedListings } }';
 
 const validListing = (i: number) => ({
@@ -158,7 +157,7 @@ function upload(
   if (opts.truncate) body = body.subarray(0, g.rng.int(Math.floor(body.length / 2), body.length - 8));
   return g.raw(opts.family ?? 'upload-file', name, body, {
     'content-type': `multipart/form-data; boundary=${boundary}`,
-    ...PREFLIGHT,
+    ...PREFLIGHTED,
     ...g.auth,
     ...(opts.headers ?? {}),
   });
@@ -226,7 +225,7 @@ const MAKERS: readonly Maker[] = [
   (g) =>
     g.raw('content-type', 'multipart without a boundary', Buffer.from('--x\r\n\r\n--x--'), {
       'content-type': 'multipart/form-data',
-      ...PREFLIGHT,
+      ...PREFLIGHTED,
       ...g.auth,
     }),
   (g) => ({
@@ -234,7 +233,7 @@ const MAKERS: readonly Maker[] = [
     name: 'mutation over GET',
     method: 'GET',
     path: `${PATH}?query=${encodeURIComponent(g.createTask())}`,
-    headers: { ...g.auth, ...PREFLIGHT },
+    headers: { ...g.auth, ...PREFLIGHTED },
   }),
   // --- syntax
   (g) => {
@@ -520,7 +519,7 @@ const MAKERS: readonly Maker[] = [
       { query: g.createTask() },
       {
         ...g.auth,
-        'idempotency-key': 'k'.repeat(g.rng.int(161, 4_000)),
+        [IDEMPOTENCY_KEY_HEADER]: 'k'.repeat(g.rng.int(161, 4_000)),
       },
     ),
   (g) =>
@@ -530,7 +529,7 @@ const MAKERS: readonly Maker[] = [
       { query: g.createTask() },
       {
         ...g.auth,
-        'idempotency-key': g.rng.pick(['', ' ', '\t']),
+        [IDEMPOTENCY_KEY_HEADER]: g.rng.pick(['', ' ', '\t']),
       },
     ),
   (g) =>
@@ -665,7 +664,7 @@ const MAKERS: readonly Maker[] = [
   (g) =>
     upload(g, 'upload without the preflight header', JSON.stringify([validListing(2)]), {
       family: 'multipart',
-      headers: { 'apollo-require-preflight': '' },
+      headers: { [PREFLIGHT_HEADER]: '' },
     }),
   (g) =>
     g.json(

@@ -4,7 +4,9 @@
  * recorded as the client saw it (history.ts). An operation whose outcome is unknown is retried
  * with the same idempotency key, as a careful client would: that is what must not double it.
  */
+
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { IDEMPOTENCY_KEY_HEADER } from '../common/http-headers.js';
 import type { Prng } from '../nodes/election/simulation/prng.js';
 import { graphql } from '../schema/generated/index.js';
 import type { Outcome, QueueMessage, TaskOperation } from './history.js';
@@ -52,7 +54,7 @@ export async function request(
       headers: {
         'content-type': 'application/json',
         authorization: `Bearer ${options.token}`,
-        ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+        ...(idempotencyKey ? { [IDEMPOTENCY_KEY_HEADER]: idempotencyKey } : {}),
       },
       body: JSON.stringify({ query, variables }),
       signal: AbortSignal.timeout(options.requestTimeoutMs),

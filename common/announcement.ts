@@ -5,9 +5,11 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { SIGNATURE_HEADER } from './http-headers.js';
+
+export { SIGNATURE_HEADER };
 
 export const ANNOUNCE_PATH = '/cluster/announce';
-export const SIGNATURE_HEADER = 'x-ensemble-signature';
 /** How old (or how far in the future) an announcement may be and still be believed. */
 export const ANNOUNCEMENT_MAX_AGE_MS = 30_000;
 

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_MAX_UPLOAD_BYTES } from './limits.js';
 
 export class ConfigError extends Error {}
 
@@ -98,7 +99,7 @@ export const maxUploadBytes = z.coerce
   .int({ message: 'must be a whole number of bytes' })
   .min(1024, { message: 'must be at least 1024 bytes' })
   .max(1024 * 1024 * 1024, { message: 'must be at most 1 GiB' })
-  .default(10 * 1024 * 1024);
+  .default(DEFAULT_MAX_UPLOAD_BYTES);
 
 /**
  * The path of a PEM file of CA certificates (a private CA to trust for TLS besides the system's),

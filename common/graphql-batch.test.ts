@@ -8,9 +8,9 @@ import {
   decodeResponses,
   encodeRequests,
   encodeResponses,
-  MAX_BATCH,
   signBatch,
 } from './graphql-batch.js';
+import { MAX_BATCH } from './limits.js';
 
 test('requests and answers come back as they went, bytes and all (UTF-8, empty bodies)', () => {
   const requests: BatchedRequest[] = [

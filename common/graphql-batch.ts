@@ -13,23 +13,19 @@
  *   response = per request, in order:        u16 status, u16 n, content type (n bytes),
  *                                            u32 m, body (m bytes)
  *
- * A batch is signed like an announcement (HMAC-SHA256 of the body with CLUSTER_SECRET), so a
+ * A batch is signed like an announcement (HMAC-SHA256 of the body with CLUSTER_SECRET, in the
+ * SIGNATURE_HEADER), so a
  * node takes batches from its gateway only; each request in it still carries its own
  * Authorization and Idempotency-Key and goes through the node's GraphQL server as usual.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { IDEMPOTENCY_KEY_HEADER } from './http-headers.js';
+import { MAX_BATCH } from './limits.js';
 
 export const BATCH_PATH = '/graphql/batch';
 export const BATCH_CONTENT_TYPE = 'application/vnd.ensemble.graphql-batch';
-export const BATCH_SIGNATURE_HEADER = 'x-ensemble-signature';
-/** Requests in one batch at most; the gateway sends more as several batches. */
-export const MAX_BATCH = 64;
-/** Request bodies in one batch at most (each is ≤ 1 MiB): more are sent as several batches. */
-export const MAX_BATCH_BODY_BYTES = 1024 * 1024;
-/** What a batch may be on the wire: its bodies, plus frames and headers (≤ 2 KiB a request). */
-export const MAX_BATCH_BYTES = MAX_BATCH_BODY_BYTES + MAX_BATCH * 2048;
 /** The request headers a batch carries for each request; nothing else reaches the node. */
-export const BATCHED_HEADERS = ['authorization', 'idempotency-key'] as const;
+export const BATCHED_HEADERS = ['authorization', IDEMPOTENCY_KEY_HEADER] as const;
 
 export interface BatchedRequest {
   readonly headers: Readonly<Record<string, string>>;

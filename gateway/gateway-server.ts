@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { startGraphqlServer } from '../api/graphql-server.js';
+import { processLocalRootFields } from '../schema/graphql/process-local.js';
 import type { GatewayConfig } from './config.js';
 import { GatewayFeeds } from './feeds/gateway-feeds.js';
 import { announceRoute } from './http/announce-route.js';
@@ -102,7 +103,7 @@ export async function startGatewayServer(
       const leader = registry.current();
       const nodes = directory
         .all()
-        .map((n) => ({ id: n.id, url: n.url, healthy: n.healthy, role: n.role, term: n.term }));
+        .map(({ id, url, healthy, role, term, problem }) => ({ id, url, healthy, role, term, problem }));
       return leader
         ? {
             status: 200,
@@ -110,13 +111,14 @@ export async function startGatewayServer(
           }
         : { status: 503, body: { status: 'no leader known yet', leader: null, nodes } };
     },
-    extraRoutes: (app) => {
+    extraRoutes: (app, schema) => {
       // First: nearly every request is a POST /graphql that the proxy forwards as it is.
       app.post(
         '/graphql',
         graphqlProxy({
           queries: queryRouter,
           leader: leaderRouter,
+          ownFields: processLocalRootFields(schema),
           apiToken: config.apiToken,
           maxUploadBytes: config.maxUploadBytes,
           metrics,

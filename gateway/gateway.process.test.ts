@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ANNOUNCE_PATH, SIGNATURE_HEADER, signBody } from '../common/announcement.js';
+import { HEALTHZ_PATH, parseNodeHealth } from '../common/node-health.js';
 import type { LocalCluster } from '../launcher/local-cluster.js';
 import type { ServiceProcess, ServiceRecord } from '../launcher/service-process.js';
 import type { TypedDocumentString } from '../schema/generated/graphql.js';
@@ -23,6 +24,14 @@ const SECRET = 'gateway-test-secret-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const PORT = 14_500;
 const GATEWAY = gatewayUrlOf(PORT);
+
+/** A node as the gateway's /healthz shows it. */
+interface GatewayNodeView {
+  readonly url: string;
+  readonly healthy: boolean;
+  readonly role: string | null;
+  readonly problem: string | null;
+}
 
 interface GqlResponse<T = Record<string, unknown>> {
   status: number;
@@ -193,9 +202,42 @@ describe('the gateway in front of a 3-node cluster', { timeout: 180_000 }, () =>
     assert.ok(Date.now() - started >= 2_900, 'it waited LEADER_WAIT_MS for a leader first');
   });
 
+  test('a lone node stays in PreVote: the gateway counts it healthy and sends it reads', async () => {
+    // Alone of three it cannot win an election, so it stays in PreVote; it still serves reads.
+    const [lone] = c.ids as [string];
+    const preVote = c.waitFor((r) => r.node === lone && r.to === 'pre-candidate', 20_000, 'a PreVote round');
+    c.start(lone);
+    await c.waitForReady([lone], 30_000);
+    await preVote;
+    // The gateway's /healthz says how it sees each node, and why it counts one unhealthy.
+    const url = c.url(lone);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const body = (await (await fetch(`${GATEWAY}${HEALTHZ_PATH}`)).json()) as { nodes: GatewayNodeView[] };
+      const seen = body.nodes.find((n) => n.url === url);
+      if (seen?.healthy && seen.role === 'pre-candidate') break;
+      if (Date.now() > deadline) assert.fail(`the gateway sees ${lone} as ${JSON.stringify(seen)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // A read through the gateway reaches it (with no healthy node it would be SERVICE_UNAVAILABLE).
+    const res = await gql(
+      graphql(
+        `query GatewayTestPreVoteReads { tasks(first: 1) { edges { cursor } } cluster { nodes { id role term } } }`,
+      ),
+    );
+    assert.deepEqual(dataOf(res, 'tasks').edges, []);
+    const health = parseNodeHealth(await (await fetch(`${url}${HEALTHZ_PATH}`)).json());
+    assert.ok(health.ok, health.ok ? '' : health.problem);
+    assert.equal(health.health.role, 'pre-candidate', 'it is still in PreVote');
+    // In the contract's roles a node campaigning in PreVote is a CANDIDATE, as the node itself says.
+    assert.deepEqual(dataOf(res, 'cluster').nodes, [
+      { id: lone, role: 'CANDIDATE', term: health.health.term },
+    ]);
+  });
+
   test('a leader is elected and announced; /healthz names it', async () => {
     const announced = leaderAnnounced();
-    c.startAll();
+    for (const id of c.ids) if (!c.isRunning(id)) c.start(id);
     await announced;
     const { leader } = await c.waitForAgreement(30_000);
     await c.waitForReady();

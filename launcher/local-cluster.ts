@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { HEALTHZ_PATH, type NodeHealth, parseNodeHealth } from '../common/node-health.js';
 import { LogWaiters } from './log-waiters.js';
 
 export interface LogRecord {
@@ -204,10 +205,13 @@ export class LocalCluster {
     );
   }
 
+  /** A node's /healthz, checked against the contract the gateway reads it with. */
   async healthz(id: string): Promise<NodeHealth> {
-    const res = await fetch(`${this.url(id)}/healthz`);
-    if (!res.ok) throw new Error(`${id} /healthz answered ${res.status}`);
-    return (await res.json()) as NodeHealth;
+    const res = await fetch(`${this.url(id)}${HEALTHZ_PATH}`);
+    if (!res.ok) throw new Error(`${id} ${HEALTHZ_PATH} answered ${res.status}`);
+    const parsed = parseNodeHealth(await res.json());
+    if (!parsed.ok) throw new Error(`${id}: ${parsed.problem}`);
+    return parsed.health;
   }
 
   private line(id: string, line: string, stream: 'stdout' | 'stderr'): void {
@@ -230,17 +234,4 @@ export class LocalCluster {
     this.options.onRecord?.(record);
     this.waiters.offer(record);
   }
-}
-
-export interface NodeHealth {
-  readonly id: string;
-  readonly role: string;
-  readonly term: number;
-  readonly leader: string | null;
-  readonly leaderUrl: string | null;
-  readonly writable: boolean;
-  readonly votedFor: string | null;
-  readonly datagrams: { received: number; sent: number; dropped: Record<string, number> & { total: number } };
-  /** Whether the database answers the node (a node it fails for 3 s does not stand for leader). */
-  readonly database: { standing: boolean; failingForMs: number };
 }

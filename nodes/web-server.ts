@@ -19,6 +19,7 @@ import { DatabaseWatch } from './leadership/database-watch.js';
 import { FenceKeeper } from './leadership/fence-keeper.js';
 import { NodeReporter } from './leadership/node-reporter.js';
 import { PeerUrls } from './leadership/peer-urls.js';
+import { nodeHealth } from './node-health.js';
 import { openDatabase } from './store/database.js';
 import { EventFeed } from './store/event-feed.js';
 import { EventStore } from './store/event-store.js';
@@ -77,28 +78,10 @@ export async function startWebServer(options: {
     maxUploadBytes: config.maxUploadBytes,
     batchSecret: config.clusterSecret,
     logger,
-    healthz: () => {
-      const s = election.status();
-      return {
-        status: 200,
-        body: {
-          id: s.id,
-          url: config.nodeUrl,
-          role: s.role,
-          term: s.term,
-          leader: s.leader,
-          leaderUrl: urls.leaderRef(s.leader)?.url ?? null,
-          votedFor: s.votedFor,
-          writable: keeper.canWrite(),
-          database: watch.health(),
-          datagrams: {
-            received: transport.received,
-            sent: transport.sent,
-            dropped: transport.drops.snapshot(),
-          },
-        },
-      };
-    },
+    healthz: () => ({
+      status: 200,
+      body: nodeHealth({ url: config.nodeUrl, election, urls, keeper, watch, transport }),
+    }),
   });
   keeper.start();
   reporter.start();

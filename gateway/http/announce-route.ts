@@ -4,16 +4,18 @@
  * taken; anything else is refused and logged (a forged or replayed announcement could otherwise
  * point every write at the wrong node).
  */
+
 import express from 'express';
 import type { Logger } from 'pino';
 import { ANNOUNCE_PATH, SIGNATURE_HEADER, verifyAnnouncement } from '../../common/announcement.js';
+import { MAX_ANNOUNCEMENT_BYTES } from '../../common/limits.js';
 import type { LeaderRegistry } from '../routing/leader-registry.js';
 
 export function announceRoute(
   app: express.Express,
   options: { registry: LeaderRegistry; secret: string; clusterId: string; logger: Logger },
 ): void {
-  app.post(ANNOUNCE_PATH, express.text({ type: () => true, limit: '16kb' }), (req, res) => {
+  app.post(ANNOUNCE_PATH, express.text({ type: () => true, limit: MAX_ANNOUNCEMENT_BYTES }), (req, res) => {
     const body = typeof req.body === 'string' ? req.body : '';
     const signature = req.get(SIGNATURE_HEADER);
     const verified = verifyAnnouncement(options.secret, options.clusterId, body, signature);

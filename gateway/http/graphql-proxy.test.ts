@@ -3,12 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import express from 'express';
 import { pino } from 'pino';
+import { buildSchema, Query, Resolver } from 'type-graphql';
+import { authChecker } from '../../api/auth.js';
+import { buildEnsembleSchema } from '../../api/schema.js';
+import { Cluster, DateTimeScalar, ProcessLocal, processLocalRootFields } from '../../schema/graphql/index.js';
 import { createMetrics } from '../metrics.js';
 import { LeaderRegistry } from '../routing/leader-registry.js';
 import type { LeaderRouter } from '../routing/leader-router.js';
 import type { NodeDirectory } from '../routing/node-directory.js';
 import type { QueryRouter } from '../routing/query-router.js';
-import { graphqlProxy } from './graphql-proxy.js';
+import { NoLeaderError, NoNodeError } from '../routing/routing-errors.js';
+import { classify, graphqlProxy } from './graphql-proxy.js';
 
 const TOKEN = 'proxy-test-token-0123456789';
 
@@ -19,7 +24,10 @@ interface Sent {
 }
 
 const sent: Sent[] = [];
+/** What the routers throw instead of answering, while a test sets it. */
+let failure: Error | null = null;
 const answer = (to: Sent['to']) => async (body: Buffer | string, headers: Record<string, string>) => {
+  if (failure) throw failure;
   sent.push({ to, body: body.toString(), headers });
   return {
     status: 200,
@@ -38,6 +46,7 @@ before(async () => {
     graphqlProxy({
       queries: { send: answer('query') } as unknown as QueryRouter,
       leader: { send: answer('leader') } as unknown as LeaderRouter,
+      ownFields: processLocalRootFields(await buildEnsembleSchema()),
       apiToken: TOKEN,
       maxUploadBytes: 1024,
       metrics: createMetrics(new LeaderRegistry(), { all: () => [] } as unknown as NodeDirectory),
@@ -182,4 +191,94 @@ test('an upload above the limit is refused with 413 in the node’s words, namin
     ],
   });
   assert.deepEqual(sent, [], 'nothing forwarded');
+});
+
+test('without a valid token a mutation is refused here with the node’s reason, before anything is sent', async () => {
+  sent.length = 0;
+  const body = JSON.stringify({ query: 'mutation { createTask(input: { title: "x" }) { id } }' });
+  const refusals = [
+    [{}, 'this operation needs the header `Authorization: Bearer <API_TOKEN>`'],
+    [{ authorization: 'Token abc' }, 'the Authorization header must be `Bearer <API_TOKEN>`'],
+    [{ authorization: 'Bearer wrong' }, 'the API token is wrong'],
+  ] as const;
+  for (const [headers, message] of refusals) {
+    const res = await post(body, headers);
+    assert.equal(res.status, 200);
+    assert.equal(res.type, 'application/json; charset=utf-8');
+    assert.deepEqual(JSON.parse(res.text), {
+      data: null,
+      errors: [{ message, extensions: { code: 'UNAUTHENTICATED' } }],
+    });
+  }
+  assert.deepEqual(sent, []);
+});
+
+test('a router that cannot answer: 503 with a retry hint (NO_LEADER, SERVICE_UNAVAILABLE), else a masked 500', async () => {
+  const mutation = JSON.stringify({ query: 'mutation { createTask(input: { title: "x" }) { id } }' });
+  const query = JSON.stringify({ query: '{ tasks { edges { cursor } } }' });
+  const cases = [
+    [
+      new NoLeaderError(3_000),
+      mutation,
+      503,
+      'NO_LEADER',
+      'no leader was announced within 3000 ms; retry shortly',
+    ],
+    [new NoNodeError('n1: refused'), query, 503, 'SERVICE_UNAVAILABLE', 'no node could answer: n1: refused'],
+    [new Error('a bug'), query, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error'],
+  ] as const;
+  try {
+    for (const [error, body, status, code, message] of cases) {
+      failure = error;
+      const res = await fetch(base, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body,
+      });
+      assert.equal(res.status, status);
+      assert.equal(res.headers.get('retry-after'), '1');
+      assert.deepEqual(await res.json(), {
+        errors: [{ message, extensions: status === 503 ? { code, retryAfterMs: 1_000 } : { code } }],
+      });
+    }
+  } finally {
+    failure = null;
+  }
+});
+
+// A resolver the schema does not have, to see that a new field the gateway must answer is found.
+@Resolver()
+class NewFieldsResolver {
+  @Query(() => Cluster)
+  clusterAgain(): null {
+    return null;
+  }
+
+  @ProcessLocal()
+  @Query(() => String)
+  localGreeting(): string {
+    return 'hello from this process';
+  }
+
+  @Query(() => String)
+  plainGreeting(): string {
+    return 'hello from any node';
+  }
+}
+
+test('the gateway’s own fields come from the schema’s marks, and a new one is picked up', async () => {
+  // The schema served today marks one: `cluster` (its type, Cluster).
+  assert.deepEqual([...processLocalRootFields(await buildEnsembleSchema())], ['cluster']);
+  const schema = await buildSchema({
+    resolvers: [NewFieldsResolver],
+    authChecker,
+    validate: false,
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
+  });
+  const own = processLocalRootFields(schema);
+  // A field of a marked type, and a marked field; not an unmarked one.
+  assert.deepEqual([...own].sort(), ['clusterAgain', 'localGreeting']);
+  assert.equal(classify('{ clusterAgain { term } }', own), null, 'answered by the gateway');
+  assert.equal(classify('{ tasks { edges { cursor } } localGreeting }', own), null);
+  assert.equal(classify('{ plainGreeting }', own), 'query', 'forwarded to a node');
 });

@@ -3,24 +3,26 @@
  * the nodes, and the nodes serve the very same schema. Those are sent on as they came — queries
  * to a healthy node in turn, mutations and uploads to the leader through the LeaderRouter — and
  * the node's answer is relayed unchanged, with no second parse, validation or execution here.
- * Anything else (the gateway's own `cluster` field, GET, batches, subscriptions over HTTP,
+ * Anything else (the gateway's own fields such as `cluster`, whose type the schema marks as the
+ * answering process's own view; GET, batches, subscriptions over HTTP,
  * documents that do not parse) falls through to Apollo Server and the gateway's resolvers.
  */
 import { Readable } from 'node:stream';
 import express from 'express';
 import { type DocumentNode, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import type { Logger } from 'pino';
+import { preflighted } from '../../api/csrf-prevention.js';
+import { errorBody, internalErrorBody } from '../../api/error-response.js';
 import { ApiError } from '../../api/errors.js';
 import { checkBearer, refusalOf } from '../../common/bearer-token.js';
+import { IDEMPOTENCY_KEY_HEADER, PREFLIGHTED } from '../../common/http-headers.js';
+import { MAX_JSON_BYTES } from '../../common/limits.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { IDEMPOTENCY_KEY_HEADER, type LeaderRouter } from '../routing/leader-router.js';
+import { asApiError } from '../ports/remote-graphql.js';
+import type { LeaderRouter } from '../routing/leader-router.js';
 import type { NodeResponse } from '../routing/node-http.js';
 import type { QueryRouter } from '../routing/query-router.js';
-import { NoLeaderError, NoNodeError } from '../routing/routing-errors.js';
 
-/** Root fields the gateway answers itself; an operation selecting one takes the slow path. */
-const GATEWAY_FIELDS: ReadonlySet<string> = new Set(['cluster']);
-const MAX_JSON_BYTES = 1024 * 1024;
 /** Room for the multipart envelope around the largest file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 const CACHE_SIZE = 2_000;
@@ -32,6 +34,8 @@ type Route = 'query' | 'mutation' | null;
 export function graphqlProxy(options: {
   readonly queries: QueryRouter;
   readonly leader: LeaderRouter;
+  /** Root fields the gateway answers itself (schema/graphql/process-local.ts): their operations take the slow path. */
+  readonly ownFields: ReadonlySet<string>;
   readonly apiToken: string;
   readonly maxUploadBytes: number;
   readonly metrics: GatewayMetrics;
@@ -42,7 +46,11 @@ export function graphqlProxy(options: {
     const key = `${typeof operationName === 'string' ? operationName : ''}\u0000${query}`;
     let route = routes.get(key);
     if (route === undefined) {
-      route = classify(query, typeof operationName === 'string' ? operationName : undefined);
+      route = classify(
+        query,
+        options.ownFields,
+        typeof operationName === 'string' ? operationName : undefined,
+      );
       if (routes.size >= CACHE_SIZE) routes.delete(routes.keys().next().value as string);
       routes.set(key, route);
     }
@@ -85,32 +93,27 @@ export function graphqlProxy(options: {
       });
       res.end(answer.body);
     } catch (error) {
-      const [code, outcome] =
-        error instanceof NoLeaderError
-          ? ['NO_LEADER', 'no_leader']
-          : error instanceof NoNodeError
-            ? ['SERVICE_UNAVAILABLE', 'unavailable']
-            : ['INTERNAL_SERVER_ERROR', 'error'];
+      // The routers' refusals as the slow path gives them (NO_LEADER, SERVICE_UNAVAILABLE), with 503.
+      const refusal = asApiError(error);
+      const outcome = !(refusal instanceof ApiError)
+        ? 'error'
+        : refusal.code === 'NO_LEADER'
+          ? 'no_leader'
+          : 'unavailable';
       options.metrics.requests.inc({ kind, outcome });
       if (outcome === 'error') options.logger.error({ err: error }, 'forwarding failed');
-      const message = outcome === 'error' ? 'Internal server error' : (error as Error).message;
       res
         .status(outcome === 'error' ? 500 : 503)
         .set('retry-after', '1')
-        .json({
-          errors: [
-            { message, extensions: { code, ...(outcome === 'error' ? {} : { retryAfterMs: 1_000 }) } },
-          ],
-        });
+        .json(refusal instanceof ApiError ? errorBody(refusal) : internalErrorBody());
     }
   };
 
   const refuseUnauthenticated = (req: express.Request, res: express.Response): boolean => {
+    // The node's own refusal (api/auth.ts), answered here before anything is forwarded.
     const auth = checkBearer(req.headers.authorization, options.apiToken);
     if (auth === 'ok') return false;
-    res
-      .status(200)
-      .json({ data: null, errors: [{ message: refusalOf(auth), extensions: { code: 'UNAUTHENTICATED' } }] });
+    res.status(200).json({ data: null, ...errorBody(ApiError.unauthenticated(refusalOf(auth))) });
     return true;
   };
 
@@ -190,9 +193,9 @@ export function graphqlProxy(options: {
       return;
     }
     if (req.is('multipart/form-data')) {
-      // Apollo's CSRF rule, kept here: a browser can send multipart without a preflight.
-      const preflight = req.headers['apollo-require-preflight'] || req.headers['x-apollo-operation-name'];
-      if (!preflight) {
+      // Apollo's CSRF rule, as the nodes apply it: a browser can send multipart without a preflight.
+      // A request without one goes to Apollo here, which refuses it in its own words.
+      if (!preflighted(req.headers)) {
         next();
         return;
       }
@@ -204,19 +207,14 @@ export function graphqlProxy(options: {
         if ((err as { type?: unknown } | undefined)?.type === 'entity.too.large') {
           // The node's own words for it: the limit is the file's, not the envelope's.
           options.metrics.requests.inc({ kind: 'upload', outcome: 'too_large' });
-          const tooLarge = ApiError.payloadTooLarge(options.maxUploadBytes);
-          const { http: _http, ...extensions } = tooLarge.extensions;
-          res.status(413).json({ errors: [{ message: tooLarge.message, extensions }] });
+          res.status(413).json(errorBody(ApiError.payloadTooLarge(options.maxUploadBytes)));
           return;
         }
         if (err) {
           next(err);
           return;
         }
-        const headers = {
-          ...passOn(req, req.headers['content-type'] as string),
-          'apollo-require-preflight': 'true',
-        };
+        const headers = { ...passOn(req, req.headers['content-type'] as string), ...PREFLIGHTED };
         void forward(res, 'upload', req.body as Buffer, headers);
       });
       return;
@@ -233,7 +231,7 @@ export function graphqlProxy(options: {
 }
 
 /** Where an operation can go as it is, or null when the gateway must execute it itself. */
-export function classify(query: string, operationName?: string): Route {
+export function classify(query: string, ownFields: ReadonlySet<string>, operationName?: string): Route {
   let document: DocumentNode;
   try {
     document = parse(query, { noLocation: true });
@@ -252,7 +250,7 @@ export function classify(query: string, operationName?: string): Route {
   if (!operation || operation.operation === 'subscription') return null;
   for (const selection of operation.selectionSet.selections) {
     // Fragments at the root could hide a gateway field; rare enough to take the slow path.
-    if (selection.kind !== Kind.FIELD || GATEWAY_FIELDS.has(selection.name.value)) return null;
+    if (selection.kind !== Kind.FIELD || ownFields.has(selection.name.value)) return null;
   }
   return operation.operation;
 }

@@ -3,11 +3,13 @@
  * graphql-ws's browser bundle) and Altair, an offline GraphQL IDE with uploads and
  * subscriptions, at `/playground` (Apollo's Sandbox landing page needs the internet).
  */
+
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { altairExpress } from 'altair-express-middleware';
 import express from 'express';
+import { PREFLIGHTED } from '../../common/http-headers.js';
 
 /** gateway/page in the source tree (the compiled code runs from dist/gateway/http). */
 export const PAGE_DIR = fileURLToPath(new URL('../../../gateway/page/', import.meta.url));
@@ -36,7 +38,7 @@ export function pageRoutes(app: express.Express, options: { gatewayUrl: string }
         subscriptionsEndpoint: `${req.protocol === 'https' ? 'wss' : 'ws'}://${host}/graphql`,
         initialSubscriptionRequestHandlerId: 'graphql-ws',
         // Uploads are multipart, which Apollo's CSRF prevention lets through only with this header.
-        initialHeaders: { 'apollo-require-preflight': 'true', Authorization: 'Bearer <API_TOKEN>' },
+        initialHeaders: { ...PREFLIGHTED, Authorization: 'Bearer <API_TOKEN>' },
         initialQuery: '{ cluster { term leader { id url } nodes { id role term lastSeenAt } } }',
         disableAccount: true,
       });

@@ -15,9 +15,10 @@ import type {
   TaskInput,
   TaskPatch,
 } from '../../api/ports.js';
+import { IDEMPOTENCY_KEY_HEADER, PREFLIGHTED } from '../../common/http-headers.js';
 import type { UploadFileMutation } from '../../schema/generated/graphql.js';
 import { graphql } from '../../schema/generated/index.js';
-import { IDEMPOTENCY_KEY_HEADER, type LeaderRouter } from '../routing/leader-router.js';
+import type { LeaderRouter } from '../routing/leader-router.js';
 import { asApiError, dataOf, type Revived, runRemote } from './remote-graphql.js';
 
 export class GatewayCommands implements Commands {
@@ -129,7 +130,7 @@ export class GatewayCommands implements Commands {
       const res = await this.leader.send(body, {
         ...this.headers(idempotencyKey),
         'content-type': contentType,
-        'apollo-require-preflight': 'true',
+        ...PREFLIGHTED,
       });
       return dataOf<Revived<UploadFileMutation>>(res).uploadFile;
     } catch (error) {

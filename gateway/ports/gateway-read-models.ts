@@ -13,6 +13,7 @@ import type {
   StoredFileDto,
   TaskDto,
 } from '../../api/ports.js';
+import { contractRole } from '../../common/node-health.js';
 import type { TaskStatus } from '../../schema/events.js';
 import { graphql } from '../../schema/generated/index.js';
 import type { LeaderRegistry } from '../routing/leader-registry.js';
@@ -48,7 +49,7 @@ export class GatewayReadModels implements ReadModels {
         id: n.id as string,
         url: n.url,
         // A node that does not answer is shown as a follower: it certainly is not leading.
-        role: n.healthy && n.role ? (n.role.toUpperCase() as NodeInfoDto['role']) : 'FOLLOWER',
+        role: n.healthy && n.role ? contractRole(n.role) : 'FOLLOWER',
         term: n.term,
         lastSeenAt: n.lastSeenAt,
       }))

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { IDEMPOTENCY_KEY_HEADER } from '../../common/http-headers.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { KnownLeader, LeaderRegistry } from './leader-registry.js';
 import { type NodeTransport, plainTransport } from './node-batcher.js';
@@ -15,7 +16,6 @@ import type { NodeDirectory } from './node-directory.js';
 import { type NodeResponse, NodeUnreachableError } from './node-http.js';
 import { NoLeaderError } from './routing-errors.js';
 
-export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 /** While the leader is unreachable and no newer one is known, look again this often. */
 const RECHECK_MS = 100;
 /** A request is sent at most this many times (each failure waits for a newer leader first). */

@@ -4,6 +4,7 @@
  * goes plain; uploads never batch; a node that refuses batches is sent requests one by one; an
  * aborted request is rejected at once; an unreachable node fails every request of a batch.
  */
+
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,11 +13,11 @@ import { pino } from 'pino';
 import {
   BATCH_CONTENT_TYPE,
   BATCH_PATH,
-  BATCH_SIGNATURE_HEADER,
   batchSignatureValid,
   decodeRequests,
   encodeResponses,
 } from '../../common/graphql-batch.js';
+import { SIGNATURE_HEADER } from '../../common/http-headers.js';
 import { NodeBatcher } from './node-batcher.js';
 import { NodeUnreachableError } from './node-http.js';
 
@@ -42,7 +43,7 @@ async function fakeNode(options: { secret: string; takesBatches?: boolean; delay
           const signed = batchSignatureValid(
             options.secret,
             body,
-            req.headers[BATCH_SIGNATURE_HEADER] as string | undefined,
+            req.headers[SIGNATURE_HEADER] as string | undefined,
           );
           if (options.takesBatches === false || !signed) {
             seen.push({ path: req.url, count: 0 });

@@ -14,16 +14,15 @@ import type { Logger } from 'pino';
 import {
   BATCH_CONTENT_TYPE,
   BATCH_PATH,
-  BATCH_SIGNATURE_HEADER,
   BATCHED_HEADERS,
   type BatchedResponse,
   BatchFormatError,
   decodeResponses,
   encodeRequests,
-  MAX_BATCH,
-  MAX_BATCH_BODY_BYTES,
   signBatch,
 } from '../../common/graphql-batch.js';
+import { SIGNATURE_HEADER } from '../../common/http-headers.js';
+import { MAX_BATCH, MAX_BATCH_BODY_BYTES } from '../../common/limits.js';
 import { type NodeResponse, NodeUnreachableError, send } from './node-http.js';
 
 export interface NodeTransport {
@@ -149,7 +148,7 @@ export class NodeBatcher implements NodeTransport {
       method: 'POST',
       headers: {
         'content-type': BATCH_CONTENT_TYPE,
-        [BATCH_SIGNATURE_HEADER]: signBatch(this.options.secret, body),
+        [SIGNATURE_HEADER]: signBatch(this.options.secret, body),
       },
       body,
       timeoutMs: Math.max(...batch.map((p) => p.timeoutMs)),

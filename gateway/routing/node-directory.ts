@@ -6,29 +6,18 @@
  * gateway that restarts finds the leader without waiting for the next election.
  */
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import { type ElectionRole, HEALTHZ_PATH, parseNodeHealth } from '../../common/node-health.js';
 import type { DiscoverNodesQuery } from '../../schema/generated/graphql.js';
 import { graphql } from '../../schema/generated/index.js';
 import type { LeaderRegistry } from './leader-registry.js';
 import { getJson, NodeUnreachableError, send } from './node-http.js';
 
-const healthzSchema = z.object({
-  id: z.string(),
-  url: z.string(),
-  role: z.enum(['follower', 'candidate', 'leader']),
-  term: z.number().int().min(0),
-  writable: z.boolean().optional(),
-  datagrams: z
-    .object({ dropped: z.record(z.string(), z.number()) })
-    .partial()
-    .optional(),
-});
-
 export interface NodeState {
   readonly url: string;
   id: string | null;
   healthy: boolean;
-  role: 'follower' | 'candidate' | 'leader' | null;
+  /** Its election role; any role a node answers /healthz with is healthy (a PreVote round too). */
+  role: ElectionRole | null;
   term: number;
   lastSeenAt: Date | null;
   writable: boolean;
@@ -130,22 +119,22 @@ export class NodeDirectory {
   private async poll(node: NodeState, timeoutMs: number): Promise<void> {
     const before = `${node.healthy}/${node.role}/${node.term}`;
     try {
-      const { status, json } = await getJson(`${node.url}/healthz`, timeoutMs);
-      const parsed = healthzSchema.safeParse(json);
-      if (status !== 200 || !parsed.success)
-        throw new NodeUnreachableError(node.url, `/healthz answered ${status}`);
-      const h = parsed.data;
+      const { status, json } = await getJson(`${node.url}${HEALTHZ_PATH}`, timeoutMs);
+      if (status !== 200) throw new NodeUnreachableError(node.url, `${HEALTHZ_PATH} answered ${status}`);
+      const parsed = parseNodeHealth(json);
+      if (!parsed.ok) throw new NodeUnreachableError(node.url, parsed.problem);
+      const h = parsed.health;
       Object.assign(node, {
         id: h.id,
         healthy: true,
         role: h.role,
         term: h.term,
         lastSeenAt: new Date(),
-        writable: h.writable === true,
-        drops: h.datagrams?.dropped ?? {},
+        writable: h.writable,
+        drops: h.datagrams.dropped,
         problem: null,
       });
-      if (h.role === 'leader' && h.writable === true) {
+      if (h.role === 'leader' && h.writable) {
         const result = this.options.registry.accept({ id: h.id, url: node.url, term: h.term });
         if (result.kind === 'accepted' && result.changed) {
           this.options.logger.info({ leader: h.id, term: h.term }, 'leader found by health check');

@@ -1,8 +1,8 @@
 /** The clusterEvents feed: this node's election transitions, the last ones kept for `since`. */
 import type { ClusterEventDto } from '../../api/ports.js';
 import { RecentTransitions } from '../../api/recent-transitions.js';
+import { contractRole } from '../../common/node-health.js';
 import type { ElectionService } from '../election/election-service.js';
-import { apiRole } from './api-role.js';
 
 export class ElectionTransitions {
   private readonly recent = new RecentTransitions();
@@ -19,8 +19,8 @@ export class ElectionTransitions {
       this.recent.add({
         nodeId: this.nodeId,
         term: e.term,
-        from: apiRole(e.from),
-        to: apiRole(e.to),
+        from: contractRole(e.from),
+        to: contractRole(e.to),
         reason: e.reason,
         at: e.at,
       });

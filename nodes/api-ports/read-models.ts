@@ -14,12 +14,12 @@ import type {
   StoredFileDto,
   TaskDto,
 } from '../../api/ports.js';
+import { contractRole } from '../../common/node-health.js';
 import type { TaskStatus } from '../../schema/events.js';
 import type { ElectionStatus } from '../election/raft-election.js';
 import { ListingRow, StoredFileRow, TaskRow } from '../store/entities.js';
 import type { EventStore } from '../store/event-store.js';
 import type { StoredEvent } from '../store/stored-event.js';
-import { apiRole } from './api-role.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 export interface SelfView {
@@ -45,7 +45,7 @@ export class NodeReadModels implements ReadModels {
     const selfInfo: NodeInfoDto = {
       id: this.self.id,
       url: this.self.url,
-      role: apiRole(s.role),
+      role: contractRole(s.role),
       term: s.term,
       lastSeenAt: new Date(),
     };

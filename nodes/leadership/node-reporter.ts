@@ -4,7 +4,7 @@
  * everyone's URLs.
  */
 
-import { apiRole } from '../api-ports/api-role.js';
+import { contractRole } from '../../common/node-health.js';
 import type { ElectionService } from '../election/election-service.js';
 import type { NodeRegistry } from '../store/node-registry.js';
 import type { PeerUrls } from './peer-urls.js';
@@ -37,7 +37,7 @@ export class NodeReporter {
     await this.options.registry.report({
       id: s.id,
       url: this.options.url,
-      role: apiRole(s.role),
+      role: contractRole(s.role),
       term: s.term,
     });
     await this.options.urls.refresh();

@@ -29,6 +29,7 @@ type Documents = {
     "query FtpsTestEvents { events(afterPosition: 0, first: 100) { type data } }": typeof types.FtpsTestEventsDocument,
     "mutation GatewayTestCreateTask($t: String!) { createTask(input: { title: $t }) { id title version } }": typeof types.GatewayTestCreateTaskDocument,
     "mutation GatewayTestTooEarly { createTask(input: { title: \"too early\" }) { id } }": typeof types.GatewayTestTooEarlyDocument,
+    "query GatewayTestPreVoteReads { tasks(first: 1) { edges { cursor } } cluster { nodes { id role term } } }": typeof types.GatewayTestPreVoteReadsDocument,
     "mutation GatewayTestNoToken { createTask(input: { title: \"no token\" }) { id } }": typeof types.GatewayTestNoTokenDocument,
     "query GatewayTestTaskTitle($id: ID!) { task(id: $id) { title } }": typeof types.GatewayTestTaskTitleDocument,
     "mutation GatewayTestEmptyTitle { createTask(input: { title: \"\" }) { id } }": typeof types.GatewayTestEmptyTitleDocument,
@@ -82,6 +83,7 @@ const documents: Documents = {
     "query FtpsTestEvents { events(afterPosition: 0, first: 100) { type data } }": types.FtpsTestEventsDocument,
     "mutation GatewayTestCreateTask($t: String!) { createTask(input: { title: $t }) { id title version } }": types.GatewayTestCreateTaskDocument,
     "mutation GatewayTestTooEarly { createTask(input: { title: \"too early\" }) { id } }": types.GatewayTestTooEarlyDocument,
+    "query GatewayTestPreVoteReads { tasks(first: 1) { edges { cursor } } cluster { nodes { id role term } } }": types.GatewayTestPreVoteReadsDocument,
     "mutation GatewayTestNoToken { createTask(input: { title: \"no token\" }) { id } }": types.GatewayTestNoTokenDocument,
     "query GatewayTestTaskTitle($id: ID!) { task(id: $id) { title } }": types.GatewayTestTaskTitleDocument,
     "mutation GatewayTestEmptyTitle { createTask(input: { title: \"\" }) { id } }": types.GatewayTestEmptyTitleDocument,
@@ -177,6 +179,10 @@ export function graphql(source: "mutation GatewayTestCreateTask($t: String!) { c
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "mutation GatewayTestTooEarly { createTask(input: { title: \"too early\" }) { id } }"): typeof import('./graphql.js').GatewayTestTooEarlyDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query GatewayTestPreVoteReads { tasks(first: 1) { edges { cursor } } cluster { nodes { id role term } } }"): typeof import('./graphql.js').GatewayTestPreVoteReadsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

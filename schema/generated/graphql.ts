@@ -132,6 +132,11 @@ export type GatewayTestTooEarlyMutationVariables = Exact<{ [key: string]: never;
 
 export type GatewayTestTooEarlyMutation = { createTask: { id: string } };
 
+export type GatewayTestPreVoteReadsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type GatewayTestPreVoteReadsQuery = { tasks: { edges: Array<{ cursor: string }> }, cluster: { nodes: Array<{ id: string, role: Role, term: number }> } };
+
 export type GatewayTestNoTokenMutationVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -548,6 +553,22 @@ export const GatewayTestTooEarlyDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<GatewayTestTooEarlyMutation, GatewayTestTooEarlyMutationVariables>;
+export const GatewayTestPreVoteReadsDocument = new TypedDocumentString(`
+    query GatewayTestPreVoteReads {
+  tasks(first: 1) {
+    edges {
+      cursor
+    }
+  }
+  cluster {
+    nodes {
+      id
+      role
+      term
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<GatewayTestPreVoteReadsQuery, GatewayTestPreVoteReadsQueryVariables>;
 export const GatewayTestNoTokenDocument = new TypedDocumentString(`
     mutation GatewayTestNoToken {
   createTask(input: {title: "no token"}) {

@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { Role, TaskStatus } from './enums.js';
+import { ProcessLocal } from './process-local.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
 
 @ObjectType('NodeInfo')
@@ -13,6 +14,8 @@ export class NodeInfo {
   @Field(() => DateTimeScalar, { nullable: true }) lastSeenAt!: Date | null;
 }
 
+/** As the answering process sees it: the gateway answers it itself. */
+@ProcessLocal()
 @ObjectType('Cluster')
 export class Cluster {
   @Field(() => Int) term!: number;

@@ -1,0 +1,38 @@
+/**
+ * The node's `/healthz` body (common/node-health.ts), from its election, its leadership bridge
+ * (fence keeper, database watch, peer URLs) and its UDP transport.
+ */
+import type { NodeHealth } from '../common/node-health.js';
+import type { ElectionService } from './election/election-service.js';
+import type { DatabaseWatch } from './leadership/database-watch.js';
+import type { FenceKeeper } from './leadership/fence-keeper.js';
+import type { PeerUrls } from './leadership/peer-urls.js';
+import type { UdpTransport } from './transport/udp-transport.js';
+
+export function nodeHealth(parts: {
+  readonly url: string;
+  readonly election: ElectionService;
+  readonly urls: PeerUrls;
+  readonly keeper: FenceKeeper;
+  readonly watch: DatabaseWatch;
+  readonly transport: UdpTransport;
+}): NodeHealth {
+  const { election, urls, keeper, watch, transport } = parts;
+  const s = election.status();
+  return {
+    id: s.id,
+    url: parts.url,
+    role: s.role,
+    term: s.term,
+    leader: s.leader,
+    leaderUrl: urls.leaderRef(s.leader)?.url ?? null,
+    votedFor: s.votedFor,
+    writable: keeper.canWrite(),
+    database: watch.health(),
+    datagrams: {
+      received: transport.received,
+      sent: transport.sent,
+      dropped: transport.drops.snapshot(),
+    },
+  };
+}
