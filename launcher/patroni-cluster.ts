@@ -9,7 +9,7 @@
  * PostgreSQL refuses to run as root: as root, Patroni (and so PostgreSQL) runs as the `postgres`
  * user the postgresql package creates, and its directories belong to that user.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
@@ -155,7 +155,14 @@ export async function startPatroniCluster(options: PatroniClusterOptions): Promi
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
   // The postgres user must be able to reach its directories below ours.
-  if (user) chmodSync(dataDir, 0o755);
+  if (user) {
+    chmodSync(dataDir, 0o755);
+    if (spawnSync('test', ['-x', dataDir], { ...user }).status !== 0) {
+      throw new Error(
+        `PostgreSQL runs as the postgres user, which cannot reach ${dataDir}: let others enter its parent folders (chmod o+x)`,
+      );
+    }
+  }
 
   const { basePort } = options;
   const etcd = await startEtcdCluster({
