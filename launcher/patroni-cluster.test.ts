@@ -103,7 +103,6 @@ test('killing the primary host promotes the standby with every acknowledged writ
 });
 
 test('stop leaves no Patroni, PostgreSQL or etcd process behind', async () => {
-  const dataDir = new URL(`file://${cluster.etcd.members[0]?.dataDir}/../..`).pathname;
   const ours = () =>
     readdirSync('/proc')
       .filter((entry) => /^\d+$/.test(entry))
@@ -111,7 +110,7 @@ test('stop leaves no Patroni, PostgreSQL or etcd process behind', async () => {
         try {
           const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
           if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
-          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dataDir.replace(/\/$/, ''));
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(cluster.dataDir);
         } catch {
           return false;
         }

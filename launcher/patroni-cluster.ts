@@ -74,6 +74,8 @@ export interface PatroniCluster {
   /** One URL per member, straight to its PostgreSQL. */
   readonly memberUrls: Readonly<Record<string, string>>;
   readonly names: readonly string[];
+  /** Where the members' and etcd's data live (the absolute dataDir given). */
+  readonly dataDir: string;
   readonly etcd: EtcdCluster;
   readonly timing: PatroniTiming;
   /** The members as Patroni's REST API (/cluster) describes them. */
@@ -359,6 +361,7 @@ export async function startPatroniCluster(options: PatroniClusterOptions): Promi
       members.map((m) => [m.name, `postgres://${credentials}@127.0.0.1:${m.port}/${options.database}`]),
     ),
     names,
+    dataDir,
     etcd,
     timing,
     members: members_,
