@@ -21,11 +21,19 @@ const tailLines = 40;
 export function startServerProcess(
   command: string,
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; onLog?: (line: string) => void },
+  options: {
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    onLog?: (line: string) => void;
+    /** Run as this user (we must be root), e.g. PostgreSQL, which refuses to run as root. */
+    user?: { uid: number; gid: number };
+  },
 ): ServerProcess {
   const child = spawn(command, args, {
     env: options.env ?? process.env,
     cwd: options.cwd,
+    uid: options.user?.uid,
+    gid: options.user?.gid,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

