@@ -39,6 +39,7 @@ import {
   Task,
   TaskConnection,
   TasksArgs,
+  TransferLeadershipArgs,
   UpdateTaskArgs,
   UploadScalar,
   UpsertListingArgs,
@@ -324,6 +325,19 @@ export class MutationResolver {
     const upload = await file;
     const bytes = await readUpload(upload, ctx.maxUploadBytes);
     return ctx.commands.uploadFile({ name: upload.filename, bytes }, commandKey(undefined, ctx, info));
+  }
+
+  @Authorized()
+  @Mutation(() => LeaderChange, {
+    description:
+      'Hand leadership to a named follower, or one the leader picks. Answers once the new leader holds the write fence (on the gateway: and has announced itself); TRANSFER_TIMEOUT when no new leader appears in time.',
+  })
+  transferLeadership(
+    @Args(() => TransferLeadershipArgs) args: TransferLeadershipArgs,
+    @Ctx() ctx: GraphqlContext,
+  ): Promise<LeaderChangeDto> {
+    const to = optionalText(args.to, 'to');
+    return ctx.leadership.transferLeadership(to);
   }
 }
 

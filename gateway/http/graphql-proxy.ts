@@ -18,8 +18,11 @@ import type { NodeResponse } from '../routing/node-http.js';
 import type { QueryRouter } from '../routing/query-router.js';
 import { NoLeaderError, NoNodeError } from '../routing/routing-errors.js';
 
-/** Root fields the gateway answers itself; an operation selecting one takes the slow path. */
-const GATEWAY_FIELDS: ReadonlySet<string> = new Set(['cluster']);
+/**
+ * Root fields the gateway answers itself; an operation selecting one takes the slow path.
+ * transferLeadership: the gateway answers once the new leader's announcement reached it.
+ */
+const GATEWAY_FIELDS: ReadonlySet<string> = new Set(['cluster', 'transferLeadership']);
 const MAX_JSON_BYTES = 1024 * 1024;
 /** Room for the multipart envelope around the largest file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
