@@ -180,7 +180,7 @@ test('SIGTERM on the leader, 3 times under load: handed over without an election
       await writer.more(30);
       const gap = writer.longestGap(stopped, known);
       process.stdout.write(`# SIGTERM ${old.id} → ${next.id}: longest write gap ${gap.toFixed(1)} ms\n`);
-        const back = c.waitForReady([old.id]);
+      const back = c.waitForReady([old.id]);
       c.start(old.id);
       await back;
       await c.waitForAgreement(30_000);
