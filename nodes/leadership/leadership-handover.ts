@@ -25,7 +25,7 @@ export class LeadershipHandover implements Leadership {
       readonly election: Pick<ElectionService, 'status' | 'transferLeadership'>;
       readonly keeper: Pick<FenceKeeper, 'handOver'>;
       readonly fence: { current(): Promise<Fence | null> };
-      readonly urls: PeerUrls;
+      readonly urls: Pick<PeerUrls, 'lookup'>;
       readonly voters: readonly string[];
       readonly electionTimeoutMs: { readonly min: number; readonly max: number };
       readonly logger: Logger;
