@@ -42,13 +42,13 @@ test('"transfer leadership" on a follower makes it the leader; the token is aske
   const leaderCard = page.locator('[data-node][data-role="LEADER"]');
   await leaderCard.waitFor({ timeout: 15_000 });
   await page.getByTestId('connection').filter({ hasText: 'live' }).waitFor({ timeout: 15_000 });
-  const first = await leaderCard.getAttribute('data-node');
-  assert.ok(first);
-  // A button on each follower, none on the leader.
+  // A button on each follower, none on the leader (each count reads the page at one moment).
   await page.locator('[data-transfer-to]').nth(1).waitFor({ timeout: 15_000 });
-  assert.equal(await page.locator(`[data-transfer-to="${first}"]`).count(), 0);
+  assert.equal(await page.locator('[data-role="LEADER"] [data-transfer-to]').count(), 0);
+  assert.equal(await page.locator('[data-role="FOLLOWER"] [data-transfer-to]').count(), 2);
+  const first = await leaderCard.getAttribute('data-node');
   const target = await page.locator('[data-transfer-to]').first().getAttribute('data-transfer-to');
-  assert.ok(target && target !== first);
+  assert.ok(first && target && target !== first);
 
   const moveTo = async (to: string) => {
     await page.locator(`[data-transfer-to="${to}"]`).click();
