@@ -1,11 +1,12 @@
 /** What every resolver gets from the GraphQL context: the ports and the caller's authentication. */
 import type { AuthResult } from '../common/bearer-token.js';
-import type { Commands, Feeds, ReadModels } from './ports.js';
+import type { Commands, Feeds, Leadership, ReadModels } from './ports.js';
 
 export interface GraphqlContext {
   readonly readModels: ReadModels;
   readonly commands: Commands;
   readonly feeds: Feeds;
+  readonly leadership: Leadership;
   /** Outcome of checking the request's bearer token; only mutations look at it. */
   readonly auth: AuthResult;
   readonly maxUploadBytes: number;

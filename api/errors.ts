@@ -16,6 +16,8 @@ export const API_ERROR_CODES = [
   // finding no node to answer a read.
   'PAYLOAD_TOO_LARGE',
   'SERVICE_UNAVAILABLE',
+  // transferLeadership: no new leader held the fence (and, on the gateway, announced itself) in time.
+  'TRANSFER_TIMEOUT',
 ] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
@@ -65,6 +67,11 @@ export class ApiError extends GraphQLError {
 
   static noLeader(message = 'no leader was elected within the wait; retry shortly'): ApiError {
     return new ApiError('NO_LEADER', message, { retryAfterMs: 1_000 });
+  }
+
+  /** A leadership transfer saw no new leader in time (the old one may lead on). */
+  static transferTimeout(message: string): ApiError {
+    return new ApiError('TRANSFER_TIMEOUT', message, { retryAfterMs: 1_000 });
   }
 
   static serviceUnavailable(message: string): ApiError {

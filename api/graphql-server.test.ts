@@ -42,6 +42,7 @@ import type {
   EventDto,
   Feeds,
   LeaderChangeDto,
+  Leadership,
   ListingDto,
   ListingInputDto,
   Page,
@@ -268,6 +269,21 @@ const commands: Commands = {
 const feedLeader = new FakeFeed<LeaderChangeDto>();
 const feedCluster = new FakeFeed<ClusterEventDto>();
 const feedEvents = new FakeFeed<EventDto>();
+const leadership: Leadership = {
+  async transferLeadership(to?: string) {
+    record('transferLeadership', { to });
+    maybeFail();
+    const leader = {
+      id: to ?? 'n2',
+      url: 'http://127.0.0.1:4002',
+      role: 'LEADER' as const,
+      term: 8,
+      lastSeenAt: T0,
+    };
+    return { term: 8, leader, at: T0 };
+  },
+};
+
 const feeds: Feeds = {
   leaderChanged: () => feedLeader.iterator(),
   clusterEvents: () => feedCluster.iterator(),
@@ -361,6 +377,7 @@ const startTestServer = (maxUploadBytes = MAX_UPLOAD, batchSecret?: string) =>
     readModels,
     commands,
     feeds,
+    leadership,
     apiToken: TOKEN,
     maxUploadBytes,
     logger,
@@ -721,6 +738,23 @@ describe('mutations and auth', () => {
       assert.equal(r.body.errors?.[0]?.extensions?.stacktrace, undefined);
     });
   }
+
+  test('transferLeadership: token required, `to` passed on (or left out), a blank one refused', async () => {
+    const TRANSFER = 'mutation ($to: ID) { transferLeadership(to: $to) { term at leader { id role } } }';
+    const before = calls.transferLeadership?.length ?? 0;
+    assert.equal(codeOf(await gql(TRANSFER, { to: 'n3' })), 'UNAUTHENTICATED');
+    assert.equal(calls.transferLeadership?.length ?? 0, before);
+    const named = await gql(TRANSFER, { to: 'n3' }, auth);
+    assert.deepEqual(named.body.data, {
+      transferLeadership: { term: 8, at: T0.toISOString(), leader: { id: 'n3', role: 'LEADER' } },
+    });
+    await gql(TRANSFER, {}, auth);
+    assert.deepEqual(calls.transferLeadership?.slice(before), [{ to: 'n3' }, { to: undefined }]);
+    const blank = await gql(TRANSFER, { to: ' ' }, auth);
+    assert.equal(codeOf(blank), 'BAD_USER_INPUT');
+    failNext = ApiError.transferTimeout('no new leader');
+    assert.equal(codeOf(await gql(TRANSFER, {}, auth)), 'TRANSFER_TIMEOUT');
+  });
 
   test('NOT_LEADER names the leader in extensions.leader', async () => {
     failNext = ApiError.notLeader({ id: 'n1', url: 'http://127.0.0.1:4001' });

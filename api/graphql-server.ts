@@ -26,7 +26,7 @@ import { DEFAULT_MAX_DEPTH, depthLimitRule } from './depth-limit.js';
 import { internalErrorBody, refusalBody } from './error-response.js';
 import { apolloFormatError, wsFormatErrors } from './format-error.js';
 import { graphqlBatchRoute } from './graphql-batch-route.js';
-import type { Commands, Feeds, ReadModels } from './ports.js';
+import type { Commands, Feeds, Leadership, ReadModels } from './ports.js';
 
 export { buildEnsembleSchema } from './schema.js';
 
@@ -40,6 +40,7 @@ export interface GraphqlServerOptions {
   readModels: ReadModels;
   commands: Commands;
   feeds: Feeds;
+  leadership: Leadership;
   apiToken: string;
   /** Largest accepted upload in bytes (default 10 MiB); above it the answer is HTTP 413. */
   maxUploadBytes?: number;
@@ -70,6 +71,7 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
     readModels: opts.readModels,
     commands: opts.commands,
     feeds: opts.feeds,
+    leadership: opts.leadership,
     auth: checkBearer(authorization, opts.apiToken),
     maxUploadBytes,
     ...(requestKey === undefined ? {} : { requestKey }),

@@ -145,6 +145,17 @@ export interface Commands {
   uploadFile(file: { name: string; bytes: Buffer }, idempotencyKey?: string): Promise<StoredFileDto>;
 }
 
+/** Leadership, as a client may steer it (the `transferLeadership` mutation). */
+export interface Leadership {
+  /**
+   * Hand leadership to `to`, or to a follower the leader picks. Resolves once the new leader holds
+   * the write fence (on the gateway: and the gateway has its announcement). Refusals: NO_LEADER,
+   * NOT_LEADER (a node that does not lead), BAD_USER_INPUT (an unknown or unhealthy target, or the
+   * leader itself), CONFLICT (a transfer already runs), TRANSFER_TIMEOUT (no new leader in time).
+   */
+  transferLeadership(to?: string): Promise<LeaderChangeDto>;
+}
+
 /** Live feeds for subscriptions. Each returns an iterator that ends when the client leaves. */
 export interface Feeds {
   leaderChanged(): AsyncIterableIterator<LeaderChangeDto>;

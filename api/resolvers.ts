@@ -39,11 +39,13 @@ import {
   Task,
   TaskConnection,
   TasksArgs,
+  TransferLeadershipArgs,
   UpdateTaskArgs,
   UploadScalar,
   UpsertListingArgs,
   UpsertListingsArgs,
 } from '../schema/graphql/index.js';
+import { ProcessLocal } from '../schema/graphql/process-local.js';
 import type { GraphqlContext } from './context.js';
 import { ApiError } from './errors.js';
 import {
@@ -324,6 +326,21 @@ export class MutationResolver {
     const upload = await file;
     const bytes = await readUpload(upload, ctx.maxUploadBytes);
     return ctx.commands.uploadFile({ name: upload.filename, bytes }, commandKey(undefined, ctx, info));
+  }
+
+  @Authorized()
+  // The gateway answers it itself: only once the new leader's announcement has reached it.
+  @ProcessLocal()
+  @Mutation(() => LeaderChange, {
+    description:
+      'Hand leadership to a named follower, or one the leader picks. Answers once the new leader holds the write fence (on the gateway: and has announced itself); TRANSFER_TIMEOUT when no new leader appears in time.',
+  })
+  transferLeadership(
+    @Args(() => TransferLeadershipArgs) args: TransferLeadershipArgs,
+    @Ctx() ctx: GraphqlContext,
+  ): Promise<LeaderChangeDto> {
+    const to = optionalText(args.to, 'to');
+    return ctx.leadership.transferLeadership(to);
   }
 }
 

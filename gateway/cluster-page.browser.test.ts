@@ -1,6 +1,7 @@
 /**
  * The live cluster page in headless Chromium (Debian's, driven by playwright-core): it shows the
  * nodes and the leader, and when the leader is killed it shows the new one, live over graphql-ws.
+ * Its "transfer leadership" buttons move the leader, asking for the API token once.
  */
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
@@ -11,18 +12,57 @@ import { gatewayUrlOf } from '../test-support/gateway-stack.js';
 
 const PORT = 14_900;
 const GATEWAY = gatewayUrlOf(PORT);
+const TOKEN = 'page-test-token-0123456789';
 
 let stack: BrowserStack;
 
 before(async () => {
   stack = await startBrowserStack(
-    { basePort: PORT, secret: 'page-test-secret-0123456789', apiToken: 'page-test-token-0123456789' },
+    { basePort: PORT, secret: 'page-test-secret-0123456789', apiToken: TOKEN },
     'page',
   );
 });
 
 after(async () => {
   await stack?.stop();
+});
+
+test('"transfer leadership" on a follower makes it the leader; the token is asked for once', {
+  timeout: 120_000,
+}, async () => {
+  const page = await stack.browser.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  const prompts: string[] = [];
+  page.on('dialog', (dialog) => {
+    prompts.push(dialog.message());
+    void dialog.accept(TOKEN);
+  });
+  await page.goto(GATEWAY);
+  const leaderCard = page.locator('[data-node][data-role="LEADER"]');
+  await leaderCard.waitFor({ timeout: 15_000 });
+  await page.getByTestId('connection').filter({ hasText: 'live' }).waitFor({ timeout: 15_000 });
+  // A button on each follower, none on the leader (each count reads the page at one moment).
+  await page.locator('[data-transfer-to]').nth(1).waitFor({ timeout: 15_000 });
+  assert.equal(await page.locator('[data-role="LEADER"] [data-transfer-to]').count(), 0);
+  assert.equal(await page.locator('[data-role="FOLLOWER"] [data-transfer-to]').count(), 2);
+  const first = await leaderCard.getAttribute('data-node');
+  const target = await page.locator('[data-transfer-to]').first().getAttribute('data-transfer-to');
+  assert.ok(first && target && target !== first);
+
+  const moveTo = async (to: string) => {
+    await page.locator(`[data-transfer-to="${to}"]`).click();
+    await page
+      .getByTestId('action')
+      .filter({ hasText: `${to} leads term` })
+      .waitFor({ timeout: 20_000 });
+    await page.locator(`[data-node="${to}"][data-role="LEADER"]`).waitFor({ timeout: 10_000 });
+  };
+  await moveTo(target);
+  await moveTo(first);
+  assert.equal(prompts.length, 1, 'the token was asked for once');
+  assert.match(prompts[0] ?? '', /API token/);
+  assert.deepEqual(problems, []);
 });
 
 test('the page shows the leader; kill it and the page shows the new one', { timeout: 120_000 }, async () => {

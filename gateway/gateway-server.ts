@@ -14,6 +14,7 @@ import { graphqlProxy } from './http/graphql-proxy.js';
 import { pageRoutes } from './http/page-routes.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { GatewayCommands } from './ports/gateway-commands.js';
+import { GatewayLeadership } from './ports/gateway-leadership.js';
 import { GatewayReadModels } from './ports/gateway-read-models.js';
 import { LeaderRegistry } from './routing/leader-registry.js';
 import { LeaderRouter } from './routing/leader-router.js';
@@ -96,6 +97,11 @@ export async function startGatewayServer(
     readModels,
     commands,
     feeds,
+    leadership: new GatewayLeadership({
+      registry,
+      apiToken: config.apiToken,
+      leaderWaitMs: config.leaderWaitMs,
+    }),
     apiToken: config.apiToken,
     maxUploadBytes: config.maxUploadBytes,
     logger,

@@ -127,14 +127,19 @@ export class LocalCluster {
     for (const id of this.ids) this.start(id);
   }
 
-  /** Send a signal (SIGKILL by default: a crash) and wait until the process is gone. */
-  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /**
+   * Send a signal (SIGKILL by default: a crash; SIGTERM: a planned stop, where a leader hands its
+   * leadership over first) and wait until the process is gone; resolves with how it ended (null
+   * when it was not running).
+   */
+  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<NodeExit | null> {
     const child = this.children.get(id);
-    if (!child) return;
-    const exited = once(child, 'exit');
+    if (!child) return null;
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
     child.kill(signal);
     if (signal !== 'SIGKILL') child.kill('SIGCONT'); // a paused process handles nothing else
-    await exited;
+    const [code, by] = await exited;
+    return { code, signal: by };
   }
 
   /** Send a signal that does not end the process (SIGSTOP, SIGCONT). */
@@ -234,4 +239,9 @@ export class LocalCluster {
     this.options.onRecord?.(record);
     this.waiters.offer(record);
   }
+}
+
+export interface NodeExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
 }

@@ -3,7 +3,8 @@
  * migrations), serves GraphQL — queries always, mutations while it leads and holds the write
  * fence — and then joins the election over UDP, whose term and vote live on its own disk. When
  * it becomes leader it announces itself to the gateway. Stops cleanly on SIGINT/SIGTERM
- * (common/shutdown.ts).
+ * (common/shutdown.ts): a leader first hands its leadership to a follower (see
+ * shutdownTransferMs), so that a planned restart costs no election timeout.
  */
 import * as nodeModule from 'node:module';
 import { join } from 'node:path';
@@ -14,12 +15,21 @@ import { nodeConfigSchema } from './config.js';
 import { ElectionService } from './election/election-service.js';
 import { HardStateFile } from './election/hard-state-file.js';
 import { UdpTransport } from './transport/udp-transport.js';
+import type { WebServer } from './web-server.js';
 
 // Later starts load the (large) dependency graph from V8's on-disk code cache.
 nodeModule.enableCompileCache?.();
 
 const config = loadConfigOrExit('node', nodeConfigSchema);
 const logger = createLogger('node', config.logLevel, { node: config.nodeId });
+
+/**
+ * How long a stopping leader waits for its leadership transfer (the writes it took committed, a
+ * new leader elected and holding the fence) before it stops anyway: three maximum election
+ * timeouts (900 ms by default), well inside the shutdown's 5 s deadline. The election itself gives
+ * a transfer up after one election timeout.
+ */
+const shutdownTransferMs = Math.min(3 * config.electionTimeoutMs.max, 4_000);
 
 async function main(): Promise<void> {
   const transport = await UdpTransport.open({
@@ -50,8 +60,9 @@ async function main(): Promise<void> {
   // (A node without its database could not serve reads or claim the write fence anyway.)
   const { startWebServer } = await import('./web-server.js');
 
-  let web: { stop(): Promise<void> } | null = null;
+  let web: WebServer | null = null;
   const shutdown = stopOnSignals(logger, async () => {
+    await web?.handOverLeadership(shutdownTransferMs);
     election.stop();
     await web?.stop();
     await transport.close();

@@ -17,6 +17,7 @@ import type { NodeConfig } from './config.js';
 import type { ElectionService } from './election/election-service.js';
 import { DatabaseWatch } from './leadership/database-watch.js';
 import { FenceKeeper } from './leadership/fence-keeper.js';
+import { LeadershipHandover } from './leadership/leadership-handover.js';
 import { NodeReporter } from './leadership/node-reporter.js';
 import { PeerUrls } from './leadership/peer-urls.js';
 import { nodeHealth } from './node-health.js';
@@ -41,12 +42,18 @@ async function connect(config: NodeConfig, logger: Logger): Promise<MikroORM> {
   }
 }
 
+export interface WebServer {
+  /** The graceful shutdown's first step: a leader hands over (bounded by `limitMs`); a follower does nothing. */
+  handOverLeadership(limitMs: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
 export async function startWebServer(options: {
   config: NodeConfig;
   election: ElectionService;
   transport: UdpTransport;
   logger: Logger;
-}): Promise<{ stop(): Promise<void> }> {
+}): Promise<WebServer> {
   const { config, election, transport, logger } = options;
   const orm = await connect(config, logger);
   const store = new EventStore(orm);
@@ -67,6 +74,15 @@ export async function startWebServer(options: {
   const keeper = new FenceKeeper({ election, fence: store.fence, self, logger, announcer, urls, watch });
   const leaderChanges = new LeaderChanges(election, urls);
   const transitions = new ElectionTransitions(election, self.id);
+  const handover = new LeadershipHandover({
+    election,
+    keeper,
+    fence: store.fence,
+    urls,
+    voters: [config.nodeId, ...config.peers.map((p) => p.id)],
+    electionTimeoutMs: config.electionTimeoutMs,
+    logger,
+  });
   const eventFeed = await EventFeed.start(config.databaseUrl, store, logger);
   const server = await startGraphqlServer({
     host: config.bindHost,
@@ -74,6 +90,7 @@ export async function startWebServer(options: {
     readModels: new NodeReadModels(orm, store, { ...self, status: () => election.status() }),
     commands: new NodeCommands(store, keeper),
     feeds: new NodeFeeds(leaderChanges, transitions, eventFeed),
+    leadership: handover,
     apiToken: config.apiToken,
     maxUploadBytes: config.maxUploadBytes,
     batchSecret: config.clusterSecret,
@@ -89,6 +106,22 @@ export async function startWebServer(options: {
   transitions.start();
   await watch.start();
   return {
+    async handOverLeadership(limitMs) {
+      if (election.status().role !== 'leader') return;
+      logger.info({ node: self.id, limitMs }, 'handing leadership over before stopping');
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        handover.transferLeadership().then(
+          (change) => `handed over to ${change.leader.id} in term ${change.term}`,
+          (error: Error) => `leadership not handed over: ${error.message}`,
+        ),
+        new Promise<string>((resolve) => {
+          timer = setTimeout(() => resolve(`leadership not handed over within ${limitMs} ms`), limitMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      logger.info({ node: self.id }, outcome);
+    },
     async stop() {
       watch.stop();
       reporter.stop();

@@ -27,7 +27,7 @@ export function inMemoryNode(): InMemoryNode {
   store.claimFence(N1);
   const lost: NotLeaderError[] = [];
   const leadership: FenceAccess = {
-    writeFence: async () => N1,
+    withWriteFence: (write) => write(N1),
     fenceLost(error) {
       lost.push(error);
       const leader = error.fence && { id: error.fence.nodeId, url: `http://${error.fence.nodeId}` };

@@ -1,21 +1,59 @@
 // The live cluster page: one query for the picture, then three graphql-ws subscriptions
-// (leaderChanged, clusterEvents, events) keep it current. No build step, no framework.
+// (leaderChanged, clusterEvents, events) keep it current. Each live follower has a "transfer
+// leadership" button (the transferLeadership mutation; the API token is asked for once and kept
+// in sessionStorage). No build step, no framework.
 
 const NODE = 'id url role term lastSeenAt';
 const state = { term: 0, leader: null, nodes: new Map() };
 const $ = (id) => document.getElementById(id);
 const time = (iso) => new Date(iso).toLocaleTimeString();
 const MAX_FEED = 200;
+const TOKEN_KEY = 'ensemble-api-token';
 
-async function graphql(query) {
+class GraphqlError extends Error {
+  constructor(error) {
+    super(error.message);
+    this.code = error.extensions?.code;
+  }
+}
+
+async function graphql(query, variables = {}, headers = {}) {
   const res = await fetch('/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query }),
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
   });
   const body = await res.json();
-  if (body.errors) throw new Error(body.errors[0].message);
+  if (body.errors) throw new GraphqlError(body.errors[0]);
   return body.data;
+}
+
+/** The API token: asked for once, kept for this tab's session. */
+function apiToken() {
+  let token = sessionStorage.getItem(TOKEN_KEY);
+  if (!token) {
+    token = (prompt('API token (API_TOKEN, or .data/api-token) to transfer leadership:') ?? '').trim();
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  }
+  return token;
+}
+
+async function transferLeadership(to) {
+  const token = apiToken();
+  if (!token) return;
+  $('action').textContent = `transferring leadership to ${to}…`;
+  try {
+    const { transferLeadership: c } = await graphql(
+      'mutation ($to: ID) { transferLeadership(to: $to) { term leader { id } } }',
+      { to },
+      { authorization: `Bearer ${token}` },
+    );
+    $('action').textContent = `${c.leader.id} leads term ${c.term}`;
+  } catch (error) {
+    // A wrong token is forgotten, so that the next try asks again.
+    if (error.code === 'UNAUTHENTICATED') sessionStorage.removeItem(TOKEN_KEY);
+    $('action').textContent = `transfer to ${to} failed: ${error.code ?? 'error'}: ${error.message}`;
+  }
 }
 
 function render() {
@@ -43,6 +81,13 @@ function render() {
       div.querySelector('.seen').textContent = n.lastSeenAt
         ? `last seen ${seen < 1 ? 'just now' : `${Math.round(seen)} s ago`}`
         : 'never seen';
+      if (leader && !isLeader && !down) {
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.dataset.transferTo = n.id;
+        button.textContent = 'transfer leadership';
+        div.append(button);
+      }
       return div;
     });
   $('nodes').replaceChildren(...cards);
@@ -114,5 +159,10 @@ subscribe(
     addToFeed($('events'), e.createdAt, `#${e.position} ${e.type} ${e.stream} (term ${e.term}, ${e.nodeId})`);
   },
 );
+// One listener for every card's button (the cards are rebuilt on each render).
+$('nodes').addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-transfer-to]');
+  if (button) void transferLeadership(button.dataset.transferTo);
+});
 refresh();
 setInterval(refresh, 2000);

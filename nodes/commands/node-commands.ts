@@ -38,8 +38,7 @@ export class NodeCommands implements Commands {
   /** Under this node's write fence (NOT_LEADER without it), with refusals as the API's errors. */
   private async run<T>(command: (context: CommandContext) => Promise<T>): Promise<T> {
     try {
-      const fence = await this.leadership.writeFence();
-      return await command({ store: this.store, fence });
+      return await this.leadership.withWriteFence((fence) => command({ store: this.store, fence }));
     } catch (error) {
       throw apiErrorOf(error, this.leadership);
     }

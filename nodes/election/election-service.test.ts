@@ -60,6 +60,17 @@ function cluster() {
   return { services, down, clockReads, events, leaders };
 }
 
+/** A started cluster once it has a leader (`old`, its service `leader`) and a follower `target`. */
+function electedCluster() {
+  const c = cluster();
+  for (const s of c.services.values()) s.start();
+  advance(1_000);
+  const [old] = c.leaders();
+  assert.ok(old);
+  const target = IDS.find((id) => id !== old) as NodeId;
+  return { c, old, target, leader: c.services.get(old) as ElectionService };
+}
+
 describe('ElectionService', () => {
   beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 }));
   afterEach(() => mock.timers.reset());
@@ -122,5 +133,41 @@ describe('ElectionService', () => {
     const preVotes = c.events.filter((e) => e.kind === 'transition' && e.to === 'pre-candidate');
     assert.equal(preVotes.length, 1, '10 s of missed ticks fired one timeout');
     lone.stop();
+  });
+
+  it('transferLeadership resolves once the named follower leads, well within an election timeout', async () => {
+    const { c, target, leader } = electedCluster();
+    const outcome = leader.transferLeadership(target);
+    assert.equal(leader.status().acceptingWrites, false, 'no new writes while it runs');
+    advance(20);
+    const term = c.services.get(target)?.status().term;
+    assert.deepEqual(await outcome, { kind: 'completed', leader: target, term, target });
+    assert.deepEqual(c.leaders(), [target]);
+    for (const s of c.services.values()) s.stop();
+  });
+
+  it('transferLeadership to a follower that is down ends aborted, and the leader takes writes again', async () => {
+    const { c, old, target, leader } = electedCluster();
+    c.down.add(target);
+    const outcome = leader.transferLeadership(target);
+    advance(300);
+    assert.deepEqual(await outcome, { kind: 'aborted', target });
+    assert.deepEqual(c.leaders(), [old]);
+    assert.equal(leader.status().acceptingWrites, true);
+    for (const s of c.services.values()) s.stop();
+  });
+
+  it('transferLeadership on a follower is refused naming the leader; stopping ends a running one', async () => {
+    const { c, old, target: follower, leader } = electedCluster();
+    assert.deepEqual(await c.services.get(follower)?.transferLeadership(), {
+      kind: 'refused',
+      reason: 'not leader',
+      leader: old,
+    });
+    c.down.add(follower);
+    const outcome = leader.transferLeadership(follower);
+    leader.stop();
+    assert.deepEqual(await outcome, { kind: 'unresolved', target: follower });
+    for (const s of c.services.values()) s.stop();
   });
 });

@@ -14,6 +14,8 @@ import {
   type HardState,
   type Output,
   RaftElection,
+  type TransferRefusal,
+  type TransferResult,
 } from './raft-election.js';
 
 export interface ElectionTransport {
@@ -44,6 +46,19 @@ export interface ElectionServiceOptions {
 
 export type TimedElectionEvent = ElectionEvent & { readonly at: Date };
 
+/** How a leadership transfer asked of this node ended (see ElectionService.transferLeadership). */
+export type TransferOutcome =
+  /** The election heard of a new leader (it may not hold the write fence yet). */
+  | { readonly kind: 'completed'; readonly leader: NodeId; readonly term: number; readonly target: NodeId }
+  /** The core would not start it: not leader (then `leader` is the one known), bad target, one running. */
+  | { readonly kind: 'refused'; readonly reason: TransferRefusal; readonly leader: NodeId | null }
+  /** Started, but no new leader appeared within an election timeout: this node leads on. */
+  | { readonly kind: 'aborted'; readonly target: NodeId }
+  /** Started, but this node stepped down with no leader known by the wait's end, or was stopped. */
+  | { readonly kind: 'unresolved'; readonly target: NodeId };
+
+const NO_OUTPUT: Output = { hardState: null, messages: [], events: [] };
+
 /**
  * At most this much late time (ms) is replayed as ticks at once. Time missed beyond that (the
  * event loop was blocked, the process paused) is dropped, as Go tickers drop ticks for etcd:
@@ -66,6 +81,8 @@ export class ElectionService {
   /** How many ticks after lastTickAt the timer is set for. */
   private plannedTicks = 0;
   private failed = false;
+  /** Transfers awaiting their end, told when the service stops (no tick will end them then). */
+  private readonly stopWaiters = new Set<() => void>();
 
   constructor(private readonly options: ElectionServiceOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -112,6 +129,7 @@ export class ElectionService {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    for (const stopped of [...this.stopWaiters]) stopped();
   }
 
   status(): ElectionStatus {
@@ -130,6 +148,46 @@ export class ElectionService {
     this.catchUp();
     this.apply(() => this.election.setEligible(eligible));
     this.schedule();
+  }
+
+  /**
+   * Hand leadership to `to` (or a follower the core picks), resolving when the transfer ends: a
+   * new leader heard of, the core's abort after an election timeout, or, should this node step
+   * down with no leader known, `waitMs` (default two maximum election timeouts) after the start.
+   */
+  transferLeadership(to?: NodeId, waitMs = 2 * this.options.electionTimeoutMs.max): Promise<TransferOutcome> {
+    this.catchUp();
+    const asked: { result?: TransferResult } = {};
+    this.apply(() => {
+      asked.result = this.election.transferLeadership(to);
+      return asked.result.accepted ? asked.result.output : NO_OUTPUT;
+    });
+    this.schedule();
+    const result = asked.result;
+    if (!result) return Promise.resolve({ kind: 'refused', reason: 'not leader', leader: null });
+    if (!result.accepted) {
+      return Promise.resolve({ kind: 'refused', reason: result.reason, leader: result.leader });
+    }
+    const { target } = result;
+    const self = this.options.id;
+    return new Promise((resolve) => {
+      const end = (outcome: TransferOutcome) => {
+        clearTimeout(timer);
+        unsubscribe();
+        this.stopWaiters.delete(stopped);
+        resolve(outcome);
+      };
+      const stopped = () => end({ kind: 'unresolved', target });
+      const timer = setTimeout(stopped, waitMs);
+      this.stopWaiters.add(stopped);
+      const unsubscribe = this.subscribe((e) => {
+        if (e.kind === 'leader' && e.leader !== null && e.leader !== self) {
+          end({ kind: 'completed', leader: e.leader, term: e.term, target });
+        } else if (e.kind === 'transfer' && e.outcome === 'aborted' && e.target === target) {
+          end({ kind: 'aborted', target });
+        }
+      });
+    });
   }
 
   subscribe(listener: (event: TimedElectionEvent) => void): () => void {

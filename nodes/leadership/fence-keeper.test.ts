@@ -175,3 +175,51 @@ test('a new leader whose claim finds a newer fence steps down through the same p
     await other.close();
   }
 });
+
+test('a handover waits for the writes let in, holds new ones until it ends, then lets them go on', {
+  timeout: 20_000,
+}, async () => {
+  const other = await openDatabase(await pg.createDatabase());
+  const { keeper, logged, stop } = startNode(other);
+  try {
+    await logged('claimed the write fence for term 1');
+    const order: string[] = [];
+    let finishEarly = () => {};
+    const early = keeper.withWriteFence(async (fence) => {
+      await new Promise<void>((resolve) => {
+        finishEarly = resolve;
+      });
+      order.push('early write answered');
+      return fence;
+    });
+    let endTransfer = (_: string) => {};
+    const handover = keeper.handOver(async () => {
+      order.push('transfer started');
+      return new Promise<string>((resolve) => {
+        endTransfer = resolve;
+      });
+    }, 5_000);
+    const late = keeper.withWriteFence(async (fence) => {
+      order.push('late write let in');
+      return fence;
+    });
+    await assert.rejects(
+      keeper.handOver(async () => 'second', 5_000),
+      (e: ApiError) => e.code === 'CONFLICT',
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(order, [], 'the transfer waits for the early write; the late one is held');
+    finishEarly();
+    assert.deepEqual(await early, { term: 1, nodeId: 'n1' });
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, ['early write answered', 'transfer started']);
+    endTransfer('aborted');
+    assert.equal(await handover, 'aborted');
+    // Given up (this node still leads): the held write goes on under the same fence.
+    assert.deepEqual(await late, { term: 1, nodeId: 'n1' });
+    assert.deepEqual(order, ['early write answered', 'transfer started', 'late write let in']);
+  } finally {
+    await stop();
+    await other.close();
+  }
+});

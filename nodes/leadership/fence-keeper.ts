@@ -3,7 +3,8 @@
  * node leader of term T, the keeper claims the fence for T, announces the node to the gateway,
  * and only then lets commands write. When an append or a claim finds the fence moved to a newer
  * term, `fenceLost` — the one place that handles it — forgets the claimed term and tells the
- * election, which steps down.
+ * election, which steps down. While the node hands its leadership over (`handOver`), new writes
+ * wait and the ones already let in are finished first.
  */
 import type { Logger } from 'pino';
 import { ApiError } from '../../api/errors.js';
@@ -27,6 +28,11 @@ export class FenceKeeper implements FenceAccess {
   private claiming: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
   private stopped = false;
+  /** Writes let in under the fence and not yet answered. */
+  private inFlight = 0;
+  private readonly idle = new Set<() => void>();
+  /** Set while a handover runs: new writes wait for it (see handOver). */
+  private handover: Promise<void> | null = null;
 
   constructor(
     private readonly options: {
@@ -65,7 +71,58 @@ export class FenceKeeper implements FenceAccess {
     return s.role === 'leader' && this.claimed === s.term;
   }
 
+  async withWriteFence<T>(write: (fence: Fence) => Promise<T>): Promise<T> {
+    while (this.handover) await this.handover;
+    // Counted from the moment it is let in (no await before this), so a handover waits for it.
+    this.inFlight++;
+    try {
+      return await write(await this.fenceNow());
+    } finally {
+      if (--this.inFlight === 0) for (const done of [...this.idle]) done();
+    }
+  }
+
+  /**
+   * Runs `transfer` (a leadership transfer) with new writes held back and the writes already let
+   * in answered first (waiting at most `drainMs` for them): a write accepted before a transfer
+   * commits under this leader's fence. Held writes go on when `transfer` ends: here, if this node
+   * still leads (the transfer was given up), else refused as NOT_LEADER naming the new leader.
+   */
+  async handOver<T>(transfer: () => Promise<T>, drainMs: number): Promise<T> {
+    if (this.handover) throw ApiError.conflict('a leadership transfer of this node is already running');
+    let release = () => {};
+    this.handover = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      await this.drain(drainMs);
+      return await transfer();
+    } finally {
+      this.handover = null;
+      release();
+    }
+  }
+
+  /** Resolves once no write let in is unanswered, or after `limitMs`. */
+  private async drain(limitMs: number): Promise<void> {
+    if (this.inFlight === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    let done = () => {};
+    await new Promise<void>((resolve) => {
+      done = resolve;
+      this.idle.add(done);
+      timer = setTimeout(done, limitMs);
+    });
+    clearTimeout(timer);
+    this.idle.delete(done);
+  }
+
   async writeFence(): Promise<Fence> {
+    while (this.handover) await this.handover;
+    return this.fenceNow();
+  }
+
+  private async fenceNow(): Promise<Fence> {
     const s = this.options.election.status();
     if (this.canWrite()) return { term: s.term, nodeId: s.id };
     if (s.role === 'leader') {

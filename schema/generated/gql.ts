@@ -54,6 +54,7 @@ type Documents = {
     "mutation UpsertListings($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { ...ListingFields } }": typeof types.UpsertListingsDocument,
     "mutation StoreListings($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { id } }": typeof types.StoreListingsDocument,
     "mutation UploadFile($file: Upload!) { uploadFile(file: $file) { ...StoredFileFields } }": typeof types.UploadFileDocument,
+    "mutation GatewayTransferLeadership($to: ID) { transferLeadership(to: $to) { term at leader { id url role term lastSeenAt } } }": typeof types.GatewayTransferLeadershipDocument,
     "fragment TaskFields on Task { id title description status createdBy version createdAt updatedAt }": typeof types.TaskFieldsFragmentDoc,
     "fragment ListingFields on Listing { id title url price currency priceEur scrapedAt version }": typeof types.ListingFieldsFragmentDoc,
     "fragment StoredFileFields on StoredFile { id name size sha256 importedListings createdAt }": typeof types.StoredFileFieldsFragmentDoc,
@@ -108,6 +109,7 @@ const documents: Documents = {
     "mutation UpsertListings($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { ...ListingFields } }": types.UpsertListingsDocument,
     "mutation StoreListings($inputs: [ListingInput!]!, $keys: [String!]) { upsertListings(inputs: $inputs, idempotencyKeys: $keys) { id } }": types.StoreListingsDocument,
     "mutation UploadFile($file: Upload!) { uploadFile(file: $file) { ...StoredFileFields } }": types.UploadFileDocument,
+    "mutation GatewayTransferLeadership($to: ID) { transferLeadership(to: $to) { term at leader { id url role term lastSeenAt } } }": types.GatewayTransferLeadershipDocument,
     "fragment TaskFields on Task { id title description status createdBy version createdAt updatedAt }": types.TaskFieldsFragmentDoc,
     "fragment ListingFields on Listing { id title url price currency priceEur scrapedAt version }": types.ListingFieldsFragmentDoc,
     "fragment StoredFileFields on StoredFile { id name size sha256 importedListings createdAt }": types.StoredFileFieldsFragmentDoc,
@@ -279,6 +281,10 @@ export function graphql(source: "mutation StoreListings($inputs: [ListingInput!]
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "mutation UploadFile($file: Upload!) { uploadFile(file: $file) { ...StoredFileFields } }"): typeof import('./graphql.js').UploadFileDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation GatewayTransferLeadership($to: ID) { transferLeadership(to: $to) { term at leader { id url role term lastSeenAt } } }"): typeof import('./graphql.js').GatewayTransferLeadershipDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

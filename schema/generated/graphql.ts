@@ -288,6 +288,13 @@ export type UploadFileMutationVariables = Exact<{
 
 export type UploadFileMutation = { uploadFile: { id: string, name: string, size: number, sha256: string, importedListings: number, createdAt: string } };
 
+export type GatewayTransferLeadershipMutationVariables = Exact<{
+  to?: string | number | null | undefined;
+}>;
+
+
+export type GatewayTransferLeadershipMutation = { transferLeadership: { term: number, at: string, leader: { id: string, url: string, role: Role, term: number, lastSeenAt: string | null } } };
+
 export type TaskFieldsFragment = { id: string, title: string, description: string | null, status: TaskStatus, createdBy: string, version: number, createdAt: string, updatedAt: string };
 
 export type ListingFieldsFragment = { id: string, title: string, url: string, price: number, currency: string, priceEur: number, scrapedAt: string, version: number };
@@ -810,6 +817,21 @@ export const UploadFileDocument = new TypedDocumentString(`
   importedListings
   createdAt
 }`) as unknown as TypedDocumentString<UploadFileMutation, UploadFileMutationVariables>;
+export const GatewayTransferLeadershipDocument = new TypedDocumentString(`
+    mutation GatewayTransferLeadership($to: ID) {
+  transferLeadership(to: $to) {
+    term
+    at
+    leader {
+      id
+      url
+      role
+      term
+      lastSeenAt
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<GatewayTransferLeadershipMutation, GatewayTransferLeadershipMutationVariables>;
 export const TasksDocument = new TypedDocumentString(`
     query Tasks($status: TaskStatus, $first: Int, $after: String) {
   tasks(status: $status, first: $first, after: $after) {

@@ -33,6 +33,15 @@ export class EventsArgs {
 }
 
 @ArgsType()
+export class TransferLeadershipArgs {
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The follower to hand over to; the leader picks one when left out.',
+  })
+  to?: string | null;
+}
+
+@ArgsType()
 export class CreateTaskArgs {
   @Field(() => CreateTaskInput) input!: CreateTaskInput;
   @Field(() => String, { nullable: true }) idempotencyKey?: string | null;
