@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import type { MikroORM } from '@mikro-orm/postgresql';
 import { sql } from 'kysely';
 import { freePort, startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
 import { openDatabase } from './database.js';
@@ -17,14 +16,10 @@ import { isPrimaryLost, NoWritablePrimaryError } from './primary-lost.js';
 import { storeSql } from './store-sql.js';
 
 let pg: TestPostgres;
-const orms: MikroORM[] = [];
 before(async () => {
   pg = await startTestPostgres();
 });
-after(async () => {
-  await Promise.all(orms.map((o) => o.close()));
-  await pg.stop();
-});
+after(() => pg.stop());
 
 /** The database's URL with a host nothing listens on before the real one. */
 async function withDeadHostFirst(url: string, attrs = 'read-write'): Promise<string> {
@@ -75,10 +70,10 @@ test('a read-only server is refused, with every host and why in one error', asyn
   });
 });
 
-test('a pool connection whose server turned read-only is destroyed, not reused', async () => {
+test('a pool connection whose server turned read-only is destroyed, not reused', async (t) => {
   const url = await withDeadHostFirst(await pg.createDatabase());
   const orm = await openDatabase(url, { poolSize: 1 });
-  orms.push(orm);
+  t.after(() => orm.close());
   const store = new EventStore(orm);
   await store.fence.claim(n1, 'http://n1');
   const db = storeSql(orm);
