@@ -156,16 +156,26 @@ export function primaryClientClass(locator: PrimaryLocator): typeof pg.Client {
       const target = await locator.find();
       this.target = target;
       Object.assign(this, { host: target.config.host, port: target.config.port });
+      // Until the pool takes this client and listens, an error (a server shutting down between
+      // the connect and the check) is ours: unheard, it would crash the process.
+      let lost: Error | null = null;
+      const hold = (error: Error) => {
+        lost ??= error;
+      };
+      this.on('error', hold);
       try {
         await super.connect();
+        const refusal = await locator.refusal(this);
+        if (lost) throw lost;
+        if (refusal !== null) {
+          locator.forget(target);
+          throw new NoWritablePrimaryError(`${target.name} ${refusal}`);
+        }
       } catch (error) {
+        await this.end().catch(() => {}); // the pool forgets a client that failed to connect
         this.failed(error);
-      }
-      const refusal = await locator.refusal(this);
-      if (refusal !== null) {
-        locator.forget(target);
-        await this.end().catch(() => {});
-        throw new NoWritablePrimaryError(`${target.name} ${refusal}`);
+      } finally {
+        this.off('error', hold);
       }
       return this;
     }
