@@ -1,12 +1,14 @@
 /**
- * `npm run chaos -- [--minutes N] [--faults N] [--seed S] [--clients N]`: one chaos run at the
+ * `npm run chaos -- [--minutes N] [--faults N] [--seed S] [--clients N] [--database patroni]`: one chaos run at the
  * size asked for (default: every fault kind once), its result table, exit 1 on any violation.
- * Needs root (network namespaces), iproute2, nftables, rabbitmq-server.
+ * Needs root (network namespaces), iproute2, nftables, rabbitmq-server; `--database patroni` runs
+ * PostgreSQL as a Patroni cluster (patroni, postgresql-15, etcd-server) and adds the database faults.
  */
 import { parseArgs } from 'node:util';
 import { formatReport, runChaos } from './chaos-run.js';
 
-const usage = 'usage: npm run chaos -- [--minutes N] [--faults N] [--seed S] [--clients N]';
+const usage =
+  'usage: npm run chaos -- [--minutes N] [--faults N] [--seed S] [--clients N] [--database patroni]';
 
 function positive(name: string, text: string | undefined, integer = true): number | undefined {
   if (text === undefined) return undefined;
@@ -26,11 +28,16 @@ try {
       faults: { type: 'string' },
       seed: { type: 'string' },
       clients: { type: 'string' },
+      database: { type: 'string' },
     },
     strict: true,
   }));
 } catch (error) {
   console.error(`${(error as Error).message}\n${usage}`);
+  process.exit(2);
+}
+if (values.database !== undefined && values.database !== 'patroni' && values.database !== 'embedded') {
+  console.error(`--database must be patroni or embedded, not "${values.database}"\n${usage}`);
   process.exit(2);
 }
 const minutes = positive('minutes', values.minutes, false);
@@ -40,6 +47,7 @@ const report = await runChaos({
   ...(minutes !== undefined ? { durationMs: minutes * 60_000 } : {}),
   ...(values.faults !== undefined ? { faults: positive('faults', values.faults) } : {}),
   ...(values.clients !== undefined ? { clients: positive('clients', values.clients) } : {}),
+  ...(values.database === 'patroni' ? { database: 'patroni' as const } : {}),
   basePort: 15_400,
   net: 232,
   prefix: 'enscli',

@@ -7,21 +7,25 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { LISTINGS_QUEUE } from '../gateway/queue/listings-consumer.js';
 import type { LocalCluster, LogRecord } from '../launcher/local-cluster.js';
+import type { PatroniCluster } from '../launcher/patroni-cluster.js';
 import type { ServiceProcess, ServiceRecord } from '../launcher/service-process.js';
 import { Prng } from '../nodes/election/simulation/prng.js';
+import { primaryLocator } from '../nodes/store/primary-locator.js';
 import {
   gatewayCluster,
   gatewayProcess,
   startGateway as startStackGateway,
 } from '../test-support/gateway-stack.js';
+import { startTestPatroni } from '../test-support/patroni.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 import { startTestRabbitmq, type TestRabbitmq } from '../test-support/rabbitmq.js';
 import { type CheckResult, check } from './checker.js';
 import type { EventRow, FaultKind, History } from './history.js';
-import { FAULT_KINDS, Nemesis } from './nemesis.js';
+import { DATABASE_FAULT_KINDS, FAULT_KINDS, Nemesis } from './nemesis.js';
+import { forwardTcp, type TcpForward } from './tcp-forward.js';
 import { TestNetwork, testNetworkUnavailable } from './test-network.js';
 import { ListingPublisher, TaskClients } from './workload.js';
 
@@ -32,6 +36,11 @@ export interface ChaosOptions {
   /** …or keep injecting until this much time has passed. */
   readonly durationMs?: number;
   readonly kinds?: readonly FaultKind[];
+  /**
+   * `patroni`: PostgreSQL as a two-member Patroni cluster (synchronous mode) reached through the
+   * multi-host URL, and the database faults join the kinds. Default: one embedded PostgreSQL.
+   */
+  readonly database?: 'embedded' | 'patroni';
   readonly clients?: number;
   /** A heal must be followed by an acknowledged write within this bound. */
   readonly recoveryBoundMs?: number;
@@ -86,23 +95,34 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const network = new TestNetwork(options.prefix ?? 'ensch', ['n1', 'n2', 'n3'], options.net ?? 231);
   const dataDir = mkdtempSync(join(tmpdir(), 'ensemble-chaos-'));
   let postgres: TestPostgres | undefined;
+  let patroni: PatroniCluster | undefined;
+  const forwards: TcpForward[] = [];
   let rabbit: TestRabbitmq | undefined;
   let gateway: ServiceProcess | undefined;
   let cluster: LocalCluster | undefined;
   const started = Date.now();
   try {
     await network.create();
-    [postgres, rabbit] = await Promise.all([
-      startTestPostgres({ alsoListenOn: network.hostAddress }),
-      startTestRabbitmq(),
-    ]);
-    const databaseUrl = await postgres.createDatabase('chaos');
+    let databaseUrl: string;
+    if (options.database === 'patroni') {
+      [patroni, rabbit] = await Promise.all([startTestPatroni({ database: 'chaos' }), startTestRabbitmq()]);
+      databaseUrl = patroni.url;
+      // The members listen on loopback; the nodes reach them through the bridge.
+      for (const memberUrl of Object.values(patroni.memberUrls))
+        forwards.push(await forwardTcp(network.hostAddress, Number(new URL(memberUrl).port)));
+    } else {
+      [postgres, rabbit] = await Promise.all([
+        startTestPostgres({ alsoListenOn: network.hostAddress }),
+        startTestRabbitmq(),
+      ]);
+      databaseUrl = await postgres.createDatabase('chaos');
+    }
     const gatewayUrl = `http://${network.hostAddress}:${basePort}`;
     // The stack of the gateway's process tests, on the test network's addresses.
     const stack = { basePort, secret: SECRET, apiToken: TOKEN };
     cluster = gatewayCluster(stack, {
       dataRoot: join(dataDir, 'nodes'),
-      databaseUrl: databaseUrl.replace('@127.0.0.1:', `@${network.hostAddress}:`),
+      databaseUrl: databaseUrl.replaceAll('127.0.0.1:', `${network.hostAddress}:`),
       gatewayUrl,
       hostOf: (id) => network.address(id),
       launcherOf: (id) => network.launcher(id),
@@ -163,6 +183,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       cluster,
       network,
       rabbit,
+      ...(patroni ? { database: patroni } : {}),
       gateway: gw,
       startGateway,
       probe: (deadline) => clients.probe(probes++, deadline),
@@ -172,7 +193,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       giveUpMs: Math.max(recoveryBoundMs * 3, 30_000),
       log,
     });
-    const kinds = options.kinds ?? FAULT_KINDS;
+    const kinds = options.kinds ?? (patroni ? [...FAULT_KINDS, ...DATABASE_FAULT_KINDS] : FAULT_KINDS);
     if (options.durationMs !== undefined) {
       const deadline = started + options.durationMs;
       for (const kind of nemesis.plan(kinds.length, kinds)) {
@@ -193,8 +214,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     log('healing: stopping the workload, draining the queue');
     await network.heal();
     await Promise.all([clients.stop(), publisher.stop()]);
-    const db = new pg.Client({ connectionString: databaseUrl });
-    await db.connect();
+    // On whichever member is the primary now (pg itself takes one host only).
+    const db = await primaryLocator(databaseUrl).connect();
     try {
       await drained(db, history, 120_000);
       const events = await readEvents(db);
@@ -212,7 +233,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   } finally {
     await gateway?.stop().catch(() => {});
     await cluster?.stopAll().catch(() => {});
-    await Promise.all([postgres?.stop(), rabbit?.stop()].map((p) => p?.catch(() => {})));
+    await Promise.all(forwards.map((f) => f.stop()));
+    await Promise.all([postgres?.stop(), patroni?.stop(), rabbit?.stop()].map((p) => p?.catch(() => {})));
     await network.destroy();
     rmSync(dataDir, { recursive: true, force: true });
   }

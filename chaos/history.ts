@@ -46,7 +46,11 @@ export type FaultKind =
   | 'isolate-follower'
   | 'lossy-links'
   | 'restart-rabbitmq'
-  | 'restart-gateway';
+  | 'restart-gateway'
+  /** kill -9 the Patroni primary's host (Patroni and PostgreSQL): the standby is promoted. */
+  | 'failover-database'
+  /** A planned `patronictl switchover` to the sync standby. */
+  | 'switchover-database';
 
 export interface FaultRecord {
   readonly kind: FaultKind;

@@ -5,6 +5,7 @@
  */
 
 import type { LocalCluster } from '../launcher/local-cluster.js';
+import type { PatroniCluster } from '../launcher/patroni-cluster.js';
 import type { ServiceProcess } from '../launcher/service-process.js';
 import type { Prng } from '../nodes/election/simulation/prng.js';
 import type { TestRabbitmq } from '../test-support/rabbitmq.js';
@@ -21,10 +22,15 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'restart-gateway',
 ];
 
+/** Only when the run's PostgreSQL is a Patroni cluster (`database: 'patroni'`). */
+export const DATABASE_FAULT_KINDS: readonly FaultKind[] = ['failover-database', 'switchover-database'];
+
 export interface NemesisTargets {
   readonly cluster: LocalCluster;
   readonly network: TestNetwork;
   readonly rabbit: TestRabbitmq;
+  /** The Patroni cluster, when the run has one: the database faults need it. */
+  readonly database?: PatroniCluster;
   readonly gateway: ServiceProcess;
   /** Start the gateway and resolve once it serves. */
   readonly startGateway: () => Promise<void>;
@@ -63,6 +69,8 @@ export class Nemesis {
     this.t.faults.push(fault);
     const leader = agreed.leader;
     const followers = cluster.ids.filter((id) => id !== leader);
+    /** What must be over before the next fault, awaited after the probe (it may outlast it). */
+    let settling: Promise<unknown> = Promise.resolve();
     switch (kind) {
       case 'kill-leader': {
         Object.assign(fault, { target: leader });
@@ -128,12 +136,39 @@ export class Nemesis {
         fault.healedAt = Date.now();
         break;
       }
+      case 'failover-database': {
+        const database = this.database(kind);
+        this.t.log('kill -9 the database primary’s host (Patroni and PostgreSQL)');
+        const killed = await database.killPrimaryHost();
+        Object.assign(fault, { target: killed });
+        // Healed once the standby is promoted (the leader key expired); the old one then rejoins.
+        await database.waitForPrimary({ not: killed, standbys: false, timeoutMs: 60_000 });
+        fault.healedAt = Date.now();
+        settling = database.startMember(killed);
+        break;
+      }
+      case 'switchover-database': {
+        const database = this.database(kind);
+        Object.assign(fault, { target: await database.waitForPrimary() });
+        this.t.log(`switch the database primary over from ${fault.target}`);
+        await database.switchover();
+        fault.healedAt = Date.now();
+        settling = database.waitForPrimary({ timeoutMs: 60_000 });
+        break;
+      }
     }
     const healed = fault.healedAt ?? Date.now();
-    if (await this.t.probe(healed + this.t.giveUpMs)) fault.recoveryMs = Date.now() - healed;
+    const recovered = await this.t.probe(healed + this.t.giveUpMs);
+    if (recovered) fault.recoveryMs = Date.now() - healed;
+    await settling;
     this.t.log(
       `${kind}${fault.target ? ` ${fault.target}` : ''}: ${fault.recoveryMs === undefined ? 'NOT recovered' : `write acknowledged ${fault.recoveryMs} ms after the heal`}`,
     );
     return fault;
+  }
+
+  private database(kind: FaultKind): PatroniCluster {
+    if (!this.t.database) throw new Error(`${kind} needs the run's PostgreSQL to be a Patroni cluster`);
+    return this.t.database;
   }
 }

@@ -13,6 +13,11 @@ const valid = {
   API_TOKEN: 'a-token-of-enough-length',
 };
 
+test('a database URL with several hosts is accepted as given', () => {
+  const url = 'postgres://u:p@10.0.0.1:5432,10.0.0.2:5433/db?target_session_attrs=read-write';
+  assert.equal(parseConfig(nodeConfigSchema, { ...valid, DATABASE_URL: url }).databaseUrl, url);
+});
+
 test('a valid environment gives the defaults of the contract', () => {
   const c = parseConfig(nodeConfigSchema, valid);
   assert.equal(c.nodeId, 'n1');
@@ -59,6 +64,21 @@ const bad: [string, Record<string, string | undefined>, RegExp][] = [
   ['malformed peers', { PEERS: 'n2@127.0.0.1' }, /^PEERS: /],
   ['a missing database', { DATABASE_URL: undefined }, /^DATABASE_URL: is required/],
   ['a database that is not PostgreSQL', { DATABASE_URL: 'mysql://x' }, /^DATABASE_URL: must be a postgres/],
+  [
+    'several database hosts without read-write',
+    { DATABASE_URL: 'postgres://u:p@h1:5432,h2:5432/db' },
+    /^DATABASE_URL: lists 2 hosts but not target_session_attrs=read-write/,
+  ],
+  [
+    'a database URL asking for a standby',
+    { DATABASE_URL: 'postgres://u:p@h1,h2/db?target_session_attrs=standby' },
+    /^DATABASE_URL: has target_session_attrs=standby, which would connect to a standby/,
+  ],
+  [
+    'a database host with a bad port',
+    { DATABASE_URL: 'postgres://u:p@h1:5432,h2:x/db?target_session_attrs=read-write' },
+    /^DATABASE_URL: has an invalid port in host 2 of 2 \("h2:x"\)/,
+  ],
   ['a short API token', { API_TOKEN: 'abc' }, /^API_TOKEN: must be at least 16/],
   ['a bad gateway URL', { GATEWAY_URL: 'gateway:4000' }, /^GATEWAY_URL: must be an http/],
   ['a bad log level', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL: must be one of/],

@@ -1,6 +1,7 @@
 /** A node's configuration, from the environment (see the README's configuration table). */
 import { z } from 'zod';
 import { httpUrl, logLevel, maxUploadBytes, millis, millisRange, port } from '../common/config.js';
+import { parseDatabaseUrl } from './store/database-url.js';
 import { parsePeers } from './transport/udp-transport.js';
 
 export const nodeConfigSchema = z
@@ -28,7 +29,13 @@ export const nodeConfigSchema = z
     HEARTBEAT_INTERVAL_MS: millis(5, 10_000, 50),
     DATABASE_URL: z
       .string({ message: 'is required: the shared PostgreSQL, as postgres://user:pass@host:port/db' })
-      .regex(/^postgres(ql)?:\/\/[^\s]+$/, { message: 'must be a postgres:// URL' }),
+      .superRefine((text, ctx) => {
+        try {
+          parseDatabaseUrl(text);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }),
     API_TOKEN: z
       .string({ message: 'is required: the bearer token that mutations must carry' })
       .min(16, { message: 'must be at least 16 characters' }),

@@ -5,7 +5,6 @@
  */
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM } from '@mikro-orm/postgresql';
-import pg from 'pg';
 import { ENTITIES } from './entities.js';
 import { InitialSchema } from './migrations/0001-initial-schema.js';
 import { NotifyOnAppend } from './migrations/0002-notify-on-append.js';
@@ -17,6 +16,7 @@ import { IdleTransactionTimeout } from './migrations/0007-idle-transaction-timeo
 import { NoParallelQuery } from './migrations/0008-no-parallel-query.js';
 import { EventNodeNotAForeignKey } from './migrations/0009-event-node-not-a-foreign-key.js';
 import { ProjectionAsCurrentCode } from './migrations/0010-projection-as-current-code.js';
+import { type PrimaryLocator, primaryClientClass, primaryLocator } from './primary-locator.js';
 
 const MIGRATION_LOCK = 7_340_201; // any constant shared by every node
 
@@ -37,20 +37,29 @@ export async function openDatabase(
   databaseUrl: string,
   options: { poolSize?: number } = {},
 ): Promise<MikroORM> {
-  await withMigrationLock(databaseUrl, async () => {
-    const orm = await init(databaseUrl, 1);
+  const locator = primaryLocator(databaseUrl);
+  await withMigrationLock(locator, async () => {
+    const orm = await init(locator, 1);
     try {
       await orm.migrator.up();
     } finally {
       await orm.close();
     }
   });
-  return init(databaseUrl, options.poolSize ?? 10);
+  return init(locator, options.poolSize ?? 10);
 }
 
-function init(databaseUrl: string, poolSize: number): Promise<MikroORM> {
+function init(locator: PrimaryLocator, poolSize: number): Promise<MikroORM> {
+  // Not `clientUrl`: MikroORM reads it with `new URL`, which refuses a list of hosts. The pool's
+  // own Client class picks the host (the writable primary) for every connection it opens.
+  const first = locator.url.hosts[0]?.config ?? {};
   return MikroORM.init({
-    clientUrl: databaseUrl,
+    host: first.host,
+    port: first.port,
+    user: first.user,
+    password: typeof first.password === 'string' ? first.password : undefined,
+    dbName: first.database,
+    driverOptions: { Client: primaryClientClass(locator) },
     entities: ENTITIES,
     extensions: [Migrator],
     migrations: {
@@ -69,12 +78,11 @@ function init(databaseUrl: string, poolSize: number): Promise<MikroORM> {
 }
 
 /**
- * Raw `pg`: a session-level advisory lock must be taken and released on one connection held
+ * A raw `pg` client on the primary: a session-level advisory lock must be taken and released on one connection held
  * around the migrations, before MikroORM (and so kysely's pool) is open.
  */
-async function withMigrationLock(databaseUrl: string, body: () => Promise<void>): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
+async function withMigrationLock(locator: PrimaryLocator, body: () => Promise<void>): Promise<void> {
+  const client = await locator.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
     await body();

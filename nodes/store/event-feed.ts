@@ -8,14 +8,19 @@
  * delivered twice. A lost notification (a dropped LISTEN connection) only delays delivery until
  * the reconnect or the next tick; it never loses an event.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Repeater } from '@repeaterjs/repeater';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { EVENTS_CHANNEL, type EventStore } from './event-store.js';
+import { primaryLocator } from './primary-locator.js';
+import { isPrimaryLost } from './primary-lost.js';
 import type { StoredEvent } from './stored-event.js';
 
 const BATCH = 500;
 const SAFETY_TICK_MS = 5_000;
+/** After a read failed because the primary moved (a failover takes seconds). */
+const READ_RETRY_MS = 250;
 
 export class EventFeed {
   private client: pg.Client | null = null;
@@ -49,11 +54,20 @@ export class EventFeed {
       });
       while (!done && !this.stopped) {
         const signal = this.nextSignal(stop);
-        const batch = await this.store.readAll({
-          afterPosition: cursor,
-          limit: BATCH,
-          ...(args.stream === undefined ? {} : { stream: args.stream }),
-        });
+        let batch: StoredEvent[];
+        try {
+          batch = await this.store.readAll({
+            afterPosition: cursor,
+            limit: BATCH,
+            ...(args.stream === undefined ? {} : { stream: args.stream }),
+          });
+        } catch (error) {
+          // The primary moved: read again from the same cursor once the new one answers.
+          if (!isPrimaryLost(error)) throw error;
+          this.logger.warn({ err: (error as Error).message }, 'event feed cannot read the log; retrying');
+          await Promise.race([signal, sleep(READ_RETRY_MS)]);
+          continue;
+        }
         for (const e of batch) {
           if (done) break;
           await push(e);
@@ -90,17 +104,20 @@ export class EventFeed {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl });
+    // On the writable primary (found again after a failover): a standby's NOTIFY never comes.
+    const client = await primaryLocator(this.databaseUrl).connect();
     client.on('notification', () => this.wake());
     client.on('error', (error) => {
       this.logger.warn({ err: error }, 'event feed connection lost; reconnecting');
       this.reconnect(client);
     });
     client.on('end', () => this.reconnect(client));
-    await client.connect();
     // Raw `pg`, not kysely on the pool: LISTEN belongs to one connection held for the feed's
     // life, and only a pg.Client delivers its notifications.
-    await client.query(`listen ${EVENTS_CHANNEL}`);
+    await client.query(`listen ${EVENTS_CHANNEL}`).catch(async (error) => {
+      await client.end().catch(() => {});
+      throw error;
+    });
     this.client = client;
     this.reconnectDelay = 250;
     // Anything committed while we were not listening is picked up now.
@@ -111,7 +128,8 @@ export class EventFeed {
     if (this.stopped || this.client !== client) return;
     this.client = null;
     const delay = this.reconnectDelay;
-    this.reconnectDelay = Math.min(this.reconnectDelay * 2, 10_000);
+    // At most 2 s: a failover is over in seconds, and until then only the safety tick delivers.
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, 2_000);
     setTimeout(() => {
       if (this.stopped) return;
       this.connect().catch((error) => {

@@ -1,0 +1,87 @@
+/**
+ * Finding the writable primary among the hosts of a URL, on a real PostgreSQL (embedded): a host
+ * that does not answer is skipped, a read-only one is refused, and a pool connection that finds
+ * its server read-only is destroyed instead of going back to the pool.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { sql } from 'kysely';
+import { freePort, startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
+import { openDatabase } from './database.js';
+import { parseDatabaseUrl } from './database-url.js';
+import { EventStore, type Fence } from './event-store.js';
+import { PrimaryLocator } from './primary-locator.js';
+import { isPrimaryLost, NoWritablePrimaryError } from './primary-lost.js';
+import { storeSql } from './store-sql.js';
+
+let pg: TestPostgres;
+before(async () => {
+  pg = await startTestPostgres();
+});
+after(() => pg.stop());
+
+/** The database's URL with a host nothing listens on before the real one. */
+async function withDeadHostFirst(url: string, attrs = 'read-write'): Promise<string> {
+  const dead = await freePort();
+  return `${url.replace('@127.0.0.1:', `@127.0.0.1:${dead},127.0.0.1:`)}?target_session_attrs=${attrs}`;
+}
+
+const n1: Fence = { term: 1, nodeId: 'n1' };
+const created = () => ({
+  stream: `task-${randomUUID()}`,
+  expectedVersion: 0 as const,
+  events: [
+    {
+      type: 'TaskCreated' as const,
+      data: { id: randomUUID(), title: 't', description: null, status: 'TODO' as const, createdBy: 'n1' },
+    },
+  ],
+});
+
+test('the hosts are tried in order: one that does not answer is skipped', async () => {
+  const url = await withDeadHostFirst(await pg.createDatabase());
+  const locator = new PrimaryLocator(parseDatabaseUrl(url));
+  const client = await locator.connect();
+  try {
+    const { rows } = await client.query('select inet_server_port() as port');
+    assert.equal(rows[0].port, pg.port);
+  } finally {
+    await client.end();
+  }
+});
+
+test('a read-only server is refused, with every host and why in one error', async () => {
+  const url = await pg.createDatabase();
+  const name = new URL(url).pathname.slice(1);
+  const admin = new PrimaryLocator(parseDatabaseUrl(url));
+  const client = await admin.connect();
+  await client.query(`alter database ${name} set default_transaction_read_only = on`);
+  await client.end();
+  const locator = new PrimaryLocator(parseDatabaseUrl(await withDeadHostFirst(url)));
+  await assert.rejects(locator.connect(), (e: Error) => {
+    assert.ok(e instanceof NoWritablePrimaryError);
+    assert.match(
+      e.message,
+      /^no writable primary among the database hosts \(127\.0\.0\.1:\d+: .*ECONNREFUSED.*; 127\.0\.0\.1:\d+ is read-only\)$/,
+    );
+    assert.equal(isPrimaryLost(e), true);
+    return true;
+  });
+});
+
+test('a pool connection whose server turned read-only is destroyed, not reused', async (t) => {
+  const url = await withDeadHostFirst(await pg.createDatabase());
+  const orm = await openDatabase(url, { poolSize: 1 });
+  t.after(() => orm.close());
+  const store = new EventStore(orm);
+  await store.fence.claim(n1, 'http://n1');
+  const db = storeSql(orm);
+  // The pool's one connection becomes read-only, as a primary fenced by its failover manager.
+  const before = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
+  await sql`set session default_transaction_read_only = on`.execute(db);
+  await assert.rejects(store.append(n1, [created()]), (e: Error) => isPrimaryLost(e));
+  assert.equal((await store.append(n1, [created()])).kind, 'appended', 'on a new connection');
+  const after = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
+  assert.notEqual(after.rows[0]?.pid, before.rows[0]?.pid);
+});

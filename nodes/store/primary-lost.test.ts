@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isPrimaryLost, NoWritablePrimaryError } from './primary-lost.js';
+
+const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
+
+test('errors of a server that is no longer the writable primary mean: look again', () => {
+  for (const code of [
+    '25006',
+    '57P01',
+    '57P02',
+    '57P03',
+    '08006',
+    '08001',
+    '08P01',
+    'ECONNREFUSED',
+    'ECONNRESET',
+  ]) {
+    assert.equal(isPrimaryLost(withCode(code)), true, code);
+  }
+  assert.equal(isPrimaryLost(new Error('Connection terminated unexpectedly')), true);
+  assert.equal(
+    isPrimaryLost(new Error('Client has encountered a connection error and is not queryable')),
+    true,
+  );
+  assert.equal(isPrimaryLost(new NoWritablePrimaryError('none')), true);
+  assert.equal(isPrimaryLost(new Error('wrapped', { cause: withCode('57P01') })), true, 'through a cause');
+});
+
+test('errors of the query or the data do not', () => {
+  for (const code of ['23505', '40001', '42P01', '22P02', '53300', 'ENOENT']) {
+    assert.equal(isPrimaryLost(withCode(code)), false, code);
+  }
+  assert.equal(isPrimaryLost(new Error('stream task-1 is at version 2, not the expected 1')), false);
+  assert.equal(isPrimaryLost('not an error'), false);
+});
