@@ -1,5 +1,6 @@
 import { ApiError } from '../../api/errors.js';
 import { DomainError } from '../domain/domain-error.js';
+import { isPrimaryLost } from '../store/primary-lost.js';
 import { NotLeaderError, VersionConflictError } from '../store/store-errors.js';
 import type { FenceAccess } from './fence-access.js';
 
@@ -10,6 +11,13 @@ export function apiErrorOf(error: unknown, fence: FenceAccess): unknown {
   if (error instanceof NotLeaderError) return fence.fenceLost(error);
   if (error instanceof VersionConflictError) {
     return ApiError.conflict(error.message, { expectedVersion: error.expected, actualVersion: error.actual });
+  }
+  // The database primary moved under the write (a failover): the outcome is unknown, so the
+  // client is told to retry — with the same idempotency key, which makes the retry safe.
+  if (isPrimaryLost(error)) {
+    return ApiError.serviceUnavailable(
+      'the database primary changed during the write; retry with the same Idempotency-Key',
+    );
   }
   return error;
 }

@@ -218,6 +218,20 @@ describe('deleteTask', () => {
   });
 });
 
+describe('the database primary lost mid-write', () => {
+  test('is SERVICE_UNAVAILABLE asking for a retry with the same key, not an internal error', async () => {
+    const node = await withTask();
+    node.store.beforeNextAppend(() => {
+      // What PostgreSQL answers once a failover manager demoted the server under us.
+      throw Object.assign(new Error('cannot execute INSERT in a read-only transaction'), { code: '25006' });
+    });
+    const error = await refusal(node.commands.updateTask(node.task.id, { title: 'during failover' }));
+    assert.equal(error.code, 'SERVICE_UNAVAILABLE');
+    assert.match(error.message, /retry with the same Idempotency-Key/);
+    assert.equal(node.events('task-').length, 1);
+  });
+});
+
 describe('fence loss', () => {
   test('a newer fence refuses the write as NOT_LEADER naming the new leader, and tells leadership', async () => {
     const node = await withTask();
