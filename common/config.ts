@@ -98,12 +98,20 @@ export const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an http:/
  * the exporter appends /v1/traces); unset or empty, tracing is off (common/tracing.ts).
  */
 export const otlpEndpoint = z
-  .url({
-    protocol: /^https?$/,
-    message: 'must be the http:// or https:// URL of an OTLP/HTTP collector, such as http://localhost:4318',
-  })
+  .string()
   .optional()
-  .or(z.literal('').transform(() => undefined));
+  .transform((text, ctx) => {
+    if (text === undefined || text.trim() === '') return undefined;
+    if (!httpUrl.safeParse(text.trim()).success) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'must be the http:// or https:// URL of an OTLP/HTTP collector, such as http://localhost:4318',
+      });
+      return z.NEVER;
+    }
+    return text.trim();
+  });
 
 /** A size limit in bytes for uploads (default 10 MiB). */
 export const maxUploadBytes = z.coerce
