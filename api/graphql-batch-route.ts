@@ -18,8 +18,10 @@ import {
 } from '../common/graphql-batch.js';
 import { IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER } from '../common/http-headers.js';
 import { MAX_BATCH_BYTES } from '../common/limits.js';
+import { tracingOn } from '../common/tracing.js';
 import type { GraphqlContext } from './context.js';
 import { type ErrorResponseBody, internalErrorBody, refusalBody } from './error-response.js';
+import { batchedRequestSpan } from './traced-graphql.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -101,7 +103,10 @@ export function graphqlBatchRoute(options: {
         else next(e);
         return;
       }
-      const out = encodeResponses(await Promise.all(requests.map(answer)));
+      const answered = tracingOn()
+        ? requests.map((r) => batchedRequestSpan(r.headers, requests.length, () => answer(r)))
+        : requests.map(answer);
+      const out = encodeResponses(await Promise.all(answered));
       res.writeHead(200, { 'content-type': BATCH_CONTENT_TYPE, 'content-length': out.length });
       res.end(out);
     },

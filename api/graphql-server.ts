@@ -20,6 +20,7 @@ import { BATCH_PATH } from '../common/graphql-batch.js';
 import { IDEMPOTENCY_KEY_HEADER } from '../common/http-headers.js';
 import { DEFAULT_MAX_UPLOAD_BYTES, MAX_JSON_BYTES } from '../common/limits.js';
 import { HEALTHZ_PATH } from '../common/node-health.js';
+import { tracingOn } from '../common/tracing.js';
 import type { GraphqlContext } from './context.js';
 import { csrfPrevention } from './csrf-prevention.js';
 import { DEFAULT_MAX_DEPTH, depthLimitRule } from './depth-limit.js';
@@ -27,6 +28,7 @@ import { internalErrorBody, refusalBody } from './error-response.js';
 import { apolloFormatError, wsFormatErrors } from './format-error.js';
 import { graphqlBatchRoute } from './graphql-batch-route.js';
 import type { Commands, Feeds, Leadership, ReadModels } from './ports.js';
+import { graphqlExecutionSpan, graphqlServerSpan, graphqlSpanPlugin } from './traced-graphql.js';
 
 export { buildEnsembleSchema } from './schema.js';
 
@@ -115,6 +117,7 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // No cache hints anywhere in the schema: spare the per-field hook that computes them.
       ApolloServerPluginCacheControlDisabled(),
+      ...(tracingOn() ? [graphqlSpanPlugin] : []),
       {
         async serverWillStart() {
           return {
@@ -128,6 +131,8 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
   });
   await apollo.start();
 
+  // Traces of /graphql only: health checks and metrics scrapes would drown them.
+  if (tracingOn()) app.post(GRAPHQL_PATH, graphqlServerSpan());
   app.get(HEALTHZ_PATH, (_req, res) => {
     const { status, body } = opts.healthz();
     res.status(status).json(body);
@@ -146,6 +151,9 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
       }),
     );
   }
+  const apolloMiddleware = expressMiddleware(apollo, {
+    context: async ({ req }) => contextFor(headerOf(req.headers), idempotencyKeyOf(req.headers)),
+  });
   app.use(
     GRAPHQL_PATH,
     drainUnreadUpload,
@@ -153,9 +161,7 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
     // maxUploadBytes would be refused; readUpload() enforces the exact limit.
     graphqlUploadExpress({ maxFileSize: maxUploadBytes + 1, maxFiles: 1 }),
     express.json({ limit: MAX_JSON_BYTES }),
-    expressMiddleware(apollo, {
-      context: async ({ req }) => contextFor(headerOf(req.headers), idempotencyKeyOf(req.headers)),
-    }),
+    tracingOn() ? graphqlExecutionSpan(apolloMiddleware) : apolloMiddleware,
   );
   app.use((req, res) => {
     res.status(404).json(refusalBody('NOT_FOUND', `no route for ${req.method} ${req.path}`));

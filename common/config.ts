@@ -93,6 +93,26 @@ export const port = z.coerce
 
 export const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' });
 
+/**
+ * OTEL_EXPORTER_OTLP_ENDPOINT: the OTLP/HTTP collector traces go to (such as http://jaeger:4318,
+ * the exporter appends /v1/traces); unset or empty, tracing is off (common/tracing.ts).
+ */
+export const otlpEndpoint = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    if (text === undefined || text.trim() === '') return undefined;
+    if (!httpUrl.safeParse(text.trim()).success) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'must be the http:// or https:// URL of an OTLP/HTTP collector, such as http://localhost:4318',
+      });
+      return z.NEVER;
+    }
+    return text.trim();
+  });
+
 /** A size limit in bytes for uploads (default 10 MiB). */
 export const maxUploadBytes = z.coerce
   .number({ message: 'must be a number of bytes' })

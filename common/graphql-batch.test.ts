@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  BATCHED_HEADERS,
   type BatchedRequest,
   BatchFormatError,
   batchSignatureValid,
@@ -28,6 +29,36 @@ test('requests and answers come back as they went, bytes and all (UTF-8, empty b
     { status: 503, contentType: '', body: Buffer.alloc(0) },
   ];
   assert.deepEqual(decodeResponses(encodeResponses(answers), 3), answers);
+});
+
+test("each request keeps its own caller's traceparent, in the frame format a node before tracing reads", () => {
+  const requests: BatchedRequest[] = [
+    {
+      headers: {
+        authorization: 'Bearer t',
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        tracestate: 'vendor=1',
+      },
+      body: Buffer.from('{"query":"{ a }"}'),
+    },
+    {
+      headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+      body: Buffer.from('{"query":"{ b }"}'),
+    },
+    { headers: {}, body: Buffer.from('{"query":"{ c }"}') },
+  ];
+  const bytes = encodeRequests(requests);
+  assert.deepEqual(
+    decodeRequests(bytes).map((r) => r.headers.traceparent),
+    requests.map((r) => r.headers.traceparent),
+  );
+  // The frames are laid out as before tracing: the count, then each request's headers as one
+  // JSON object of strings (a node that does not trace ignores the names it does not know).
+  const first = JSON.stringify(requests[0]?.headers);
+  assert.equal(bytes.readUInt32BE(0), 3);
+  assert.equal(bytes.readUInt32BE(4), Buffer.byteLength(first));
+  assert.equal(bytes.subarray(8, 8 + Buffer.byteLength(first)).toString(), first);
+  assert.ok(BATCHED_HEADERS.includes('traceparent') && BATCHED_HEADERS.includes('tracestate'));
 });
 
 test('a batch that does not follow the format is refused with what is wrong', () => {

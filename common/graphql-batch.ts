@@ -17,15 +17,25 @@
  * SIGNATURE_HEADER), so a
  * node takes batches from its gateway only; each request in it still carries its own
  * Authorization and Idempotency-Key and goes through the node's GraphQL server as usual.
+ *
+ * Each request's headers also carry its caller's W3C `traceparent` (and `tracestate`) when the
+ * gateway traces (common/tracing.ts), so a batch keeps every caller's own trace. The format is
+ * unchanged by it: the headers object is open, a node that does not trace (or predates tracing)
+ * parses the frame as before and ignores the header.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { IDEMPOTENCY_KEY_HEADER } from './http-headers.js';
+import { IDEMPOTENCY_KEY_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER } from './http-headers.js';
 import { MAX_BATCH } from './limits.js';
 
 export const BATCH_PATH = '/graphql/batch';
 export const BATCH_CONTENT_TYPE = 'application/vnd.ensemble.graphql-batch';
 /** The request headers a batch carries for each request; nothing else reaches the node. */
-export const BATCHED_HEADERS = ['authorization', IDEMPOTENCY_KEY_HEADER] as const;
+export const BATCHED_HEADERS = [
+  'authorization',
+  IDEMPOTENCY_KEY_HEADER,
+  TRACEPARENT_HEADER,
+  TRACESTATE_HEADER,
+] as const;
 
 export interface BatchedRequest {
   readonly headers: Readonly<Record<string, string>>;

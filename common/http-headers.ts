@@ -20,3 +20,9 @@ export const CSRF_PREVENTION_HEADERS: readonly string[] = ['x-apollo-operation-n
 
 /** What a forwarded upload carries so that the node's CSRF prevention lets it through. */
 export const PREFLIGHTED: Readonly<Record<string, string>> = { [PREFLIGHT_HEADER]: 'true' };
+
+/** W3C Trace Context: the caller's trace and span, carried on forwarded requests and in batches. */
+export const TRACEPARENT_HEADER = 'traceparent';
+
+/** W3C Trace Context: vendor data that travels with `traceparent`. */
+export const TRACESTATE_HEADER = 'tracestate';

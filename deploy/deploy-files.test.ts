@@ -619,3 +619,14 @@ test('the image ships every file and production package the services load', () =
     assert.ok(copied, `${reader} reads ${asset}: the runtime stage must COPY ${asset} ./${asset}`);
   }
 });
+
+test('every ensemble service sends its traces to the Jaeger of this file, over OTLP/HTTP', () => {
+  for (const name of ensemble) {
+    const endpoint = environment(name).OTEL_EXPORTER_OTLP_ENDPOINT;
+    assert.ok(endpoint, `${name}: set OTEL_EXPORTER_OTLP_ENDPOINT`);
+    const url = new URL(endpoint);
+    const jaeger = hostService(url, `${name}'s OTEL_EXPORTER_OTLP_ENDPOINT`);
+    assert.match(service(jaeger).image ?? '', /^jaegertracing\/all-in-one:/);
+    assert.equal(url.port, '4318', `${name}: OTLP/HTTP is port 4318`);
+  }
+});

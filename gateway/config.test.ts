@@ -63,3 +63,21 @@ test('FTP_TLS_CA: the PEM of a private CA for ftps://, read at start; a bad file
     /^Error: FTP_TLS_CA: must be the path/,
   );
 });
+
+test('OTEL_EXPORTER_OTLP_ENDPOINT: unset or empty, tracing is off; anything but an http(s) URL is one clear line', () => {
+  assert.equal(parseConfig(gatewayConfigSchema, base).otlpEndpoint, null);
+  assert.equal(
+    parseConfig(gatewayConfigSchema, { ...base, OTEL_EXPORTER_OTLP_ENDPOINT: '' }).otlpEndpoint,
+    null,
+  );
+  assert.equal(
+    parseConfig(gatewayConfigSchema, { ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318' })
+      .otlpEndpoint,
+    'http://jaeger:4318',
+  );
+  for (const bad of ['jaeger:4318', 'grpc://jaeger:4317', 'http://']) {
+    assert.throws(() => parseConfig(gatewayConfigSchema, { ...base, OTEL_EXPORTER_OTLP_ENDPOINT: bad }), {
+      message: `OTEL_EXPORTER_OTLP_ENDPOINT: must be the http:// or https:// URL of an OTLP/HTTP collector, such as http://localhost:4318 (got "${bad}")`,
+    });
+  }
+});

@@ -1,6 +1,6 @@
 /** The gateway's configuration, from the environment (see gateway/README.md). */
 import { z } from 'zod';
-import { httpUrl, logLevel, maxUploadBytes, millis, pemCaFile } from '../common/config.js';
+import { httpUrl, logLevel, maxUploadBytes, millis, otlpEndpoint, pemCaFile } from '../common/config.js';
 
 const urlList = z
   .string()
@@ -55,6 +55,7 @@ export const gatewayConfigSchema = z
     FTP_TLS_CA: pemCaFile.optional(),
     DATA_DIR: z.string().min(1).default('.data/gateway'),
     LOG_LEVEL: logLevel,
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
   })
   .transform((c) => {
     const url = new URL(c.GATEWAY_URL);
@@ -80,6 +81,8 @@ export const gatewayConfigSchema = z
       ftpTlsCa: c.FTP_TLS_CA ?? null,
       dataDir: c.DATA_DIR,
       logLevel: c.LOG_LEVEL,
+      /** Where traces go (OTLP/HTTP); null: tracing is off. */
+      otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
     };
   });
 

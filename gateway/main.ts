@@ -7,6 +7,7 @@ import * as nodeModule from 'node:module';
 import { loadConfigOrExit } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
 import { stopOnSignals } from '../common/shutdown.js';
+import { startTracing } from '../common/tracing.js';
 import { gatewayConfigSchema } from './config.js';
 
 nodeModule.enableCompileCache?.();
@@ -15,9 +16,14 @@ const config = loadConfigOrExit('gateway', gatewayConfigSchema);
 const logger = createLogger('gateway', config.logLevel);
 
 async function main(): Promise<void> {
+  // Before the server is built: it adds its spans only when tracing is on.
+  const tracing = await startTracing({ service: 'ensemble-gateway', endpoint: config.otlpEndpoint });
   const { startGateway } = await import('./gateway.js');
   const gateway = await startGateway(config, logger);
-  stopOnSignals(logger, () => gateway.stop());
+  stopOnSignals(logger, async () => {
+    await gateway.stop();
+    await tracing.shutdown();
+  });
   logger.info({ url: gateway.url, nodes: config.nodeUrls }, 'gateway ready');
 }
 

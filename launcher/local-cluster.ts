@@ -37,6 +37,8 @@ export interface LocalClusterOptions {
   readonly electionTimeoutMs?: string;
   readonly heartbeatIntervalMs?: number;
   readonly logLevel?: string;
+  /** More environment for every node (e.g. OTEL_EXPORTER_OTLP_ENDPOINT). */
+  readonly env?: Readonly<Record<string, string>>;
   /** Every log line of every node, parsed. */
   readonly onRecord?: (record: LogRecord) => void;
   /** Lines that are not JSON (a crash trace, a config error). */
@@ -94,6 +96,7 @@ export class LocalCluster {
       API_TOKEN: this.options.apiToken,
       ...(this.options.gatewayUrl ? { GATEWAY_URL: this.options.gatewayUrl } : {}),
       LOG_LEVEL: this.options.logLevel ?? 'info',
+      ...this.options.env,
     };
   }
 

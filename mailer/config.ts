@@ -4,7 +4,7 @@
  * remember what was already sent. See mailer/README.md.
  */
 import { z } from 'zod';
-import { logLevel, pemCaFile } from '../common/config.js';
+import { logLevel, otlpEndpoint, pemCaFile } from '../common/config.js';
 import { addressListProblem } from './addresses.js';
 import { feedUrlOf } from './gateway-url.js';
 import { parseSmtpUrl, SmtpUrlError } from './smtp-url.js';
@@ -49,6 +49,7 @@ export const alertConfigSchema = z
     GATEWAY_URL: z.string().default('http://127.0.0.1:4000'),
     DATA_DIR: z.string().min(1).default('.data/mailer'),
     LOG_LEVEL: logLevel,
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
   })
   .transform((c, ctx) => {
     const feed = feedUrlOf(c.GATEWAY_URL);
@@ -67,5 +68,7 @@ export const alertConfigSchema = z
       feedUrl: feed,
       dataDir: c.DATA_DIR,
       logLevel: c.LOG_LEVEL,
+      /** Where traces go (OTLP/HTTP); null: tracing is off. */
+      otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
     };
   });

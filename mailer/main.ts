@@ -7,16 +7,19 @@ import { join } from 'node:path';
 import { loadConfigOrExit } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
 import { stopOnSignals } from '../common/shutdown.js';
+import { startTracing } from '../common/tracing.js';
 import { AlertService } from './alert-service.js';
 import { AlertStateFile } from './alert-state.js';
 import { alertConfigSchema } from './config.js';
 import { LeaderFeed } from './leader-feed.js';
 import { createSmtpSender } from './smtp-client.js';
+import { tracedSender } from './traced-sender.js';
 
 const config = loadConfigOrExit('mailer', alertConfigSchema);
 const logger = createLogger('mailer', config.logLevel);
 
-const sender = createSmtpSender(config.smtp);
+const tracing = await startTracing({ service: 'ensemble-mailer', endpoint: config.otlpEndpoint });
+const sender = tracing.on ? tracedSender(createSmtpSender(config.smtp)) : createSmtpSender(config.smtp);
 const service = new AlertService({
   stateFile: new AlertStateFile(join(config.dataDir, 'alert-state.json')),
   sender,
@@ -48,4 +51,5 @@ stopOnSignals(logger, async () => {
   await feed.stop();
   await service.stop();
   sender.close();
+  await tracing.shutdown();
 });

@@ -1,6 +1,14 @@
 /** A node's configuration, from the environment (see the README's configuration table). */
 import { z } from 'zod';
-import { httpUrl, logLevel, maxUploadBytes, millis, millisRange, port } from '../common/config.js';
+import {
+  httpUrl,
+  logLevel,
+  maxUploadBytes,
+  millis,
+  millisRange,
+  otlpEndpoint,
+  port,
+} from '../common/config.js';
 import { parseDatabaseUrl } from './store/database-url.js';
 import { parsePeers } from './transport/udp-transport.js';
 
@@ -44,6 +52,7 @@ export const nodeConfigSchema = z
     DATA_DIR: z.string().min(1).optional(),
     BIND_HOST: z.string().min(1).optional(),
     LOG_LEVEL: logLevel,
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
   })
   .superRefine((c, ctx) => {
     if (c.HEARTBEAT_INTERVAL_MS * 2 > c.ELECTION_TIMEOUT_MS.min) {
@@ -79,6 +88,8 @@ export const nodeConfigSchema = z
       maxUploadBytes: c.MAX_UPLOAD_BYTES,
       dataDir: c.DATA_DIR ?? `.data/nodes/${c.NODE_ID}`,
       logLevel: c.LOG_LEVEL,
+      /** Where traces go (OTLP/HTTP); null: tracing is off. */
+      otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
     };
   });
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { loadConfigOrExit } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
 import { stopOnSignals } from '../common/shutdown.js';
+import { startTracing } from '../common/tracing.js';
 import { nodeConfigSchema } from './config.js';
 import { ElectionService } from './election/election-service.js';
 import { HardStateFile } from './election/hard-state-file.js';
@@ -59,6 +60,11 @@ async function main(): Promise<void> {
   // election before that only times out, or, as leader, fails to heartbeat and is replaced.
   // (A node without its database could not serve reads or claim the write fence anyway.)
   const { startWebServer } = await import('./web-server.js');
+  const tracing = await startTracing({
+    service: 'ensemble-node',
+    endpoint: config.otlpEndpoint,
+    attributes: { 'service.instance.id': config.nodeId, 'ensemble.node.id': config.nodeId },
+  });
 
   let web: WebServer | null = null;
   const shutdown = stopOnSignals(logger, async () => {
@@ -66,6 +72,7 @@ async function main(): Promise<void> {
     election.stop();
     await web?.stop();
     await transport.close();
+    await tracing.shutdown();
   });
 
   web = await startWebServer({ config, election, transport, logger });

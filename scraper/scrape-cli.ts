@@ -8,6 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import { ConfigError } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
+import { inSpan } from '../common/spans.js';
+import { startTracing } from '../common/tracing.js';
 import type { CrawlProgress } from './crawl.js';
 import { formatSummary } from './listing-pipeline.js';
 import { PublishError } from './listing-publisher.js';
@@ -29,6 +31,7 @@ function configOrExit(): ScrapeConfig {
 
 const config = configOrExit();
 const logger = createLogger('scraper', config.logLevel);
+const tracing = await startTracing({ service: 'ensemble-scraper', endpoint: config.otlpEndpoint });
 const stop = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -64,7 +67,9 @@ function progressBar(): { update(p: CrawlProgress): void; stop(): void } | undef
 async function round(): Promise<boolean> {
   const bar = progressBar();
   try {
-    const report = await scrapeRound(config, { logger, signal: stop.signal, onProgress: bar?.update });
+    const scrape = () => scrapeRound(config, { logger, signal: stop.signal, onProgress: bar?.update });
+    // Each round a trace of its own (the crawl, the publishes, the upload under it).
+    const report = tracing.on ? await inSpan('scrape round', { root: true }, scrape) : await scrape();
     bar?.stop();
     logger.info(
       { listingPages: report.listingPages, detailPages: report.detailPages, summary: report.summary },
@@ -99,3 +104,4 @@ if (config.once) {
     await sleep(config.intervalSeconds * 1000, undefined, { signal: stop.signal }).catch(() => {});
   }
 }
+await tracing.shutdown();

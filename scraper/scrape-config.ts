@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ConfigError, httpUrl, logLevel, parseConfig, pemCaFile } from '../common/config.js';
+import { ConfigError, httpUrl, logLevel, otlpEndpoint, parseConfig, pemCaFile } from '../common/config.js';
 import type { FetchPolicy } from './fetch-page.js';
 import type { PriceRange } from './listing-pipeline.js';
 import { demoShopProfile } from './profiles/demo-shop.js';
@@ -64,6 +64,7 @@ export const scrapeConfigSchema = z
     FTP_TLS_CA: pemCaFile.optional(),
     MDL_PER_EUR: rate.default(19.5),
     LOG_LEVEL: logLevel,
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
   })
   .superRefine((c, ctx) => {
     const min = c['--min-price'];
@@ -95,6 +96,8 @@ export interface ScrapeConfig {
   /** PEM CA certificates to trust for ftps:// besides the system's. */
   readonly ftpTlsCa?: string;
   readonly logLevel: z.infer<typeof logLevel>;
+  /** Where traces go (OTLP/HTTP); null: tracing is off. */
+  readonly otlpEndpoint: string | null;
 }
 
 const FLAGS = {
@@ -172,5 +175,6 @@ export function loadScrapeConfig(
     ftpUrl: c.FTP_URL,
     ftpTlsCa: c.FTP_TLS_CA,
     logLevel: c.LOG_LEVEL,
+    otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
   };
 }

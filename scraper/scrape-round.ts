@@ -27,7 +27,7 @@ async function writeAtomically(path: string, content: string): Promise<void> {
 }
 
 export async function scrapeRound(
-  config: Omit<ScrapeConfig, 'once' | 'intervalSeconds' | 'logLevel'>,
+  config: Omit<ScrapeConfig, 'once' | 'intervalSeconds' | 'logLevel' | 'otlpEndpoint'>,
   options: {
     logger: Logger;
     signal?: AbortSignal;

@@ -18,6 +18,7 @@ import { ApiError } from '../../api/errors.js';
 import type { StoredFileDto } from '../../api/ports.js';
 import { writeFileAtomically } from '../../common/atomic-file.js';
 import type { GatewayMetrics } from '../metrics.js';
+import { importSpan } from './traced-import.js';
 
 export interface FileWriter {
   uploadFile(file: { name: string; bytes: Buffer }, idempotencyKey?: string): Promise<StoredFileDto>;
@@ -131,7 +132,9 @@ export class ListingsFilePoller {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (sha256 === this.state.lastSha256) return 'unchanged';
     try {
-      const stored = await this.options.writer.uploadFile({ name: basename(path), bytes }, `ftp:${sha256}`);
+      const stored = await importSpan({ path, sha256, size: bytes.length }, () =>
+        this.options.writer.uploadFile({ name: basename(path), bytes }, `ftp:${sha256}`),
+      );
       this.remember(sha256);
       logger.info(
         { sha256, size: bytes.length, importedListings: stored.importedListings },

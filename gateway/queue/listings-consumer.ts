@@ -21,6 +21,7 @@ import { ApiError } from '../../api/errors.js';
 import { type ListingInputDto, MAX_LISTINGS_PER_REQUEST } from '../../api/ports.js';
 import { listingMessage } from '../../schema/listing-message.js';
 import type { GatewayMetrics } from '../metrics.js';
+import { processSpan } from './traced-messages.js';
 
 export const LISTINGS_QUEUE = 'listings';
 export const DEAD_LETTER_QUEUE = 'listings.dead';
@@ -176,7 +177,8 @@ export class ListingsConsumer {
     const batch = this.batch.splice(0, MAX_LISTINGS_PER_REQUEST);
     if (batch.length === 0) return;
     this.batchesInFlight++;
-    const flushing = (async () => {
+    const messages = batch.map((p) => p.message);
+    const flushing = processSpan(messages, async () => {
       for (let attempt = 0; ; attempt++) {
         try {
           await this.options.writer.storeListings(
@@ -195,7 +197,7 @@ export class ListingsConsumer {
           await delay(RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]);
         }
       }
-    })();
+    });
     this.inFlight.add(flushing);
     await flushing.finally(() => {
       this.inFlight.delete(flushing);

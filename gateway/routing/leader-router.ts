@@ -9,12 +9,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { IDEMPOTENCY_KEY_HEADER } from '../../common/http-headers.js';
+import { tracingOn } from '../../common/tracing.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { KnownLeader, LeaderRegistry } from './leader-registry.js';
 import { type NodeTransport, plainTransport } from './node-batcher.js';
 import type { NodeDirectory } from './node-directory.js';
 import { type NodeResponse, NodeUnreachableError } from './node-http.js';
 import { NoLeaderError } from './routing-errors.js';
+import { routeSpan } from './traced-routing.js';
 
 /** While the leader is unreachable and no newer one is known, look again this often. */
 const RECHECK_MS = 100;
@@ -49,7 +51,25 @@ export class LeaderRouter {
   }
 
   /** POST a GraphQL request (JSON or multipart, as `headers` say) to the leader's /graphql. */
-  async send(
+  send(
+    body: Buffer | string,
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<RoutedResponse> {
+    if (!tracingOn()) return this.route(body, headers, signal);
+    return routeSpan(
+      'write',
+      () => this.route(body, headers, signal),
+      (span, res) =>
+        span.setAttributes({
+          'ensemble.leader.id': res.leader.id,
+          'ensemble.leader.term': res.leader.term,
+          'ensemble.attempts': res.attempts,
+        }),
+    );
+  }
+
+  private async route(
     body: Buffer | string,
     headers: Record<string, string>,
     signal?: AbortSignal,

@@ -23,7 +23,9 @@ import {
 } from '../../common/graphql-batch.js';
 import { SIGNATURE_HEADER } from '../../common/http-headers.js';
 import { MAX_BATCH, MAX_BATCH_BODY_BYTES } from '../../common/limits.js';
+import { tracingOn } from '../../common/tracing.js';
 import { type NodeResponse, NodeUnreachableError, send } from './node-http.js';
+import { nodeRequestSpan } from './traced-routing.js';
 
 export interface NodeTransport {
   /** POST a GraphQL request (JSON or multipart, as `headers` say) to `${nodeUrl}/graphql`. */
@@ -69,6 +71,16 @@ export class NodeBatcher implements NodeTransport {
   ) {}
 
   send(
+    nodeUrl: string,
+    body: Buffer | string,
+    headers: Record<string, string>,
+    options: { readonly timeoutMs: number; readonly signal?: AbortSignal },
+  ): Promise<NodeResponse> {
+    if (!tracingOn()) return this.enqueue(nodeUrl, body, headers, options);
+    return nodeRequestSpan(nodeUrl, headers, (traced) => this.enqueue(nodeUrl, body, traced, options));
+  }
+
+  private enqueue(
     nodeUrl: string,
     body: Buffer | string,
     headers: Record<string, string>,

@@ -6,10 +6,12 @@
  * would go on sending it its share until a request or a health check fails. A node that cannot
  * be reached is taken out of rotation and the next one is asked.
  */
+import { tracingOn } from '../../common/tracing.js';
 import { type NodeTransport, plainTransport } from './node-batcher.js';
 import type { NodeDirectory } from './node-directory.js';
 import { type NodeResponse, NodeUnreachableError } from './node-http.js';
 import { NoNodeError } from './routing-errors.js';
+import { routeSpan } from './traced-routing.js';
 
 export class QueryRouter {
   private readonly inFlight = new Map<string, number>();
@@ -30,7 +32,12 @@ export class QueryRouter {
     },
   ) {}
 
-  async send(
+  send(body: Buffer | string, headers: Record<string, string>, signal?: AbortSignal): Promise<NodeResponse> {
+    if (!tracingOn()) return this.route(body, headers, signal);
+    return routeSpan('read', () => this.route(body, headers, signal));
+  }
+
+  private async route(
     body: Buffer | string,
     headers: Record<string, string>,
     signal?: AbortSignal,

@@ -13,6 +13,7 @@
  *    known answers — Emmett's xmin filter, Marten's high-water mark, Message DB's writer
  *    serialization — this is the last, applied to the whole log, because fencing needs it anyway.)
  */
+import type { Context } from '@opentelemetry/api';
 import { sql } from 'kysely';
 import { type DomainEvent, eventSchemas } from '../../schema/events.js';
 import type { EventMetadata } from './entities.js';
@@ -49,6 +50,8 @@ export interface FencedAppend {
   readonly fence: Fence;
   readonly appends: readonly StreamAppend[];
   readonly options: AppendOptions;
+  /** The caller's trace context, when tracing is on (traced-append.ts). */
+  readonly trace?: Context;
 }
 
 export const EVENTS_CHANNEL = 'ensemble_events';

@@ -4,11 +4,13 @@
  * (node-registry.ts). Each is its own module; this file only puts them on one connection pool.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { tracingOn } from '../../common/tracing.js';
 import {
   type AppendOptions,
   type AppendResult,
   EventLog,
   type Fence,
+  type FencedAppend,
   type StreamAppend,
   validateAppends,
 } from './event-log.js';
@@ -16,6 +18,7 @@ import { GroupCommit } from './group-commit.js';
 import { NodeRegistry } from './node-registry.js';
 import { storeSql } from './store-sql.js';
 import type { StoredEvent } from './stored-event.js';
+import { appendSpan, tracedBatchWrite } from './traced-append.js';
 import { WriteFence } from './write-fence.js';
 
 export type { AppendOptions, AppendResult, Fence, StreamAppend } from './event-log.js';
@@ -32,7 +35,8 @@ export class EventStore {
     this.log = new EventLog(db);
     this.nodes = new NodeRegistry(db);
     this.fence = new WriteFence(db, this.log, this.nodes);
-    this.groupCommit = new GroupCommit((batch) => this.log.appendBatch(batch));
+    const write = (batch: readonly FencedAppend[]) => this.log.appendBatch(batch);
+    this.groupCommit = new GroupCommit(tracingOn() ? tracedBatchWrite(write) : write);
   }
 
   /** Append under `fence` (group-committed: see group-commit.ts). */
@@ -42,7 +46,8 @@ export class EventStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.groupCommit.submit({ fence, appends, options });
+    if (!tracingOn()) return this.groupCommit.submit({ fence, appends, options });
+    return appendSpan(fence, appends, (trace) => this.groupCommit.submit({ fence, appends, options, trace }));
   }
 
   /** Several independent appends under one fence, written in one batch; each settles on its own. */
