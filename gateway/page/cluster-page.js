@@ -1,5 +1,6 @@
-// The live cluster page: one query for the picture, then three graphql-ws subscriptions
-// (leaderChanged, clusterEvents, events) keep it current. Each live follower has a "transfer
+// The live cluster page: one query for the picture and the history (the transitions the gateway
+// kept, the log's tail), then three graphql-ws subscriptions (leaderChanged, clusterEvents,
+// events) keep it current. Each live follower has a "transfer
 // leadership" button (the transferLeadership mutation; the API token is asked for once and kept
 // in sessionStorage). No build step, no framework.
 
@@ -118,6 +119,59 @@ function subscribe(client, query, onData) {
   client.subscribe({ query }, { next: (r) => r.data && onData(r.data), error: () => {}, complete: () => {} });
 }
 
+// History: the transitions the gateway kept (dedupe by identity: a reconnect replays them), and
+// the log's tail, then the live events after the last position shown (resumed on a reconnect).
+const seenTransitions = new Set();
+const TAIL = 50;
+let lastPosition = null;
+let events = null;
+
+function showTransition(e) {
+  const key = `${e.nodeId}|${e.term}|${e.at}|${e.to}`;
+  if (seenTransitions.has(key)) return;
+  seenTransitions.add(key);
+  state.term = Math.max(state.term, e.term);
+  const node = state.nodes.get(e.nodeId);
+  if (node) node.role = e.to;
+  addToFeed($('election'), e.at, `${e.nodeId} ${e.from} → ${e.to} (term ${e.term}): ${e.reason}`);
+  render();
+}
+
+function showEvent(e) {
+  if (lastPosition !== null && e.position <= lastPosition) return;
+  lastPosition = e.position;
+  addToFeed($('events'), e.createdAt, `#${e.position} ${e.type} ${e.stream} (term ${e.term}, ${e.nodeId})`);
+}
+
+const EVENT = 'position stream type term nodeId createdAt';
+
+/** On each (re)connection: the tail once, then the live feed from just after what is shown. */
+async function followEvents() {
+  events?.();
+  events = null;
+  try {
+    if (lastPosition === null) {
+      const { headPosition } = await graphql('{ headPosition }');
+      const { events: tail } = await graphql(
+        `query ($after: Int, $first: Int) { events(afterPosition: $after, first: $first) { ${EVENT} } }`,
+        { after: Math.max(0, headPosition - TAIL), first: TAIL },
+      );
+      lastPosition = Math.max(0, headPosition - TAIL);
+      for (const e of tail) showEvent(e);
+      lastPosition = Math.max(lastPosition, headPosition);
+    }
+  } catch (error) {
+    $('action').textContent = `cannot read the event log: ${error.message}`;
+  }
+  events = client.subscribe(
+    {
+      query: `subscription ($after: Int) { events(afterPosition: $after) { ${EVENT} } }`,
+      variables: { after: lastPosition ?? undefined },
+    },
+    { next: (r) => r.data && showEvent(r.data.events), error: () => {}, complete: () => {} },
+  );
+}
+
 const client = graphqlWs.createClient({
   url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
   retryAttempts: Infinity,
@@ -127,6 +181,7 @@ const client = graphqlWs.createClient({
       $('connection').textContent = 'live';
       $('connection').className = 'live';
       refresh();
+      void followEvents();
     },
     closed: () => {
       $('connection').textContent = 'reconnecting…';
@@ -141,23 +196,11 @@ subscribe(client, `subscription { leaderChanged { term at leader { ${NODE} } } }
   addToFeed($('election'), c.at, `★ ${c.leader.id} leads term ${c.term}`);
   render();
 });
+// From far back: every transition the gateway kept, then the live ones.
 subscribe(
   client,
-  'subscription { clusterEvents { nodeId term from to reason at } }',
-  ({ clusterEvents: e }) => {
-    state.term = Math.max(state.term, e.term);
-    const node = state.nodes.get(e.nodeId);
-    if (node) node.role = e.to;
-    addToFeed($('election'), e.at, `${e.nodeId} ${e.from} → ${e.to} (term ${e.term}): ${e.reason}`);
-    render();
-  },
-);
-subscribe(
-  client,
-  'subscription { events { position stream type term nodeId createdAt } }',
-  ({ events: e }) => {
-    addToFeed($('events'), e.createdAt, `#${e.position} ${e.type} ${e.stream} (term ${e.term}, ${e.nodeId})`);
-  },
+  `subscription { clusterEvents(since: "1970-01-01T00:00:00Z") { nodeId term from to reason at } }`,
+  ({ clusterEvents: e }) => showTransition(e),
 );
 // One listener for every card's button (the cards are rebuilt on each render).
 $('nodes').addEventListener('click', (event) => {
