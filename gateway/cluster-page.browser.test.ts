@@ -4,15 +4,16 @@
  * Its "transfer leadership" buttons move the leader, asking for the API token once.
  */
 import assert from 'node:assert/strict';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type BrowserStack, startBrowserStack } from '../test-support/browser-stack.js';
 import { gatewayLeader, gatewayUrlOf } from '../test-support/gateway-stack.js';
 
 const PORT = 14_900;
 const GATEWAY = gatewayUrlOf(PORT);
 const TOKEN = 'page-test-token-0123456789';
+/** The README's picture of the page, remade by the failover test. */
+const SCREENSHOT = fileURLToPath(new URL('../../docs/cluster-page.png', import.meta.url));
 
 let stack: BrowserStack;
 
@@ -78,7 +79,41 @@ test('on load the page shows the election and the domain events that happened be
     Number(/^#(\d+)/.exec(t)?.[1]),
   );
   assert.equal(new Set(positions).size, positions.length, `no event twice: ${positions.join(' ')}`);
+  // The leader's card: its term on one line, its database standing, from the gateway's /healthz.
+  const card = page.locator(`[data-node="${leader.id}"]`);
+  await card
+    .locator('[data-fact="database"]')
+    .filter({ hasText: /^standing$/ })
+    .waitFor({ timeout: 20_000 });
+  await card.locator('[data-fact="drops"]').waitFor();
+  const term = card.locator('[data-fact="term"]');
+  const box = await term.boundingBox();
+  // Runs in the page; the test's own TypeScript has no DOM types.
+  const lineHeight = await term.evaluate((el) =>
+    Number.parseFloat(
+      (globalThis as unknown as { getComputedStyle(e: unknown): { lineHeight: string } }).getComputedStyle(el)
+        .lineHeight,
+    ),
+  );
+  assert.ok(box && box.height <= lineHeight + 1, `the term fits one line (${box?.height} px)`);
   assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('the writes/s chart moves under load', { timeout: 120_000 }, async () => {
+  const page = await stack.browser.newPage();
+  await page.goto(GATEWAY);
+  const writes = page.locator('[data-chart="writes"] [data-testid="chart-value"]');
+  await writes.waitFor({ timeout: 20_000 });
+  // Writes until the chart shows a rate above zero (each sample is 2 s apart).
+  const deadline = Date.now() + 60_000;
+  let shown = 0;
+  while (shown === 0 && Date.now() < deadline) {
+    await createTask('load');
+    shown = Number(await writes.textContent());
+  }
+  assert.ok(shown > 0, 'writes/s rose above 0');
+  assert.equal(await page.locator('[data-chart] canvas').count(), 6, 'six uPlot charts');
   await page.close();
 });
 
@@ -154,6 +189,10 @@ test('the page shows the leader; kill it and the page shows the new one', { time
     new RegExp(`leader ${second} · term \\d+`),
   );
   await page.getByTestId('election-feed').getByText(`★ ${second} leads term`).waitFor({ timeout: 10_000 });
-  await page.screenshot({ path: join(tmpdir(), 'ensemble-cluster-page.png'), fullPage: true });
+  // The timeline marks the failover, with how long writes were unavailable.
+  const failover = page.locator(`[data-testid="timeline"] li[data-leader="${second}"][data-kind="failover"]`);
+  await failover.first().waitFor({ timeout: 20_000 });
+  assert.match((await failover.first().textContent()) ?? '', /writes unavailable \d+(\.\d)? s/);
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
   assert.deepEqual(problems, []);
 });

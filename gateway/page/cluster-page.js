@@ -1,6 +1,7 @@
 // The live cluster page: one query for the picture and the history (the transitions the gateway
 // kept, the log's tail), then three graphql-ws subscriptions (leaderChanged, clusterEvents,
-// events) keep it current. Each live follower has a "transfer
+// events) keep it current. Node cards add the gateway's /healthz view of each node; the
+// timeline (cluster-timeline.js) is drawn from the transitions. Each live follower has a "transfer
 // leadership" button (the transferLeadership mutation; the API token is asked for once and kept
 // in sessionStorage). No build step, no framework.
 
@@ -74,14 +75,28 @@ function render() {
       // Only the announced leader is shown leading: a dead leader's last report says LEADER too.
       const role = isLeader ? 'LEADER' : n.role === 'LEADER' ? 'FOLLOWER' : n.role;
       div.dataset.role = role;
-      div.innerHTML =
-        '<span class="role"></span><div class="id"></div><div class="meta url"></div><div class="meta seen"></div>';
+      div.innerHTML = '<span class="role"></span><div class="id"></div><dl class="facts"></dl>';
       div.querySelector('.role').textContent = down ? 'DOWN' : role;
       div.querySelector('.id').textContent = n.id;
-      div.querySelector('.url').textContent = `${n.url} · term ${n.term}`;
-      div.querySelector('.seen').textContent = n.lastSeenAt
-        ? `last seen ${seen < 1 ? 'just now' : `${Math.round(seen)} s ago`}`
-        : 'never seen';
+      const facts = [
+        ['term', String(n.term)],
+        ['health', n.healthy === false ? `unhealthy: ${n.problem ?? '?'}` : n.healthy ? 'healthy' : '—'],
+        ['database', databaseText(n.database)],
+        ['drops', dropsText(n.drops)],
+        ['last seen', n.lastSeenAt ? (seen < 1 ? 'just now' : `${Math.round(seen)} s ago`) : 'never'],
+        ['url', n.url],
+      ];
+      div.querySelector('.facts').append(
+        ...facts.flatMap(([name, value]) => {
+          const dt = document.createElement('dt');
+          dt.textContent = name;
+          const dd = document.createElement('dd');
+          dd.textContent = value;
+          dd.title = value;
+          dd.dataset.fact = name;
+          return [dt, dd];
+        }),
+      );
       if (leader && !isLeader && !down) {
         const button = document.createElement('button');
         button.type = 'button';
@@ -92,6 +107,18 @@ function render() {
       return div;
     });
   $('nodes').replaceChildren(...cards);
+}
+
+function databaseText(db) {
+  if (!db) return '—';
+  if (db.standing && db.failingForMs === 0) return 'standing';
+  const failing = `failing for ${(db.failingForMs / 1000).toFixed(1)} s`;
+  return db.standing ? `standing, ${failing}` : `not standing, ${failing}`;
+}
+
+function dropsText(drops) {
+  const reasons = Object.entries(drops ?? {}).filter(([reason, count]) => reason !== 'total' && count > 0);
+  return reasons.length === 0 ? 'none' : reasons.map(([reason, count]) => `${reason} ${count}`).join(', ');
 }
 
 function addToFeed(list, at, text) {
@@ -108,7 +135,14 @@ async function refresh() {
     const { cluster } = await graphql(`{ cluster { term leader { ${NODE} } nodes { ${NODE} } } }`);
     state.term = cluster.term;
     state.leader = cluster.leader;
-    for (const n of cluster.nodes) state.nodes.set(n.id, n);
+    for (const n of cluster.nodes) state.nodes.set(n.id, { ...(state.nodes.get(n.id) ?? {}), ...n });
+    // The gateway's own view of each node: its health check's problem, database and drops.
+    const health = await fetch('/healthz').then((r) => r.json());
+    for (const h of health.nodes ?? []) {
+      const n = h.id && state.nodes.get(h.id);
+      if (n)
+        Object.assign(n, { healthy: h.healthy, problem: h.problem, database: h.database, drops: h.drops });
+    }
     render();
   } catch (error) {
     $('summary').textContent = `cannot reach the gateway: ${error.message}`;
@@ -122,6 +156,7 @@ function subscribe(client, query, onData) {
 // History: the transitions the gateway kept (dedupe by identity: a reconnect replays them), and
 // the log's tail, then the live events after the last position shown (resumed on a reconnect).
 const seenTransitions = new Set();
+const transitions = [];
 const TAIL = 50;
 let lastPosition = null;
 let events = null;
@@ -130,6 +165,8 @@ function showTransition(e) {
   const key = `${e.nodeId}|${e.term}|${e.at}|${e.to}`;
   if (seenTransitions.has(key)) return;
   seenTransitions.add(key);
+  transitions.push(e);
+  renderTimeline(transitions);
   state.term = Math.max(state.term, e.term);
   const node = state.nodes.get(e.nodeId);
   if (node) node.role = e.to;
