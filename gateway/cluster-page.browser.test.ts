@@ -193,6 +193,11 @@ test('the page shows the leader; kill it and the page shows the new one', { time
   const failover = page.locator(`[data-testid="timeline"] li[data-leader="${second}"][data-kind="failover"]`);
   await failover.first().waitFor({ timeout: 20_000 });
   assert.match((await failover.first().textContent()) ?? '', /writes unavailable \d+(\.\d)? s/);
+  // The picture once the charts have their first rates.
+  await page
+    .locator('[data-chart="writes"] [data-testid="chart-value"]')
+    .filter({ hasText: /\d/ })
+    .waitFor({ timeout: 20_000 });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   assert.deepEqual(problems, []);
 });

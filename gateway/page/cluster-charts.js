@@ -31,10 +31,13 @@ function chartFor(chart) {
       legend: { show: false },
       cursor: { show: false },
       axes: [
-        { stroke: '#8a96a3', grid: { stroke: '#222c36' }, ticks: { show: false } },
+        // No time labels: the window is the last 5 minutes, the value is in the corner.
+        { show: false },
         { stroke: '#8a96a3', grid: { stroke: '#222c36' }, ticks: { show: false }, size: 40 },
       ],
-      scales: { y: { range: (_u, min, max) => [0, Math.max(1, max, min)] } },
+      scales: {
+        y: { range: (_u, min, max) => [0, Math.max(1, max, min)] },
+      },
       series: [{}, { stroke: '#58a6ff', fill: 'rgba(88,166,255,0.15)', width: 1.5 }],
     },
     [[], []],
@@ -70,5 +73,7 @@ async function sample() {
   }
 }
 
+// Drawn empty at once, so the page does not move when the first rates arrive.
+for (const c of CHARTS) chartFor(c);
 sample();
 setInterval(sample, 2000);

@@ -1,7 +1,7 @@
 // The timeline of terms and leaders, from the election transitions the page holds: who led
 // which term from when to when, whether it came by a transfer or an election (a failover when a
 // leader was lost), and how long writes were unavailable — from the old leader's loss (it stepped
-// down, or another node started campaigning in a higher term) to the next leader.
+// down, or another node started campaigning) to the next leader.
 
 /** The terms, oldest first: { term, leader, start, end, kind, gapMs }. */
 function leaderTerms(transitions) {
@@ -26,7 +26,9 @@ function leaderTerms(transitions) {
       lostAt = null;
     } else if (current && current.end === null) {
       const stepDown = e.nodeId === current.leader && e.from === 'LEADER';
-      const campaign = e.term > current.term && e.to === 'CANDIDATE';
+      // A follower that stopped hearing from the leader starts campaigning (a PreVote round keeps
+      // the term): the first sign of a lost leader that the transitions carry.
+      const campaign = e.nodeId !== current.leader && e.term >= current.term && e.to === 'CANDIDATE';
       if (stepDown || campaign) {
         current.end = at;
         lostAt = at;
