@@ -13,6 +13,7 @@ import { announceRoute } from './http/announce-route.js';
 import { graphqlProxy } from './http/graphql-proxy.js';
 import { pageRoutes } from './http/page-routes.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { metricsSummary } from './metrics-summary.js';
 import { GatewayCommands } from './ports/gateway-commands.js';
 import { GatewayLeadership } from './ports/gateway-leadership.js';
 import { GatewayReadModels } from './ports/gateway-read-models.js';
@@ -107,9 +108,20 @@ export async function startGatewayServer(
     logger,
     healthz: () => {
       const leader = registry.current();
+      // What the cluster page's cards show too: the last answer's database status and drops.
       const nodes = directory
         .all()
-        .map(({ id, url, healthy, role, term, problem }) => ({ id, url, healthy, role, term, problem }));
+        .map(({ id, url, healthy, role, term, problem, lastSeenAt, database, drops }) => ({
+          id,
+          url,
+          healthy,
+          role,
+          term,
+          problem,
+          lastSeenAt,
+          database,
+          drops,
+        }));
       return leader
         ? {
             status: 200,
@@ -134,6 +146,9 @@ export async function startGatewayServer(
       announceRoute(app, { registry, secret: config.clusterSecret, clusterId: config.clusterId, logger });
       app.get('/metrics', async (_req, res) => {
         res.type(metrics.register.contentType).send(await metrics.register.metrics());
+      });
+      app.get('/metrics/summary', async (_req, res) => {
+        res.json(await metricsSummary(metrics));
       });
       pageRoutes(app, { gatewayUrl: config.gatewayUrl });
     },

@@ -1,6 +1,6 @@
 /**
  * The people-facing pages: the live cluster page at `/` (static files under gateway/page, plus
- * graphql-ws's browser bundle) and Altair, an offline GraphQL IDE with uploads and
+ * graphql-ws's browser bundle and uPlot's) and Altair, an offline GraphQL IDE with uploads and
  * subscriptions, at `/playground` (Apollo's Sandbox landing page needs the internet).
  */
 
@@ -21,7 +21,11 @@ export function pageRoutes(app: express.Express, options: { gatewayUrl: string }
     'umd',
     'graphql-ws.min.js',
   );
+  // uPlot (charts), served from node_modules like graphql-ws: the page works offline.
+  const uplotDist = join(dirname(require.resolve('uplot/package.json')), 'dist');
   app.get('/', (_req, res) => res.sendFile(join(PAGE_DIR, 'index.html')));
+  app.get('/assets/uplot.js', (_req, res) => res.sendFile(join(uplotDist, 'uPlot.iife.min.js')));
+  app.get('/assets/uplot.css', (_req, res) => res.sendFile(join(uplotDist, 'uPlot.min.css')));
   app.get('/assets/graphql-ws.js', (_req, res) => res.sendFile(graphqlWsBundle));
   app.use('/assets', express.static(PAGE_DIR, { index: false }));
   // The IDE's WebSocket address is the host the browser used (behind compose or a proxy the

@@ -25,6 +25,8 @@ export interface NodeState {
   drops: Record<string, number>;
   /** The last reason it was unhealthy, for logs and the page. */
   problem: string | null;
+  /** Its database status as it last reported it (null before its first answer). */
+  database: { standing: boolean; failingForMs: number } | null;
 }
 
 const DISCOVER_EVERY = 10;
@@ -85,6 +87,7 @@ export class NodeDirectory {
       writable: false,
       drops: {},
       problem: 'not checked yet',
+      database: null,
     });
   }
 
@@ -133,6 +136,7 @@ export class NodeDirectory {
         writable: h.writable,
         drops: h.datagrams.dropped,
         problem: null,
+        database: h.database,
       });
       if (h.role === 'leader' && h.writable) {
         const result = this.options.registry.accept({ id: h.id, url: node.url, term: h.term });
