@@ -32,6 +32,7 @@ import {
 } from '../common/graphql-batch.js';
 import { SIGNATURE_HEADER } from '../common/http-headers.js';
 import { MAX_BATCH_BYTES } from '../common/limits.js';
+import { LIVEZ_PATH, READYZ_PATH, readiness } from '../common/probes.js';
 import { depthLimitRule } from './depth-limit.js';
 import { ApiError } from './errors.js';
 import { buildEnsembleSchema, type GraphqlServer, startGraphqlServer } from './graphql-server.js';
@@ -369,6 +370,7 @@ async function upload(bytes: Buffer, headers: Record<string, string>, name = 'la
 
 // ---------------------------------------------------------------- tests
 
+let readyState = readiness('n1', []);
 const startTestServer = (maxUploadBytes = MAX_UPLOAD, batchSecret?: string) =>
   startGraphqlServer({
     ...(batchSecret === undefined ? {} : { batchSecret }),
@@ -382,6 +384,7 @@ const startTestServer = (maxUploadBytes = MAX_UPLOAD, batchSecret?: string) =>
     maxUploadBytes,
     logger,
     healthz: () => ({ status: 200, body: { id: 'n2', leader: 'n1' } }),
+    readyz: () => readyState,
     extraRoutes: (app) => app.get('/extra', (_req, res) => void res.json({ extra: true })),
   });
 
@@ -404,6 +407,20 @@ describe('HTTP routes', () => {
     const res = await fetch(`${server.url}/healthz`);
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { id: 'n2', leader: 'n1' });
+  });
+
+  test('GET /livez answers 200; GET /readyz 200 when ready, 503 naming what is missing', async () => {
+    const live = await fetch(`${server.url}${LIVEZ_PATH}`);
+    assert.equal(live.status, 200);
+    assert.deepEqual(await live.json(), { status: 'alive' });
+    const ready = await fetch(`${server.url}${READYZ_PATH}`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { ready: true, missing: [], leader: 'n1' });
+    readyState = readiness(null, ['no leader known', false]);
+    const notReady = await fetch(`${server.url}${READYZ_PATH}`);
+    assert.equal(notReady.status, 503);
+    assert.deepEqual(await notReady.json(), { ready: false, missing: ['no leader known'], leader: null });
+    readyState = readiness('n1', []);
   });
 
   test('extra routes are mounted; unknown paths get a JSON 404', async () => {

@@ -20,6 +20,7 @@ import { BATCH_PATH } from '../common/graphql-batch.js';
 import { IDEMPOTENCY_KEY_HEADER } from '../common/http-headers.js';
 import { DEFAULT_MAX_UPLOAD_BYTES, MAX_JSON_BYTES } from '../common/limits.js';
 import { HEALTHZ_PATH } from '../common/node-health.js';
+import { LIVEZ_PATH, READYZ_PATH, type Readiness } from '../common/probes.js';
 import { tracingOn } from '../common/tracing.js';
 import type { GraphqlContext } from './context.js';
 import { csrfPrevention } from './csrf-prevention.js';
@@ -48,6 +49,8 @@ export interface GraphqlServerOptions {
   maxUploadBytes?: number;
   logger: Logger;
   healthz: () => { status: number; body: unknown };
+  /** `/readyz` (common/probes.ts): 200 when ready, 503 saying what is missing. `/livez` needs nothing. */
+  readyz: () => Readiness;
   /** Mounted after /healthz and before the 404 fallback (e.g. /metrics); `schema` is the one served. */
   extraRoutes?: (app: express.Express, schema: GraphQLSchema) => void;
   /** CLUSTER_SECRET, on a node: serves the gateway's signed batches at /graphql/batch. */
@@ -136,6 +139,13 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
   app.get(HEALTHZ_PATH, (_req, res) => {
     const { status, body } = opts.healthz();
     res.status(status).json(body);
+  });
+  app.get(LIVEZ_PATH, (_req, res) => {
+    res.json({ status: 'alive' });
+  });
+  app.get(READYZ_PATH, (_req, res) => {
+    const state = opts.readyz();
+    res.status(state.ready ? 200 : 503).json(state);
   });
   opts.extraRoutes?.(app, schema);
   if (opts.batchSecret !== undefined) {

@@ -11,7 +11,14 @@ export interface Shutdown {
   readonly requested: boolean;
 }
 
-export function stopOnSignals(logger: Logger, stop: () => Promise<void>, deadlineMs = 5_000): Shutdown {
+/** How long a stop may take before the process exits anyway. */
+export const STOP_DEADLINE_MS = 5_000;
+
+export function stopOnSignals(
+  logger: Logger,
+  stop: () => Promise<void>,
+  deadlineMs = STOP_DEADLINE_MS,
+): Shutdown {
   const state = { requested: false };
   const run = async (signal: string) => {
     if (state.requested) return;

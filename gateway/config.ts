@@ -1,6 +1,7 @@
 /** The gateway's configuration, from the environment (see gateway/README.md). */
 import { z } from 'zod';
 import { httpUrl, logLevel, maxUploadBytes, millis, otlpEndpoint, pemCaFile } from '../common/config.js';
+import { queueType } from '../schema/listings-queue.js';
 
 const urlList = z
   .string()
@@ -45,6 +46,7 @@ export const gatewayConfigSchema = z
     MAX_UPLOAD_BYTES: maxUploadBytes,
     RABBITMQ_URL: amqpUrl.optional(),
     QUEUE_PREFETCH: z.coerce.number().int().min(1).max(10_000).default(1_000),
+    QUEUE_TYPE: queueType,
     FTP_URL: ftpUrl.optional(),
     FTP_POLL_INTERVAL_S: z.coerce
       .number({ message: 'must be a number of seconds' })
@@ -74,6 +76,7 @@ export const gatewayConfigSchema = z
       maxUploadBytes: c.MAX_UPLOAD_BYTES,
       rabbitmqUrl: c.RABBITMQ_URL ?? null,
       queuePrefetch: c.QUEUE_PREFETCH,
+      queueType: c.QUEUE_TYPE,
       ftpUrl: c.FTP_URL ?? null,
       ftpPollIntervalMs: Math.round(c.FTP_POLL_INTERVAL_S * 1000),
       ftpPath: c.FTP_PATH,

@@ -9,6 +9,7 @@ import { startGraphqlServer } from '../api/graphql-server.js';
 import { processLocalRootFields } from '../schema/graphql/process-local.js';
 import type { GatewayConfig } from './config.js';
 import { GatewayFeeds } from './feeds/gateway-feeds.js';
+import { gatewayReadiness } from './gateway-readiness.js';
 import { announceRoute } from './http/announce-route.js';
 import { graphqlProxy } from './http/graphql-proxy.js';
 import { pageRoutes } from './http/page-routes.js';
@@ -129,6 +130,7 @@ export async function startGatewayServer(
           }
         : { status: 503, body: { status: 'no leader known yet', leader: null, nodes } };
     },
+    readyz: () => gatewayReadiness(registry.current(), directory.all()),
     extraRoutes: (app, schema) => {
       // First: nearly every request is a POST /graphql that the proxy forwards as it is.
       app.post(

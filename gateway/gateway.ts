@@ -13,6 +13,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger) {
     const consumer = new ListingsConsumer({
       url: config.rabbitmqUrl,
       prefetch: config.queuePrefetch,
+      queueType: config.queueType,
       writer: server.commands,
       metrics: server.metrics,
       logger: logger.child({ part: 'queue' }),

@@ -15,6 +15,7 @@ import { startTracing } from '../common/tracing.js';
 import { nodeConfigSchema } from './config.js';
 import { ElectionService } from './election/election-service.js';
 import { HardStateFile } from './election/hard-state-file.js';
+import { shutdownTransferMs } from './shutdown-transfer.js';
 import { UdpTransport } from './transport/udp-transport.js';
 import type { WebServer } from './web-server.js';
 
@@ -24,13 +25,7 @@ nodeModule.enableCompileCache?.();
 const config = loadConfigOrExit('node', nodeConfigSchema);
 const logger = createLogger('node', config.logLevel, { node: config.nodeId });
 
-/**
- * How long a stopping leader waits for its leadership transfer (the writes it took committed, a
- * new leader elected and holding the fence) before it stops anyway: three maximum election
- * timeouts (900 ms by default), well inside the shutdown's 5 s deadline. The election itself gives
- * a transfer up after one election timeout.
- */
-const shutdownTransferMs = Math.min(3 * config.electionTimeoutMs.max, 4_000);
+const handOverMs = shutdownTransferMs(config.electionTimeoutMs.max);
 
 async function main(): Promise<void> {
   const transport = await UdpTransport.open({
@@ -68,7 +63,7 @@ async function main(): Promise<void> {
 
   let web: WebServer | null = null;
   const shutdown = stopOnSignals(logger, async () => {
-    await web?.handOverLeadership(shutdownTransferMs);
+    await web?.handOverLeadership(handOverMs);
     election.stop();
     await web?.stop();
     await transport.close();

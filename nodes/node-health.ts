@@ -3,6 +3,7 @@
  * (fence keeper, database watch, peer URLs) and its UDP transport.
  */
 import type { NodeHealth } from '../common/node-health.js';
+import { type Readiness, readiness } from '../common/probes.js';
 import type { ElectionService } from './election/election-service.js';
 import type { DatabaseWatch } from './leadership/database-watch.js';
 import type { FenceKeeper } from './leadership/fence-keeper.js';
@@ -35,4 +36,19 @@ export function nodeHealth(parts: {
       dropped: transport.drops.snapshot(),
     },
   };
+}
+
+/**
+ * The node's `/readyz`: it knows a leader (itself included) and its last database probe
+ * answered. A node without either is taken out of the gateway's and the orchestrator's rotation,
+ * not restarted: it comes back by itself once both hold.
+ */
+export function nodeReadiness(
+  status: { readonly leader: string | null },
+  database: { readonly failingForMs: number },
+): Readiness {
+  return readiness(status.leader, [
+    status.leader === null && 'no leader known',
+    database.failingForMs > 0 && `the database has not answered for ${database.failingForMs} ms`,
+  ]);
 }

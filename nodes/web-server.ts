@@ -20,7 +20,7 @@ import { FenceKeeper } from './leadership/fence-keeper.js';
 import { LeadershipHandover } from './leadership/leadership-handover.js';
 import { NodeReporter } from './leadership/node-reporter.js';
 import { PeerUrls } from './leadership/peer-urls.js';
-import { nodeHealth } from './node-health.js';
+import { nodeHealth, nodeReadiness } from './node-health.js';
 import { openDatabase } from './store/database.js';
 import { EventFeed } from './store/event-feed.js';
 import { EventStore } from './store/event-store.js';
@@ -99,6 +99,7 @@ export async function startWebServer(options: {
       status: 200,
       body: nodeHealth({ url: config.nodeUrl, election, urls, keeper, watch, transport }),
     }),
+    readyz: () => nodeReadiness(election.status(), watch.health()),
   });
   keeper.start();
   reporter.start();

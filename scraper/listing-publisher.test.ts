@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type ChannelModel, type ConsumeMessage, connect } from 'amqplib';
 import { type ListingMessage, listingMessage } from '../schema/listing-message.js';
+import { listingsQueueDeclaration } from '../schema/listings-queue.js';
 import { startTestRabbitmq, type TestRabbitmq } from '../test-support/rabbitmq.js';
 import { PublishError, publishListings } from './listing-publisher.js';
 
@@ -73,6 +74,22 @@ describe('publishListings', () => {
     const probe = await connection.createChannel();
     probe.on('error', () => {});
     await assert.rejects(probe.assertQueue('listings', { durable: false }), /PRECONDITION_FAILED/);
+  });
+
+  test('QUEUE_TYPE=quorum declares the queue as the gateway does (schema/listings-queue.ts)', async () => {
+    await publishListings(listings.slice(0, 1), {
+      url: rabbit.url,
+      queue: 'quorum-listings',
+      queueType: 'quorum',
+    });
+    const declare = async (options: object) => {
+      const channel = await connection.createChannel();
+      channel.on('error', () => {});
+      await channel.assertQueue('quorum-listings', options);
+      await channel.close();
+    };
+    await declare(listingsQueueDeclaration('quorum')); // the gateway's own: accepted as equivalent
+    await assert.rejects(declare({ durable: true }), /PRECONDITION_FAILED - inequivalent arg/);
   });
 
   test('an existing queue is used as it is, with whatever arguments its owner gave it', async () => {

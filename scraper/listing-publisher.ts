@@ -11,14 +11,17 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ChannelModel, type ConfirmChannel, connect } from 'amqplib';
 import type { ListingMessage } from '../schema/listing-message.js';
+import { LISTINGS_QUEUE, listingsQueueDeclaration, type QueueType } from '../schema/listings-queue.js';
 import { backoffDelay, type RetryPolicy } from './retry.js';
 
-export const LISTINGS_QUEUE = 'listings';
+export { LISTINGS_QUEUE };
 
 export interface PublishOptions {
   /** amqp[s]://user:pass@host:port[/vhost] */
   readonly url: string;
   readonly queue?: string;
+  /** How the queue is declared when it is missing (QUEUE_TYPE; classic by default), as the gateway does. */
+  readonly queueType?: QueueType;
   readonly retry?: RetryPolicy;
   /** How long a try waits for the broker's confirms before it gives the connection up. */
   readonly confirmTimeoutMs?: number;
@@ -55,8 +58,11 @@ interface Link {
   closed: boolean;
 }
 
-/** The queue as the contract has it: durable. Declared only when missing, so a consumer may own its arguments. */
-async function ensureQueue(connection: ChannelModel, queue: string): Promise<void> {
+/**
+ * The queue as the contract has it: durable, of QUEUE_TYPE with the gateway's arguments. Declared
+ * only when missing, so a consumer may own its arguments.
+ */
+async function ensureQueue(connection: ChannelModel, queue: string, type: QueueType): Promise<void> {
   const probe = await connection.createChannel();
   probe.on('error', () => {});
   try {
@@ -66,19 +72,19 @@ async function ensureQueue(connection: ChannelModel, queue: string): Promise<voi
     // 404 NOT_FOUND closes the probing channel; anything else is a real failure.
     if ((error as { code?: number }).code !== 404) throw error;
     const declaring = await connection.createChannel();
-    await declaring.assertQueue(queue, { durable: true });
+    await declaring.assertQueue(queue, listingsQueueDeclaration(type));
     await declaring.close();
   }
 }
 
-async function openLink(url: string, queue: string): Promise<Link> {
+async function openLink(url: string, queue: string, type: QueueType): Promise<Link> {
   const connection = await connect(url, {
     timeout: 10_000,
     clientProperties: { connection_name: 'ensemble-scraper' },
   });
   try {
     connection.on('error', () => {}); // reported through the confirms that fail
-    await ensureQueue(connection, queue);
+    await ensureQueue(connection, queue, type);
     const channel = await connection.createConfirmChannel();
     const link: Link = { connection, channel, returned: new Set(), closed: false };
     channel.on('error', () => {});
@@ -154,7 +160,7 @@ export async function publishListings(
       try {
         if (link === undefined || link.closed) {
           await link?.connection.close().catch(() => {});
-          link = await openLink(options.url, queue);
+          link = await openLink(options.url, queue, options.queueType ?? 'classic');
         }
         const current = link;
         // A broker that stops answering: give the connection up, which fails what is pending.

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, httpUrl, logLevel, otlpEndpoint, parseConfig, pemCaFile } from '../common/config.js';
+import { type QueueType, queueType } from '../schema/listings-queue.js';
 import type { FetchPolicy } from './fetch-page.js';
 import type { PriceRange } from './listing-pipeline.js';
 import { demoShopProfile } from './profiles/demo-shop.js';
@@ -62,6 +63,7 @@ export const scrapeConfigSchema = z
       'ftp://ensemble:ensemble@127.0.0.1:2121',
     ),
     FTP_TLS_CA: pemCaFile.optional(),
+    QUEUE_TYPE: queueType,
     MDL_PER_EUR: rate.default(19.5),
     LOG_LEVEL: logLevel,
     OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
@@ -92,6 +94,8 @@ export interface ScrapeConfig {
   /** Only scrape and write the file: no queue, no FTP. */
   readonly dryRun: boolean;
   readonly rabbitmqUrl: string;
+  /** How `listings` is declared when the scraper finds it missing (QUEUE_TYPE), as the gateway declares it. */
+  readonly queueType: QueueType;
   readonly ftpUrl: string;
   /** PEM CA certificates to trust for ftps:// besides the system's. */
   readonly ftpTlsCa?: string;
@@ -172,6 +176,7 @@ export function loadScrapeConfig(
     },
     dryRun: c['--dry-run'],
     rabbitmqUrl: c.RABBITMQ_URL,
+    queueType: c.QUEUE_TYPE,
     ftpUrl: c.FTP_URL,
     ftpTlsCa: c.FTP_TLS_CA,
     logLevel: c.LOG_LEVEL,

@@ -89,6 +89,7 @@ describe('a scrape round: the demo shop to RabbitMQ and FTP', () => {
     fetchPolicy: { timeoutMs: 5000, attempts: 3, baseDelayMs: 20 },
     dryRun: false,
     rabbitmqUrl: rabbit.url,
+    queueType: 'classic' as const,
     ftpUrl: ftp.url,
     ...over,
   });

@@ -57,6 +57,7 @@ export async function scrapeRound(
     const published = await publishListings(result.listings, {
       url: config.rabbitmqUrl,
       queue: options.queue,
+      queueType: config.queueType,
       onRetry: ({ unconfirmed, failedAttempt, delayMs, error }) =>
         logger.warn(
           { unconfirmed, failedAttempt, delayMs, err: (error as Error)?.message },

@@ -91,6 +91,7 @@ test('a burst with the default prefetch: batches of at most one request’s wort
   const consumer = new ListingsConsumer({
     url: mq.url,
     prefetch,
+    queueType: 'classic',
     writer,
     metrics: createMetrics(new LeaderRegistry(), { all: () => [] } as unknown as NodeDirectory),
     logger: pino({ level: 'silent' }),

@@ -20,11 +20,17 @@ import type { Logger } from 'pino';
 import { ApiError } from '../../api/errors.js';
 import { type ListingInputDto, MAX_LISTINGS_PER_REQUEST } from '../../api/ports.js';
 import { listingMessage } from '../../schema/listing-message.js';
+import {
+  DEAD_LETTER_QUEUE,
+  deadLetterQueueDeclaration,
+  LISTINGS_QUEUE,
+  listingsQueueDeclaration,
+  type QueueType,
+} from '../../schema/listings-queue.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { processSpan } from './traced-messages.js';
 
-export const LISTINGS_QUEUE = 'listings';
-export const DEAD_LETTER_QUEUE = 'listings.dead';
+export { DEAD_LETTER_QUEUE, LISTINGS_QUEUE };
 export const REASON_HEADER = 'x-ensemble-reason';
 const RETRY_MS = [200, 500, 1_000, 2_000, 5_000] as const;
 const LAG_INTERVAL_MS = 2_000;
@@ -70,6 +76,8 @@ export class ListingsConsumer {
     private readonly options: {
       readonly url: string;
       readonly prefetch: number;
+      /** How `listings` is declared (schema/listings-queue.ts); the scraper declares it the same. */
+      readonly queueType: QueueType;
       readonly writer: ListingWriter;
       readonly metrics: GatewayMetrics;
       readonly logger: Logger;
@@ -86,8 +94,8 @@ export class ListingsConsumer {
         waitForConnect: false,
         setup: async (model: ChannelModel) => {
           const channel = await model.createConfirmChannel();
-          await channel.assertQueue(LISTINGS_QUEUE, { durable: true });
-          await channel.assertQueue(DEAD_LETTER_QUEUE, { durable: true });
+          await channel.assertQueue(LISTINGS_QUEUE, listingsQueueDeclaration(this.options.queueType));
+          await channel.assertQueue(DEAD_LETTER_QUEUE, deadLetterQueueDeclaration(this.options.queueType));
           await channel.prefetch(this.options.prefetch);
           channel.on('error', (err: Error) => logger.warn({ err: err.message }, 'queue channel error'));
           this.channel = channel;
@@ -97,7 +105,7 @@ export class ListingsConsumer {
             { noAck: false },
           );
           logger.info(
-            { queue: LISTINGS_QUEUE, prefetch: this.options.prefetch },
+            { queue: LISTINGS_QUEUE, type: this.options.queueType, prefetch: this.options.prefetch },
             'consuming the listings queue',
           );
         },

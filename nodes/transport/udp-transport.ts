@@ -9,6 +9,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { ElectionMessage, NodeId } from '../election/messages.js';
 import { DatagramDecoder, DatagramEncoder, DropCounters, MAX_ID_LENGTH } from './datagram-codec.js';
+import { type Lookup, PeerAddresses } from './peer-addresses.js';
 
 export interface Peer {
   readonly id: NodeId;
@@ -36,6 +37,10 @@ export interface UdpTransportOptions {
   /** Sender incarnation; defaults to the open time, kept strictly increasing within the process. */
   readonly boot?: number;
   readonly maxClockSkewMs?: number;
+  /** How a peer's name is resolved (default: the system's resolver, /etc/hosts and DNS). */
+  readonly lookup?: Lookup;
+  /** How long a peer's resolved address is reused (default 2 s; a failed send forgets it at once). */
+  readonly peerAddressTtlMs?: number;
 }
 
 export type MessageHandler = (msg: ElectionMessage) => void;
@@ -98,6 +103,7 @@ export class UdpTransport {
     private readonly encoder: DatagramEncoder,
     private readonly decoder: DatagramDecoder,
     private readonly logger: TransportLogger,
+    private readonly addresses: PeerAddresses,
     /** The bound port, which differs from the requested one when that was 0. */
     readonly port: number,
   ) {
@@ -147,7 +153,21 @@ export class UdpTransport {
     // An unhandled 'error' event would kill the process; for an election a socket hiccup is
     // just lost datagrams, which Raft already tolerates.
     socket.on('error', (err) => warn(logger, { err }, 'udp socket error'));
-    return new UdpTransport(opts.self, socket, peers, encoder, decoder, logger, socket.address().port);
+    const addresses = new PeerAddresses({
+      family: opts.bindHost.includes(':') ? 6 : 4,
+      ...(opts.peerAddressTtlMs === undefined ? {} : { ttlMs: opts.peerAddressTtlMs }),
+      ...(opts.lookup === undefined ? {} : { lookup: opts.lookup }),
+    });
+    return new UdpTransport(
+      opts.self,
+      socket,
+      peers,
+      encoder,
+      decoder,
+      logger,
+      addresses,
+      socket.address().port,
+    );
   }
 
   /** Messages accepted and handed to the handlers. Raw arrivals = received + drops.total. */
@@ -186,20 +206,31 @@ export class UdpTransport {
       warn(this.logger, { err, to: msg.to, type: msg.type }, 'cannot encode message');
       return;
     }
+    // The peer's name is resolved now (briefly cached), so a peer back on a new address is reached.
+    this.addresses.resolve(peer.host).then(
+      (address) => this.sendTo(peer, address, frame),
+      (err: unknown) => this.sendFailed(peer, err),
+    );
+  }
+
+  private sendTo(peer: Peer, address: string, frame: Buffer): void {
+    if (this.closed) return;
     try {
-      this.socket.send(frame, peer.port, peer.host, (err) => {
-        if (err) {
-          this.sendErrorCount++;
-          warn(this.logger, { err, to: peer.id, host: peer.host, port: peer.port }, 'udp send failed');
-        } else {
-          this.sentCount++;
-        }
+      this.socket.send(frame, peer.port, address, (err) => {
+        if (err) this.sendFailed(peer, err);
+        else this.sentCount++;
       });
     } catch (err) {
       // dgram throws synchronously for some argument errors, e.g. a socket closed under us.
-      this.sendErrorCount++;
-      warn(this.logger, { err, to: peer.id }, 'udp send failed');
+      this.sendFailed(peer, err);
     }
+  }
+
+  private sendFailed(peer: Peer, err: unknown): void {
+    if (this.closed) return;
+    this.sendErrorCount++;
+    this.addresses.forget(peer.host);
+    warn(this.logger, { err, to: peer.id, host: peer.host, port: peer.port }, 'udp send failed');
   }
 
   close(): Promise<void> {
