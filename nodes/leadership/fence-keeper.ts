@@ -111,8 +111,11 @@ export class FenceKeeper implements FenceAccess {
     let delay = 50;
     while (this.leads(term)) {
       try {
-        await fence.claim({ term, nodeId: self.id }, self.url);
+        const stored = await fence.claim({ term, nodeId: self.id }, self.url, () =>
+          logger.info({ node: self.id, term }, 'write fence taken'),
+        );
         watch.reached();
+        if (stored) logger.info({ node: self.id, term, position: stored.position }, 'LeaderElected stored');
         if (!this.leads(term)) return;
         this.claimed = term;
         logger.info({ node: self.id, term }, `claimed the write fence for term ${term}`);
