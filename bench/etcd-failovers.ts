@@ -6,6 +6,7 @@
  * `ts` is wall-clock ms like ensemble's `time`), and, when asked, to the first `put` through a
  * survivor that is acknowledged (a client that sends it again until one is).
  */
+import { setMaxListeners } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +81,7 @@ export async function startEtcdBench(options: {
   // ones, and the first acknowledgement wins (etcd at its best: no client timeout to tune).
   const put = async (url: string, k: number, t0: number): Promise<number> => {
     const done = new AbortController();
+    setMaxListeners(0, done.signal); // one listener per attempt in flight
     try {
       return await new Promise<number>((resolve, reject) => {
         const attempt = () => {

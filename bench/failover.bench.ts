@@ -17,8 +17,10 @@
  * through a survivor, one etcd kill after each ensemble kill (so both see the same load on a
  * shared machine), and prints both rows and their ratio.
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { IDEMPOTENCY_KEY_HEADER } from '../common/http-headers.js';
 import type { LogRecord } from '../launcher/local-cluster.js';
 import type { ServiceRecord } from '../launcher/service-process.js';
 import { BENCH_TOKEN, startBenchCluster } from './bench-cluster.js';
@@ -73,22 +75,32 @@ const GATEWAY_LEARNT = new Set([
 async function run(etcdBench: EtcdBench | null): Promise<{ ensemble: Sample[]; etcd: EtcdFailover[] }> {
   const bench = await startBenchCluster(
     Number(values['base-port']),
-    {},
+    values.trace ? { LOG_LEVEL: 'debug' } : {},
     {
       onNodeRecord: (r) => nodeRecords.push(r),
       onGatewayRecord: (r) => gatewayRecords.push(r),
     },
   );
-  const auth = { authorization: `Bearer ${BENCH_TOKEN}` };
-  const write = (i: number) =>
-    postJson(
-      `${bench.gatewayUrl}/graphql`,
-      JSON.stringify({
-        query: 'mutation ($t: String!) { createTask(input: { title: $t }) { id } }',
-        variables: { t: `failover ${i}` },
-      }),
-      auth,
-    );
+  // Like etcd's client: the same write again until one is acknowledged (the gateway refuses with
+  // NO_LEADER when no leader came within its wait), under one idempotency key.
+  const write = async (i: number) => {
+    const headers = {
+      authorization: `Bearer ${BENCH_TOKEN}`,
+      [IDEMPOTENCY_KEY_HEADER]: `failover-${randomUUID()}`,
+    };
+    const body = JSON.stringify({
+      query: 'mutation ($t: String!) { createTask(input: { title: $t }) { id } }',
+      variables: { t: `failover ${i}` },
+    });
+    for (let attempt = 1; ; attempt++) {
+      const res = await postJson(`${bench.gatewayUrl}/graphql`, body, headers).catch((e: Error) => ({
+        status: 0,
+        text: e.message,
+      }));
+      if (res.status === 200 && !res.text.includes('"errors"')) return attempt;
+      if (attempt >= 10) throw new Error(`write after kill ${i} failed ${attempt} times, last: ${res.text}`);
+    }
+  };
   const ensemble: Sample[] = [];
   const etcd: EtcdFailover[] = [];
   try {
@@ -102,10 +114,9 @@ async function run(etcdBench: EtcdBench | null): Promise<{ ensemble: Sample[]; e
       const fromGateway = gatewayRecords.length;
       const t0 = Date.now();
       await bench.cluster.kill(leader);
-      const res = await write(k);
+      const sends = await write(k);
       const ack = Date.now() - t0;
-      if (res.status !== 200 || res.text.includes('"errors"'))
-        throw new Error(`write after kill ${k} failed: ${res.text}`);
+      if (sends > 1) process.stdout.write(`  (the write after kill ${k + 1} was sent ${sends} times)\n`);
       const sample = await phases(fromNode, fromGateway, t0, term, ack);
       ensemble.push(sample);
       if (values.trace) trace(fromNode, fromGateway, t0);
