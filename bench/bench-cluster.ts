@@ -5,8 +5,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LocalCluster } from '../launcher/local-cluster.js';
-import type { ServiceProcess } from '../launcher/service-process.js';
+import type { LocalCluster, LogRecord } from '../launcher/local-cluster.js';
+import type { ServiceProcess, ServiceRecord } from '../launcher/service-process.js';
 import {
   gatewayCluster,
   gatewayLeader,
@@ -35,6 +35,11 @@ export interface BenchCluster {
 export async function startBenchCluster(
   basePort: number,
   extraGatewayEnv: Record<string, string> = {},
+  /** Every log record of the nodes and of the gateway, as it arrives. */
+  records: {
+    readonly onNodeRecord?: (r: LogRecord) => void;
+    readonly onGatewayRecord?: (r: ServiceRecord) => void;
+  } = {},
 ): Promise<BenchCluster> {
   const pg: TestPostgres = await startTestPostgres({ durable: true });
   const stack = { basePort, secret: SECRET, apiToken: BENCH_TOKEN };
@@ -47,6 +52,7 @@ export async function startBenchCluster(
         : {}),
       ...extraGatewayEnv,
     },
+    ...(records.onGatewayRecord ? { onRecord: records.onGatewayRecord } : {}),
   });
   await startGateway(gateway);
   const databaseUrl = await pg.createDatabase('bench');
@@ -54,6 +60,7 @@ export async function startBenchCluster(
     dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-bench-')),
     databaseUrl,
     logLevel: 'info',
+    ...(records.onNodeRecord ? { onRecord: records.onNodeRecord } : {}),
   });
   cluster.startAll();
   await cluster.waitForReady();

@@ -11,7 +11,9 @@
  *     excluded); `--runs` times, each with a whole new cluster and fresh data dirs;
  *   - failover: `--kills` times, with a stable leader that every node follows, SIGKILL the
  *     leader and time from the kill call to the arrival of a `to: 'leader'` record of a higher
- *     term; then restart the killed node and wait until it follows the new leader.
+ *     term; then restart the killed node and wait until it follows the new leader;
+ *   - for 3 nodes, the same kills of etcd's leader (bench/etcd-failovers.ts: 3 members, heartbeat
+ *     30 ms, election timeout 150 ms, PreVote), kill → new leader from etcd's log, and the ratio.
  * Times are when records arrive in this process (performance.now()); the children's pipes add
  * the same small delay to both ends of every interval.
  */
@@ -22,6 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { LocalCluster, type LogRecord } from '../launcher/local-cluster.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
+import { type EtcdFailover, etcdMissing, startEtcdBench } from './etcd-failovers.js';
 import { ms, type Summary, summarize } from './stats.js';
 
 const ELECTION_TIMEOUT = { min: 150, max: 300 };
@@ -262,7 +265,7 @@ interface StartupSample {
 async function startup(size: number, run: number): Promise<StartupSample> {
   const o = await observed(size, `startup-${size}-${run}`);
   try {
-    const elected = o.cluster.waitForLeader(0, 15_000);
+    const elected = o.cluster.waitForLeader(0, 60_000); // boots are slow on a loaded machine
     const t0 = performance.now();
     o.startAll();
     const r = await elected.catch((e: Error) => Promise.reject(new Error(`${e.message}${o.why()}`)));
@@ -361,6 +364,29 @@ async function failovers(size: number): Promise<Failovers> {
   }
 }
 
+/** etcd beside the 3-node failovers (null when etcd-server is not installed: said once). */
+async function etcdFailovers(): Promise<EtcdFailover[] | null> {
+  const missing = etcdMissing();
+  if (missing) {
+    console.log(missing);
+    return null;
+  }
+  const etcd = await startEtcdBench({ basePort: basePort + 1_000, withPut: false });
+  try {
+    const samples: EtcdFailover[] = [];
+    for (let k = 0; k < kills; k++) {
+      const f = await etcd.failover(k);
+      samples.push(f);
+      process.stdout.write(
+        `  etcd kill ${String(k + 1).padStart(3)}/${kills}: new leader in ${f.leader.toFixed(0)} ms${f.termJump > 1 ? ` (term +${f.termJump})` : ''}\n`,
+      );
+    }
+    return samples;
+  } finally {
+    await etcd.stop();
+  }
+}
+
 interface Row {
   size: number;
   what: string;
@@ -414,6 +440,16 @@ async function main(): Promise<number> {
       { size, what: '  of which: kill → 1st pre-vote', s: summarize(fo.map((f) => f.detect)) },
       { size, what: '  of which: 1st pre-vote → leader', s: summarize(fo.map((f) => f.elect)) },
     ];
+    const etcd = size === 3 ? await etcdFailovers() : null;
+    if (etcd) {
+      const e = summarize(etcd.map((f) => f.leader));
+      sizeRows.push({ size, what: 'etcd 3.4: kill → new leader', s: e });
+      const own = summarize(fo.map((f) => f.total));
+      verdicts.push(
+        `size 3: ensemble ÷ etcd, kill → new leader: p50 ${(own.p50 / e.p50).toFixed(2)}, p99 ${(own.p99 / e.p99).toFixed(2)} ` +
+          `(etcd split votes: ${etcd.filter((f) => f.termJump > 1).length}/${etcd.length})`,
+      );
+    }
     printRows(sizeRows);
     rows.push(...sizeRows);
     const raced = fo.filter((f) => f.campaigners > 1).length;

@@ -1,61 +1,246 @@
 /**
- * `npm run bench:failover`: kill -9 the leader, and time until the first write through the
- * gateway succeeds (the write is sent at the kill; the gateway waits for the next announcement
- * and retries it with the same idempotency key). `--kills` times (≥ 30 for the figures), each
- * after the killed node is back and every node follows one leader. p50/p99 in ms, and as
- * multiples of the 150 ms minimum election timeout.
+ * `npm run bench:failover [-- --kills 30 --base-port 25100 --etcd-port 25200]`: kill -9 the
+ * leader at a random phase of the heartbeat and time, per kill, from the kill to each phase of
+ * the failover, read from the processes' own log lines (pino's `time` and the bench's Date.now():
+ * one wall clock, every process on this machine):
+ *
+ *   first pre-vote        a survivor's `to: 'pre-candidate'` transition
+ *   new leader            the `to: 'leader'` transition of a higher term
+ *   fence taken           'write fence taken' (the fence row written, in the claim's transaction)
+ *   LeaderElected stored  'LeaderElected stored' (the claim committed)
+ *   gateway knows         the gateway's 'leader announced' / 'leader found by health check' /
+ *                         'leader learnt from its transition' of that term
+ *   write acknowledged    a write sent through the gateway at the kill answers without errors
+ *                         (the gateway retries it with the same idempotency key)
+ *
+ * The same run does the same to etcd (bench/etcd-failovers.ts), with a client that retries a put
+ * through a survivor, one etcd kill after each ensemble kill (so both see the same load on a
+ * shared machine), and prints both rows and their ratio.
  */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { IDEMPOTENCY_KEY_HEADER } from '../common/http-headers.js';
+import type { LogRecord } from '../launcher/local-cluster.js';
+import type { ServiceRecord } from '../launcher/service-process.js';
 import { BENCH_TOKEN, startBenchCluster } from './bench-cluster.js';
+import {
+  ETCD_ELECTION_TIMEOUT_MS,
+  ETCD_HEARTBEAT_MS,
+  type EtcdBench,
+  type EtcdFailover,
+  etcdMissing,
+  startEtcdBench,
+} from './etcd-failovers.js';
 import { postJson } from './http-client.js';
-import { ms, summarize } from './stats.js';
+import { ms, type Summary, summarize } from './stats.js';
 
 const { values } = parseArgs({
   options: {
     kills: { type: 'string', default: '30' },
     'base-port': { type: 'string', default: '25100' },
+    'etcd-port': { type: 'string', default: '25200' },
+    /** Print every log line of the nodes and the gateway (at debug) from each kill to its write. */
+    trace: { type: 'boolean', default: false },
   },
+  strict: true,
 });
 const kills = Number(values.kills);
-const MIN_TIMEOUT_MS = 150;
+if (!Number.isInteger(kills) || kills < 1)
+  throw new Error(`--kills must be a positive integer, not ${values.kills}`);
+const HEARTBEAT_MS = 50;
 
-const bench = await startBenchCluster(Number(values['base-port']));
-const auth = { authorization: `Bearer ${BENCH_TOKEN}` };
-const write = (i: number) =>
-  postJson(
-    `${bench.gatewayUrl}/graphql`,
-    JSON.stringify({
+const PHASES = ['preVote', 'leader', 'fence', 'stored', 'gateway', 'ack'] as const;
+type Phase = (typeof PHASES)[number];
+const LABELS: Record<Phase, string> = {
+  preVote: 'kill → first pre-vote',
+  leader: 'kill → new leader',
+  fence: 'kill → fence taken',
+  stored: 'kill → LeaderElected stored',
+  gateway: 'kill → gateway knows the leader',
+  ack: 'kill → write acknowledged',
+};
+type Sample = Record<Phase, number> & { termJump: number };
+
+/** Records as they arrive, each with its wall-clock `time` in ms. */
+const nodeRecords: LogRecord[] = [];
+const gatewayRecords: ServiceRecord[] = [];
+const timeOf = (r: { readonly [field: string]: unknown }) => Date.parse(String(r.time));
+const GATEWAY_LEARNT = new Set([
+  'leader announced',
+  'leader found by health check',
+  'leader learnt from its transition',
+]);
+
+async function run(etcdBench: EtcdBench | null): Promise<{ ensemble: Sample[]; etcd: EtcdFailover[] }> {
+  const bench = await startBenchCluster(
+    Number(values['base-port']),
+    values.trace ? { LOG_LEVEL: 'debug' } : {},
+    {
+      onNodeRecord: (r) => nodeRecords.push(r),
+      onGatewayRecord: (r) => gatewayRecords.push(r),
+    },
+  );
+  // Like etcd's client: the same write again until one is acknowledged (the gateway refuses with
+  // NO_LEADER when no leader came within its wait), under one idempotency key.
+  const write = async (i: number) => {
+    const headers = {
+      authorization: `Bearer ${BENCH_TOKEN}`,
+      [IDEMPOTENCY_KEY_HEADER]: `failover-${randomUUID()}`,
+    };
+    const body = JSON.stringify({
       query: 'mutation ($t: String!) { createTask(input: { title: $t }) { id } }',
       variables: { t: `failover ${i}` },
-    }),
-    auth,
-  );
-try {
-  const samples: number[] = [];
-  for (let k = 0; k < kills; k++) {
-    const { leader } = await bench.cluster.waitForAgreement(30_000);
-    const known = await bench.leader();
-    if (known.id !== leader) await bench.leader(known.term); // the gateway has caught up
-    const started = performance.now();
-    await bench.cluster.kill(leader);
-    const res = await write(k);
-    const elapsed = performance.now() - started;
-    if (res.status !== 200 || res.text.includes('"errors"'))
-      throw new Error(`write after kill ${k} failed: ${res.text}`);
-    samples.push(elapsed);
-    const back = bench.cluster.waitForReady([leader]);
-    bench.cluster.start(leader);
-    await back;
+    });
+    for (let attempt = 1; ; attempt++) {
+      const res = await postJson(`${bench.gatewayUrl}/graphql`, body, headers).catch((e: Error) => ({
+        status: 0,
+        text: e.message,
+      }));
+      if (res.status === 200 && !res.text.includes('"errors"')) return attempt;
+      if (attempt >= 10) throw new Error(`write after kill ${i} failed ${attempt} times, last: ${res.text}`);
+    }
+  };
+  const ensemble: Sample[] = [];
+  const etcd: EtcdFailover[] = [];
+  try {
+    for (let k = 0; k < kills; k++) {
+      const { leader, term } = await bench.cluster.waitForAgreement(30_000);
+      const known = await bench.leader();
+      if (known.id !== leader) await bench.leader(known.term); // the gateway has caught up
+      // A random phase of the heartbeat (agreement is reached just after one arrived).
+      await sleep(200 + Math.random() * HEARTBEAT_MS);
+      const fromNode = nodeRecords.length;
+      const fromGateway = gatewayRecords.length;
+      const t0 = Date.now();
+      await bench.cluster.kill(leader);
+      const sends = await write(k);
+      const ack = Date.now() - t0;
+      if (sends > 1) process.stdout.write(`  (the write after kill ${k + 1} was sent ${sends} times)\n`);
+      const sample = await phases(fromNode, fromGateway, t0, term, ack);
+      ensemble.push(sample);
+      if (values.trace) trace(fromNode, fromGateway, t0);
+      const n = `${String(k + 1).padStart(3)}/${kills}`;
+      const split = (jump: number) => (jump > 1 ? ` (term +${jump}: split vote)` : '');
+      process.stdout.write(
+        `  ensemble kill ${n}: ${PHASES.map((p) => `${p} ${sample[p].toFixed(0)}`).join(', ')} ms${split(sample.termJump)}\n`,
+      );
+      const back = bench.cluster.waitForReady([leader]);
+      bench.cluster.start(leader);
+      await back;
+      if (etcdBench) {
+        const e = await etcdBench.failover(k);
+        etcd.push(e);
+        process.stdout.write(
+          `  etcd     kill ${n}: preVote ${e.preVote.toFixed(0)}, leader ${e.leader.toFixed(0)}, ack ${e.ack?.toFixed(0)} ms${split(e.termJump)}\n`,
+        );
+      }
+    }
+    return { ensemble, etcd };
+  } finally {
+    await bench.stop();
   }
-  const s = summarize(samples);
+}
+
+/** Each phase of one failover from the logs (waiting briefly for lines still in the pipes). */
+async function phases(
+  fromNode: number,
+  fromGateway: number,
+  t0: number,
+  oldTerm: number,
+  ack: number,
+): Promise<Sample> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const nodes = nodeRecords.slice(fromNode);
+    const elected = nodes.find((r) => r.to === 'leader' && (r.term as number) > oldTerm);
+    const term = elected?.term as number | undefined;
+    const at = (found: { readonly [field: string]: unknown } | undefined) =>
+      found ? timeOf(found) - t0 : undefined;
+    const of = (msg: string) => nodes.find((r) => r.msg === msg && r.term === term);
+    const found = {
+      preVote: at(nodes.find((r) => r.to === 'pre-candidate')),
+      leader: at(elected),
+      fence: at(of('write fence taken')),
+      stored: at(of('LeaderElected stored')),
+      gateway: at(
+        gatewayRecords
+          .slice(fromGateway)
+          .find(
+            (r) => GATEWAY_LEARNT.has(r.msg) && typeof r.term === 'number' && r.term >= (term ?? Infinity),
+          ),
+      ),
+    };
+    const missing = Object.entries(found).filter(([, v]) => v === undefined);
+    if (missing.length === 0 && term !== undefined) {
+      return { ...(found as Record<Exclude<Phase, 'ack'>, number>), ack, termJump: term - oldTerm };
+    }
+    if (Date.now() > deadline)
+      throw new Error(`no log line for ${missing.map(([p]) => p).join(', ')} within 10 s of the write`);
+    await sleep(10);
+  }
+}
+
+function trace(fromNode: number, fromGateway: number, t0: number): void {
+  const lines = [
+    ...nodeRecords.slice(fromNode).map((r) => ({ at: timeOf(r) - t0, who: r.node, msg: r.msg })),
+    ...gatewayRecords.slice(fromGateway).map((r) => ({ at: timeOf(r) - t0, who: 'gateway', msg: r.msg })),
+  ].sort((a, b) => a.at - b.at);
+  for (const l of lines) process.stdout.write(`    +${String(l.at).padStart(5)} ms [${l.who}] ${l.msg}\n`);
+}
+
+function row(label: string, s: Summary): string {
+  return `  ${label.padEnd(42)} ${ms(s.p50)}  ${ms(s.p90)}  ${ms(s.p99)}  ${ms(s.max)}`;
+}
+
+const HEADER = `  ${''.padEnd(42)}   p50    p90    p99    max   (ms)`;
+
+function report(ensemble: Sample[], etcd: EtcdFailover[] | null): void {
   console.log(
-    `\nfailover through the gateway: kill -9 the leader → first successful write (${kills} kills, 3 nodes)`,
+    `\nensemble: kill -9 the leader → each phase (${ensemble.length} kills, 3 nodes, election timeout 150-300 ms, heartbeat ${HEARTBEAT_MS} ms)`,
   );
-  console.log('           p50     p90     p99     max   (ms)');
-  console.log(`        ${ms(s.p50)}   ${ms(s.p90)}   ${ms(s.p99)}   ${ms(s.max)}`);
+  console.log(HEADER);
+  for (const p of PHASES) console.log(row(LABELS[p], summarize(ensemble.map((s) => s[p]))));
+  const splits = ensemble.filter((s) => s.termJump > 1).length;
+  console.log(`  split votes (term moved by more than one): ${splits}/${ensemble.length}`);
+  if (!etcd) return;
   console.log(
-    `× 150 ms  ${(s.p50 / MIN_TIMEOUT_MS).toFixed(2)}    ${(s.p90 / MIN_TIMEOUT_MS).toFixed(2)}    ${(s.p99 / MIN_TIMEOUT_MS).toFixed(2)}    ${(s.max / MIN_TIMEOUT_MS).toFixed(2)}`,
+    `\netcd 3.4: kill -9 the leader → each phase (${etcd.length} kills, 3 members, election timeout ${ETCD_ELECTION_TIMEOUT_MS} ms, heartbeat ${ETCD_HEARTBEAT_MS} ms, PreVote)`,
   );
+  console.log(HEADER);
+  console.log(row('kill → first pre-vote', summarize(etcd.map((s) => s.preVote))));
+  console.log(row('kill → new leader', summarize(etcd.map((s) => s.leader))));
+  console.log(row('kill → put acknowledged', summarize(etcd.map((s) => s.ack ?? Number.NaN))));
+  console.log(
+    `  split votes (term moved by more than one): ${etcd.filter((s) => s.termJump > 1).length}/${etcd.length}`,
+  );
+  console.log('\nensemble ÷ etcd                                p50    p90    p99    max');
+  const ratio = (label: string, a: Summary, b: Summary) =>
+    console.log(
+      `  ${label.padEnd(42)} ${[a.p50 / b.p50, a.p90 / b.p90, a.p99 / b.p99, a.max / b.max].map((x) => x.toFixed(2).padStart(5)).join('  ')}`,
+    );
+  const leaderE = summarize(ensemble.map((s) => s.leader));
+  const leaderC = summarize(etcd.map((s) => s.leader));
+  const ackE = summarize(ensemble.map((s) => s.ack));
+  const ackC = summarize(etcd.map((s) => s.ack ?? Number.NaN));
+  ratio('kill → new leader', leaderE, leaderC);
+  ratio('kill → write acknowledged', ackE, ackC);
+  const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+  console.log(
+    `\ntarget: write p50 ≤ etcd's (${ackE.p50.toFixed(0)} vs ${ackC.p50.toFixed(0)} ms) ${verdict(ackE.p50 <= ackC.p50)}; ` +
+      `write p99 ≤ 1.2 × etcd's (${ackE.p99.toFixed(0)} vs ${(1.2 * ackC.p99).toFixed(0)} ms) ${verdict(ackE.p99 <= 1.2 * ackC.p99)}; ` +
+      `leader p99 ≤ etcd's (${leaderE.p99.toFixed(0)} vs ${leaderC.p99.toFixed(0)} ms) ${verdict(leaderE.p99 <= leaderC.p99)}`,
+  );
+}
+
+const missing = etcdMissing();
+if (missing) console.log(missing);
+const etcdBench = missing
+  ? null
+  : await startEtcdBench({ basePort: Number(values['etcd-port']), withPut: true });
+try {
+  const { ensemble, etcd } = await run(etcdBench);
+  report(ensemble, etcdBench ? etcd : null);
 } finally {
-  await bench.stop();
+  await etcdBench?.stop();
 }

@@ -7,11 +7,17 @@ export function postJson(
   url: string,
   body: string,
   headers: Record<string, string> = {},
+  signal?: AbortSignal,
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } },
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', ...headers },
+        ...(signal ? { signal } : {}),
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');

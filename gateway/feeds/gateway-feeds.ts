@@ -1,7 +1,9 @@
 /**
- * The gateway's subscriptions. `leaderChanged` comes from the leader registry (announcements);
- * `clusterEvents` merges every node's own transitions, one standing subscription per node that
- * reconnects when the node comes back and then asks for what it missed (`since`); `events` is passed through from a healthy node and, when
+ * The gateway's subscriptions. `leaderChanged` comes from the leader registry (announcements,
+ * and the transitions below); `clusterEvents` merges every node's own transitions, one standing
+ * subscription per node that reconnects when the node comes back and then asks for what it
+ * missed (`since`), and whose transitions to leader tell the registry of a new leader at once
+ * (before the node's fence claim and announcement); `events` is passed through from a healthy node and, when
  * that node goes away, resumed on another just after the last position delivered, so a
  * subscriber sees neither a gap nor a repeat across a node's death.
  */
@@ -33,7 +35,7 @@ export class GatewayFeeds implements Feeds {
   private stopped = false;
 
   constructor(
-    registry: LeaderRegistry,
+    private readonly registry: LeaderRegistry,
     private readonly directory: NodeDirectory,
     private readonly logger: Logger,
     /** The log's newest position, read on a node. */
@@ -69,12 +71,26 @@ export class GatewayFeeds implements Feeds {
         for await (const event of feed) {
           if (event.at > lastAt) lastAt = event.at;
           this.transitions.add(event); // a replayed one seen before is dropped here
+          if (event.to === 'LEADER') this.leaderElected(event, node.url);
         }
       })();
       this.stops.push(async () => {
         await feed.return();
         await pump;
       });
+    }
+  }
+
+  /**
+   * A node's own word that it won an election: route writes to it now rather than after its
+   * fence claim and announcement (the node holds a write until its claim commits, and refuses
+   * it if the claim fails, so no write is taken without the fence). The registry refuses an
+   * older term, or another node for a term it knows, as for announcements.
+   */
+  private leaderElected(event: ClusterEventDto, url: string): void {
+    const result = this.registry.accept({ id: event.nodeId, url, term: event.term });
+    if (result.kind === 'accepted' && result.changed) {
+      this.logger.info({ leader: event.nodeId, term: event.term, url }, 'leader learnt from its transition');
     }
   }
 

@@ -31,7 +31,9 @@ export function announceRoute(
       res.status(409).json({ accepted: false, reason: result.reason, leader: result.known });
       return;
     }
-    if (result.changed) options.logger.info({ leader: nodeId, term, url }, 'leader announced');
+    // Logged even when the registry knew the leader already (from its transition on the node's
+    // clusterEvents feed): an announcement comes once per term, after the fence claim.
+    options.logger.info({ leader: nodeId, term, url, news: result.changed }, 'leader announced');
     res.json({ accepted: true, leader: result.leader });
   });
 }

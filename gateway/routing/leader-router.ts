@@ -20,7 +20,10 @@ import { routeSpan } from './traced-routing.js';
 
 /** While the leader is unreachable and no newer one is known, look again this often. */
 const RECHECK_MS = 100;
-/** A request is sent at most this many times (each failure waits for a newer leader first). */
+/**
+ * A request is sent at most this many times to leaders that refused it or were deposed while it
+ * was in flight (each failure waits for a newer leader first).
+ */
 const MAX_ATTEMPTS = 12;
 
 export interface RoutedResponse extends NodeResponse {
@@ -78,6 +81,7 @@ export class LeaderRouter {
     const keyed = LeaderRouter.withKey(headers);
     let leader = registry.current() ?? (await registry.newerThan(null, Date.now() + leaderWaitMs, signal));
     let waitingSince = Date.now();
+    let sent = 0;
     for (let attempt = 1; ; attempt++) {
       if (!leader) throw new NoLeaderError(leaderWaitMs);
       let failure: string;
@@ -107,7 +111,11 @@ export class LeaderRouter {
       } finally {
         stopWatching();
       }
-      if (attempt >= MAX_ATTEMPTS) throw new NoLeaderError(Date.now() - waitingSince);
+      // Looking again at a leader that did not answer, while no newer one is known, is bounded by
+      // the wait for a leader, not by the attempts: an election with a split vote or two outlasts
+      // MAX_ATTEMPTS rechecks, and the write must then go to its winner, not fail.
+      if (failure !== 'unreachable') sent++;
+      if (sent >= MAX_ATTEMPTS) throw new NoLeaderError(Date.now() - waitingSince);
       metrics.retries.inc({ reason: failure });
       this.options.logger.debug({ leader: leader.id, term: leader.term, failure, attempt }, 'write retried');
       const failed: KnownLeader = leader;

@@ -562,3 +562,27 @@ describe('whole-cluster rules', () => {
     );
   });
 });
+
+describe('two pre-candidates at once', () => {
+  test('only the lower id wins its PreVote, so the vote does not split', () => {
+    // a is dead; b and c time out on the same tick, each asks the other for a PreVote.
+    const b = makeNode({ id: 'b', stored: { term: 1, votedFor: null } });
+    const c = makeNode({ id: 'c', stored: { term: 1, votedFor: null } });
+    const nodes: Record<string, RaftElection> = { b, c };
+    let inFlight = [...allMessages(ticks(b, MIN)), ...allMessages(ticks(c, MIN))];
+    assert.deepEqual([b.status().role, c.status().role], ['pre-candidate', 'pre-candidate']);
+    const refusals: string[] = [];
+    for (let round = 0; inFlight.length > 0 && round < 10; round++) {
+      inFlight = inFlight.flatMap((m) => {
+        const out = nodes[m.to]?.step(m);
+        for (const e of out?.events ?? []) if (e.kind === 'vote' && !e.granted) refusals.push(e.reason);
+        return out?.messages ?? [];
+      });
+    }
+    assert.deepEqual(
+      [b.status().role, b.status().term, c.status().role, c.status().term, c.status().leader],
+      ['leader', 2, 'follower', 2, 'b'],
+    );
+    assert.deepEqual(refusals, ['pre-campaigning for term 2 too, and b < c']);
+  });
+});

@@ -384,13 +384,21 @@ export class RaftElection {
     // Here m.term >= this.term (equal, or higher for a PreVote that did not move our term).
     // etcd's rule: vote again for the same candidate; vote anew only with no vote and no leader
     // this term; grant a PreVote for a higher term (the lease check has already run).
+    // Two pre-candidates for the same term would each grant the other, both stand, and split the
+    // vote: a whole election timeout lost. While pre-campaigning, grant only a lower id, so at
+    // most one of them wins its PreVote. (A PreVote grant changes no term or vote: safety is not
+    // at stake, only which of them stands.)
+    const rivalPreCandidate =
+      m.preVote && this.role === 'pre-candidate' && m.term === this.term + 1 && m.from > this.config.id;
     const canVote =
       this.votedFor === m.from ||
       (this.votedFor === null && this.leader === null) ||
       (m.preVote && m.term > this.term);
     // Without a replicated log there is no up-to-date check: the log is in PostgreSQL, fenced.
     let refusal: string | null = null;
-    if (!canVote) {
+    if (rivalPreCandidate) {
+      refusal = `pre-campaigning for term ${m.term} too, and ${this.config.id} < ${m.from}`;
+    } else if (!canVote) {
       refusal =
         this.votedFor !== null
           ? `already voted for ${this.votedFor} in term ${this.term}`

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
 import { pino } from 'pino';
 import { ApiError } from '../../api/errors.js';
 import { startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
@@ -21,16 +22,16 @@ import { DatabaseWatch } from './database-watch.js';
 import { FenceKeeper } from './fence-keeper.js';
 import { PeerUrls } from './peer-urls.js';
 
-let pg: TestPostgres;
+let postgres: TestPostgres;
 let orm: MikroORM;
 
 before(async () => {
-  pg = await startTestPostgres();
-  orm = await openDatabase(await pg.createDatabase());
+  postgres = await startTestPostgres();
+  orm = await openDatabase(await postgres.createDatabase());
 });
 after(async () => {
   await orm.close();
-  await pg.stop();
+  await postgres.stop();
 });
 
 /** A logger whose messages the test can wait for (including those already logged). */
@@ -156,7 +157,7 @@ test('a deposed leader: its appends fail NOT_LEADER, it steps down once and forg
 test('a new leader whose claim finds a newer fence steps down through the same place, once', {
   timeout: 20_000,
 }, async () => {
-  const other = await openDatabase(await pg.createDatabase());
+  const other = await openDatabase(await postgres.createDatabase());
   // n2 claimed term 7 while n1 was away; n1's election starts over from term 0.
   await new EventStore(other).fence.claim({ term: 7, nodeId: 'n2' }, 'http://n2');
   const { store, keeper, stepDowns, logged, stop } = startNode(other);
@@ -179,7 +180,7 @@ test('a new leader whose claim finds a newer fence steps down through the same p
 test('a handover waits for the writes let in, holds new ones until it ends, then lets them go on', {
   timeout: 20_000,
 }, async () => {
-  const other = await openDatabase(await pg.createDatabase());
+  const other = await openDatabase(await postgres.createDatabase());
   const { keeper, logged, stop } = startNode(other);
   try {
     await logged('claimed the write fence for term 1');
@@ -221,5 +222,56 @@ test('a handover waits for the writes let in, holds new ones until it ends, then
   } finally {
     await stop();
     await other.close();
+  }
+});
+
+test('a write that reaches a leader still claiming its fence waits for the claim, and lands after LeaderElected', {
+  timeout: 20_000,
+}, async () => {
+  const url = await postgres.createDatabase();
+  const db = await openDatabase(url);
+  // Another session holds the fence table, so the claim of the coming election has to wait.
+  const blocker = new pg.Client({ connectionString: url });
+  await blocker.connect();
+  await blocker.query('set idle_in_transaction_session_timeout = 0');
+  await blocker.query('begin');
+  await blocker.query('lock table leadership in exclusive mode');
+  const { store, keeper, logged, stop } = startNode(db);
+  try {
+    await logged('elected: claiming the write fence');
+    let settled = false;
+    const fence = keeper.writeFence().finally(() => {
+      settled = true;
+    });
+    // The claim is stuck behind the lock: the write waits (before, it was refused NOT_LEADER).
+    await blocker.query('select pg_sleep(0.2)');
+    assert.equal(settled, false);
+    assert.equal(keeper.canWrite(), false);
+    await blocker.query('commit');
+    assert.deepEqual(await fence, { term: 1, nodeId: 'n1' });
+    const stream = `task-${randomUUID()}`;
+    const id = stream.slice('task-'.length);
+    const result = await store.append(await fence, [
+      {
+        stream,
+        expectedVersion: 0,
+        events: [
+          {
+            type: 'TaskCreated',
+            data: { id, title: 'early', description: null, status: 'TODO', createdBy: 'n1' },
+          },
+        ],
+      },
+    ]);
+    assert.equal(result.kind, 'appended');
+    const [elected] = await store.readStream('cluster');
+    assert.equal(elected?.type, 'LeaderElected');
+    assert.ok(
+      result.kind === 'appended' && (result.events[0]?.position ?? 0) > (elected?.position ?? Infinity),
+    );
+  } finally {
+    await blocker.end();
+    await stop();
+    await db.close();
   }
 });

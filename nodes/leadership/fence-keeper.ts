@@ -17,6 +17,13 @@ import type { WriteFence } from '../store/write-fence.js';
 import type { DatabaseWatch } from './database-watch.js';
 import type { PeerUrls } from './peer-urls.js';
 
+/**
+ * How long a write that reaches an elected leader still claiming its fence waits for the claim
+ * (which, when the database answers, commits within milliseconds; when it does not, the database
+ * watch ends the leadership after a few seconds).
+ */
+const CLAIM_WAIT_MS = 1_000;
+
 /** What the command handler needs: the fence to write under, and where to report its loss. */
 export class FenceKeeper implements FenceAccess {
   /**
@@ -26,6 +33,12 @@ export class FenceKeeper implements FenceAccess {
    */
   private claimed: number | null = null;
   private claiming: Promise<void> = Promise.resolve();
+  /**
+   * The term whose claim has written the fence row in its still open transaction, which holds
+   * the row's lock until it commits; with `fenceTaken`, resolved at that moment.
+   */
+  private takenTerm: number | null = null;
+  private fenceTaken: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
   private stopped = false;
   /** Writes let in under the fence and not yet answered. */
@@ -123,8 +136,16 @@ export class FenceKeeper implements FenceAccess {
   }
 
   private async fenceNow(): Promise<Fence> {
+    // Elected but still claiming (the gateway learns of a new leader from its transition, before
+    // the claim commits): wait for the claim in flight rather than refuse, bounded.
+    if (!this.canWrite() && this.options.election.status().role === 'leader') await this.claimProgress();
     const s = this.options.election.status();
     if (this.canWrite()) return { term: s.term, nodeId: s.id };
+    // The claim has written the fence row and holds its lock until it commits. An append checks
+    // the fence under that lock, so it waits for the claim and lands just after it — or, if the
+    // claim rolls back, finds the old fence and is refused: never stored without the claimed
+    // fence. Its work up to the lock overlaps the claim's LeaderElected append and commit.
+    if (s.role === 'leader' && this.takenTerm === s.term) return { term: s.term, nodeId: s.id };
     if (s.role === 'leader') {
       throw ApiError.notLeader(
         null,
@@ -134,6 +155,22 @@ export class FenceKeeper implements FenceAccess {
     throw ApiError.notLeader(
       s.leader === null ? null : { id: s.leader, url: await this.options.urls.lookup(s.leader) },
     );
+  }
+
+  /**
+   * Resolves when the claim in flight has taken the fence row or ended (claimed, lost, stopped),
+   * or after CLAIM_WAIT_MS.
+   */
+  private async claimProgress(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLAIM_WAIT_MS);
+    });
+    try {
+      await Promise.race([this.claiming, this.fenceTaken, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   fenceLost(error: NotLeaderError): ApiError {
@@ -155,7 +192,13 @@ export class FenceKeeper implements FenceAccess {
   private onElectionEvent(e: TimedElectionEvent): void {
     if (e.kind !== 'transition') return;
     if (e.from === 'leader' && e.to !== 'leader') this.options.announcer?.cancel();
-    if (e.to === 'leader') this.claiming = this.claim(e.term);
+    if (e.to === 'leader') {
+      this.options.logger.info(
+        { node: this.options.self.id, term: e.term },
+        'elected: claiming the write fence',
+      );
+      this.claiming = this.claim(e.term);
+    }
   }
 
   private leads(term: number): boolean {
@@ -167,15 +210,26 @@ export class FenceKeeper implements FenceAccess {
     const { fence, self, logger, announcer, watch } = this.options;
     let delay = 50;
     while (this.leads(term)) {
+      let taken = () => {};
+      this.fenceTaken = new Promise<void>((resolve) => {
+        taken = resolve;
+      });
       try {
-        await fence.claim({ term, nodeId: self.id }, self.url);
+        const stored = await fence.claim({ term, nodeId: self.id }, self.url, () => {
+          this.takenTerm = term;
+          taken();
+          logger.info({ node: self.id, term }, 'write fence taken');
+        });
         watch.reached();
+        if (stored) logger.info({ node: self.id, term, position: stored.position }, 'LeaderElected stored');
+        this.takenTerm = null;
         if (!this.leads(term)) return;
         this.claimed = term;
         logger.info({ node: self.id, term }, `claimed the write fence for term ${term}`);
         void announcer?.announce(term, () => this.leads(term) && this.claimed === term);
         return;
       } catch (error) {
+        this.takenTerm = null;
         if (error instanceof NotLeaderError) {
           this.fenceLost(error);
           return;

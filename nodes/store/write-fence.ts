@@ -32,8 +32,10 @@ export class WriteFence {
    * node's Node row (so followers learn the leader's URL), the fence row, and the event, appended
    * through the log's one append path under the new fence. Only a higher term than the fenced one
    * may claim (re-claiming one's own term is a no-op that succeeds and returns null).
+   * `onTaken` is called once the fence row is written (not yet committed), for the failover
+   * benchmark's phases.
    */
-  async claim(fence: Fence, url: string): Promise<StoredEvent | null> {
+  async claim(fence: Fence, url: string, onTaken?: () => void): Promise<StoredEvent | null> {
     return this.db.transaction().execute(async (trx) => {
       await this.nodes.report({ id: fence.nodeId, url, role: 'LEADER', term: fence.term }, trx);
       const current = await lock(trx);
@@ -55,6 +57,7 @@ export class WriteFence {
           })),
         )
         .execute();
+      onTaken?.();
       const [outcome] = await this.log.appendBatch(
         [
           {

@@ -1,0 +1,82 @@
+/**
+ * The gateway learns of a new leader from the node's own transition on its standing clusterEvents
+ * feed, without waiting for the node's fence claim and announcement. Here the nodes announce to
+ * nobody and the gateway's health checks are too rare to help, so only the transitions can tell
+ * it: a write goes through at start and again after the leader is killed.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { LocalCluster } from '../launcher/local-cluster.js';
+import type { ServiceProcess, ServiceRecord } from '../launcher/service-process.js';
+import { gatewayCluster, gatewayProcess, gatewayUrlOf, startGateway } from '../test-support/gateway-stack.js';
+import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
+
+const TOKEN = 'transition-test-token-0123456789';
+const PORT = 14_650;
+const stack = { basePort: PORT, secret: 'transition-test-secret-0123456789', apiToken: TOKEN };
+
+let pg: TestPostgres;
+let cluster: LocalCluster;
+let gateway: ServiceProcess;
+const gatewayLog: ServiceRecord[] = [];
+
+before(async () => {
+  pg = await startTestPostgres();
+  gateway = gatewayProcess(stack, {
+    env: { HEALTH_INTERVAL_MS: '60000', LEADER_WAIT_MS: '5000' },
+    onRecord: (r) => gatewayLog.push(r),
+  });
+  await startGateway(gateway);
+  cluster = gatewayCluster(stack, {
+    dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-transition-')),
+    databaseUrl: await pg.createDatabase(),
+    gatewayUrl: undefined, // the nodes announce to nobody
+  });
+  cluster.startAll();
+  await cluster.waitForReady();
+});
+
+after(async () => {
+  await gateway?.stop();
+  await cluster?.stopAll();
+  await pg?.stop();
+});
+
+async function createTask(title: string): Promise<unknown> {
+  const res = await fetch(`${gatewayUrlOf(PORT)}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify({
+      query: 'mutation ($t: String!) { createTask(input: { title: $t }) { title } }',
+      variables: { t: title },
+    }),
+  });
+  return res.json();
+}
+
+test('writes follow the leaders the gateway learns from their transitions', { timeout: 90_000 }, async () => {
+  const { leader, term } = await cluster.waitForAgreement(30_000);
+  await gateway.waitFor(
+    (r) => r.msg === 'leader learnt from its transition' && r.leader === leader && r.term === term,
+    20_000,
+    `the gateway to learn of ${leader} from its transition`,
+  );
+  assert.deepEqual(await createTask('first'), { data: { createTask: { title: 'first' } } });
+
+  const next = gateway.waitFor(
+    (r) => r.msg === 'leader learnt from its transition' && Number(r.term) > term,
+    20_000,
+    'the gateway to learn of the next leader from its transition',
+  );
+  await cluster.kill(leader);
+  // Sent at once: the gateway holds it until it knows the next leader, which holds it until its claim.
+  assert.deepEqual(await createTask('after the kill'), { data: { createTask: { title: 'after the kill' } } });
+  await next;
+  assert.deepEqual(
+    gatewayLog.filter((r) => r.msg === 'leader announced' || r.msg === 'leader found by health check'),
+    [],
+  );
+});

@@ -1,0 +1,72 @@
+/**
+ * The write router through a failover, over a transport that stands in for the nodes: a write to
+ * a dead leader waits for the registry's next leader (an event, whenever it comes) and goes there
+ * with the same idempotency key, however many times the dead one was looked at again meanwhile.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { pino } from 'pino';
+import { IDEMPOTENCY_KEY_HEADER } from '../../common/http-headers.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { LeaderRegistry } from './leader-registry.js';
+import { LeaderRouter } from './leader-router.js';
+import type { NodeTransport } from './node-batcher.js';
+import type { NodeDirectory } from './node-directory.js';
+import { NodeUnreachableError } from './node-http.js';
+
+const DEAD = 'http://dead';
+const NEXT = 'http://next';
+
+// The registry waits on AbortSignal.timeout, which does not hold the event loop open by itself
+// (the gateway's server does): hold it for the tests.
+const keepAlive = setInterval(() => {}, 1_000);
+after(() => clearInterval(keepAlive));
+
+function router(registry: LeaderRegistry, transport: NodeTransport, leaderWaitMs: number) {
+  return new LeaderRouter({
+    registry,
+    directory: { markUnhealthy: () => {} } as unknown as NodeDirectory,
+    leaderWaitMs,
+    nodeTimeoutMs: 1_000,
+    metrics: { retries: { inc: () => {} } } as unknown as GatewayMetrics,
+    logger: pino({ level: 'silent' }),
+    transport,
+  });
+}
+
+test('a write outlives an election longer than its attempts, and goes to the winner with its key', async () => {
+  const registry = new LeaderRegistry();
+  registry.accept({ id: 'n1', url: DEAD, term: 1 });
+  const sent: Array<{ url: string; key: string | undefined }> = [];
+  let deadTries = 0;
+  const transport: NodeTransport = {
+    async send(url, _body, headers) {
+      sent.push({ url, key: headers[IDEMPOTENCY_KEY_HEADER] });
+      if (url === DEAD) {
+        // The next leader is elected only after the dead one was looked at 15 times (over the
+        // 12 attempts a write has); each look fails at once, as a refused connection does.
+        if (++deadTries === 15) registry.accept({ id: 'n2', url: NEXT, term: 3 });
+        throw new NodeUnreachableError(url, 'ECONNREFUSED');
+      }
+      return { status: 200, contentType: 'application/json', body: Buffer.from('{"data":{}}') };
+    },
+  };
+  const res = await router(registry, transport, 10_000).send('{}', { [IDEMPOTENCY_KEY_HEADER]: 'k-1' });
+  assert.equal(res.leader.url, NEXT);
+  assert.equal(deadTries, 15);
+  assert.deepEqual(sent.at(-1), { url: NEXT, key: 'k-1' });
+  assert.ok(sent.every((s) => s.key === 'k-1'));
+});
+
+test('with no leader other than a dead one, a write fails NO_LEADER once the leader wait is over', async () => {
+  const registry = new LeaderRegistry();
+  registry.accept({ id: 'n1', url: DEAD, term: 1 });
+  const transport: NodeTransport = {
+    send: async (url) => {
+      throw new NodeUnreachableError(url, 'ECONNREFUSED');
+    },
+  };
+  const started = Date.now();
+  await assert.rejects(router(registry, transport, 300).send('{}', {}), { name: 'NoLeaderError' });
+  assert.ok(Date.now() - started >= 300);
+});
