@@ -25,9 +25,12 @@ const udpFree = (port: number) =>
   });
 
 /** The first of `count` consecutive ports that are all free on 127.0.0.1, for TCP and UDP. */
-export async function freePortRange(count: number): Promise<number> {
+export async function freePortRange(
+  count: number,
+  options: { belowEphemeral?: boolean } = {},
+): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const base = await freePort();
+    const base = options.belowEphemeral ? belowEphemeralPort(count) : await freePort();
     if (base + count > 65_535) continue;
     let free = true;
     for (let port = base; port < base + count && free; port++) {
@@ -36,4 +39,13 @@ export async function freePortRange(count: number): Promise<number> {
     if (free) return base;
   }
   throw new Error(`no ${count} consecutive free ports found`);
+}
+
+/**
+ * A random base port below Linux's ephemeral range (32768 and up by default), for servers that
+ * start some time after their ports were picked: an outgoing connection's source port, taken from
+ * the ephemeral range, could take one of them meanwhile (seen with a Patroni member's port).
+ */
+function belowEphemeralPort(count: number): number {
+  return 20_000 + Math.floor(Math.random() * (12_000 - count));
 }

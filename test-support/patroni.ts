@@ -13,7 +13,7 @@ export async function startTestPatroni(
   return startInTemporaryDir('ensemble-patroni-', async (dataDir) =>
     startPatroniCluster({
       dataDir,
-      basePort: await freePortRange(10),
+      basePort: await freePortRange(10, { belowEphemeral: true }),
       database: options.database ?? 'ensemble',
       password: 'test',
       timing: options.timing,
