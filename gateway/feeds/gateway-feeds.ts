@@ -55,9 +55,10 @@ export class GatewayFeeds implements Feeds {
     for (const node of this.directory.all()) {
       if (this.watched.has(node.url) || this.stopped) continue;
       this.watched.add(node.url);
-      // A feed that reconnects asks the node for what it missed (the node keeps its last
-      // transitions); the first one, for what happened since the gateway started.
-      let lastAt = this.startedAt;
+      // The first subscription asks for every transition the node kept, so the page shows an
+      // election that happened before the gateway started; a feed that reconnects asks for what
+      // it missed since the last one it saw.
+      let lastAt = new Date(0);
       const feed = this.forever(node.url, (onConnected) =>
         subscribeOnNode(
           node.url,
@@ -71,7 +72,9 @@ export class GatewayFeeds implements Feeds {
         for await (const event of feed) {
           if (event.at > lastAt) lastAt = event.at;
           this.transitions.add(event); // a replayed one seen before is dropped here
-          if (event.to === 'LEADER') this.leaderElected(event, node.url);
+          // Only a fresh win routes writes: an old one replayed from the node's memory could
+          // briefly point an empty registry at a leader long deposed.
+          if (event.to === 'LEADER' && event.at >= this.startedAt) this.leaderElected(event, node.url);
         }
       })();
       this.stops.push(async () => {
