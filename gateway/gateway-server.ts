@@ -59,7 +59,10 @@ export async function startGatewayServer(
     registry,
     intervalMs: config.healthIntervalMs,
     logger,
-    onChange: () => feeds.watchNodes(),
+    onChange: (node) => {
+      feeds.watchNodes();
+      if (node.healthy) feeds.reconnectNow(node.url);
+    },
   });
   const metrics = createMetrics(registry, directory);
   // Requests for one node in the same turn share one HTTP exchange (the nodes' /graphql/batch).

@@ -31,6 +31,8 @@ export class GatewayFeeds implements Feeds {
   private readonly transitions = new RecentTransitions();
   private readonly startedAt = new Date();
   private readonly watched = new Set<string>();
+  /** Per node URL, what ends a feed's wait before its next reconnection attempt. */
+  private readonly wakers = new Map<string, () => void>();
   private readonly stops: Array<() => Promise<void>> = [];
   private stopped = false;
 
@@ -95,6 +97,14 @@ export class GatewayFeeds implements Feeds {
     if (result.kind === 'accepted' && result.changed) {
       this.logger.info({ leader: event.nodeId, term: event.term, url }, 'leader learnt from its transition');
     }
+  }
+
+  /**
+   * The node answers its health check again: reconnect its feed now rather than after the
+   * backoff (up to 2 s), so that the gateway hears of its transitions — a win, say — at once.
+   */
+  reconnectNow(url: string): void {
+    this.wakers.get(url)?.();
   }
 
   async stop(): Promise<void> {
@@ -185,7 +195,9 @@ export class GatewayFeeds implements Feeds {
         }
         if (done) break;
         if (connected) this.logger.info({ node: url }, 'clusterEvents feed lost; reconnecting');
-        await Promise.race([delay(RECONNECT_MS[Math.min(failures++, RECONNECT_MS.length - 1)]), stop]);
+        const woken = new Promise<void>((resolve) => this.wakers.set(url, resolve));
+        await Promise.race([delay(RECONNECT_MS[Math.min(failures++, RECONNECT_MS.length - 1)]), stop, woken]);
+        this.wakers.delete(url);
       }
     });
   }

@@ -16,7 +16,9 @@ import { IdleTransactionTimeout } from './migrations/0007-idle-transaction-timeo
 import { NoParallelQuery } from './migrations/0008-no-parallel-query.js';
 import { EventNodeNotAForeignKey } from './migrations/0009-event-node-not-a-foreign-key.js';
 import { ProjectionAsCurrentCode } from './migrations/0010-projection-as-current-code.js';
+import { WarmAppendBatch } from './migrations/0011-warm-append-batch.js';
 import { type PrimaryLocator, primaryClientClass, primaryLocator } from './primary-locator.js';
+import { WARM_CONNECTIONS, warmConnection } from './warm-connection.js';
 
 const MIGRATION_LOCK = 7_340_201; // any constant shared by every node
 
@@ -31,6 +33,7 @@ export const MIGRATIONS = [
   { name: '0008-no-parallel-query', class: NoParallelQuery },
   { name: '0009-event-node-not-a-foreign-key', class: EventNodeNotAForeignKey },
   { name: '0010-projection-as-current-code', class: ProjectionAsCurrentCode },
+  { name: '0011-warm-append-batch', class: WarmAppendBatch },
 ];
 
 export async function openDatabase(
@@ -46,10 +49,16 @@ export async function openDatabase(
       await orm.close();
     }
   });
-  return init(locator, options.poolSize ?? 10);
+  const poolSize = options.poolSize ?? 10;
+  const orm = await init(locator, poolSize, true);
+  // Open the warm connections now, not on the first appends (./warm-connection.ts): issued at
+  // once, each query takes a connection of its own.
+  const warm = Math.min(WARM_CONNECTIONS, poolSize);
+  await Promise.all(Array.from({ length: warm }, () => orm.em.getConnection().execute('select 1')));
+  return orm;
 }
 
-function init(locator: PrimaryLocator, poolSize: number): Promise<MikroORM> {
+function init(locator: PrimaryLocator, poolSize: number, warm = false): Promise<MikroORM> {
   // Not `clientUrl`: MikroORM reads it with `new URL`, which refuses a list of hosts. The pool's
   // own Client class picks the host (the writable primary) for every connection it opens.
   const first = locator.url.hosts[0]?.config ?? {};
@@ -59,7 +68,8 @@ function init(locator: PrimaryLocator, poolSize: number): Promise<MikroORM> {
     user: first.user,
     password: typeof first.password === 'string' ? first.password : undefined,
     dbName: first.database,
-    driverOptions: { Client: primaryClientClass(locator) },
+    // The migrations' pool (`warm` false) runs before append_batch may exist in its current form.
+    driverOptions: { Client: primaryClientClass(locator, warm ? warmConnection : undefined) },
     entities: ENTITIES,
     extensions: [Migrator],
     migrations: {
@@ -70,7 +80,8 @@ function init(locator: PrimaryLocator, poolSize: number): Promise<MikroORM> {
       transactional: true,
       allOrNothing: true,
     },
-    pool: { min: 0, max: poolSize },
+    // Kept open once opened (pg-pool reaps idle connections only above `min`).
+    pool: { min: warm ? Math.min(WARM_CONNECTIONS, poolSize) : 0, max: poolSize },
     // Discovery is explicit (the entity list); no reflection or folder scanning at start.
     discovery: { warnWhenNoEntities: true },
     debug: false,

@@ -114,7 +114,11 @@ export function primaryLocator(databaseUrl: string): PrimaryLocator {
  * checks it is writable on this very connection (the primary may have moved in between). After
  * an error meaning the primary moved, it is released to the pool as failed, which destroys it.
  */
-export function primaryClientClass(locator: PrimaryLocator): typeof pg.Client {
+export function primaryClientClass(
+  locator: PrimaryLocator,
+  /** Run on each new connection once it is known writable, before the pool hands it out. */
+  prepare?: (client: pg.Client) => Promise<void>,
+): typeof pg.Client {
   return class PrimaryClient extends pg.Client {
     private target: DatabaseHost | null = null;
     private primaryLost: Error | null = null;
@@ -171,6 +175,8 @@ export function primaryClientClass(locator: PrimaryLocator): typeof pg.Client {
           locator.forget(target);
           throw new NoWritablePrimaryError(`${target.name} ${refusal}`);
         }
+        await prepare?.(this);
+        if (lost) throw lost;
       } catch (error) {
         await this.end().catch(() => {}); // the pool forgets a client that failed to connect
         this.failed(error);

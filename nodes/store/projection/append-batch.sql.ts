@@ -2,7 +2,8 @@
  * `append_batch`: a whole group-committed batch of appends in one statement — so in one round
  * trip, and, run outside an explicit transaction, in one transaction of its own:
  *
- *  1. lock the fence row (a claim for a newer term waits for it, and it for the claim);
+ *  1. lock the fence row (a claim for a newer term waits for it, and it for the claim) — unless
+ *     the batch is empty: that call only plans the statements (see warm-connection.ts);
  *  2. in a second statement, whose snapshot follows the lock wait (a volatile function takes a
  *     fresh snapshot per statement under READ COMMITTED) and so sees every append that committed
  *     meanwhile: decide each append — NOT_LEADER (its term and node are not the fenced ones),
@@ -41,7 +42,11 @@ export const APPEND_BATCH_SQL = `
     v_inserted jsonb;
     v_positions bigint[];
   begin
-    select l.term, l.node_id into v_term, v_node from leadership l where l.singleton for update;
+    -- An empty batch is a warm-up (a new pooled connection's first call, nodes/store/warm-connection.ts):
+    -- it runs, and so plans, every statement below on no rows, without locking the fence.
+    if jsonb_array_length(p_appends) > 0 then
+      select l.term, l.node_id into v_term, v_node from leadership l where l.singleton for update;
+    end if;
 
     with a as (
       select (x.ord - 1)::int as i, x.a
