@@ -59,8 +59,9 @@ export function graphqlBatchRoute(options: {
       return error(400, refusalBody('BAD_REQUEST', (e as Error).message));
     }
     const headers = new HeaderMap([['content-type', 'application/json']]);
-    const { authorization, [IDEMPOTENCY_KEY_HEADER]: key } = request.headers;
+    const { authorization, accept, [IDEMPOTENCY_KEY_HEADER]: key } = request.headers;
     if (authorization !== undefined) headers.set('authorization', authorization);
+    if (accept !== undefined) headers.set('accept', accept);
     if (key !== undefined) headers.set(IDEMPOTENCY_KEY_HEADER, key);
     try {
       const result = await apollo.executeHTTPGraphQLRequest({

@@ -430,14 +430,22 @@ describe('HTTP routes', () => {
     assert.equal(((await res.json()) as GqlResponse['body']).errors?.[0]?.extensions?.code, 'NOT_FOUND');
   });
 
-  test('a malformed JSON body gets a JSON 400', async () => {
-    const res = await fetch(gqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{',
-    });
-    assert.equal(res.status, 400);
-    assert.equal(((await res.json()) as GqlResponse['body']).errors?.[0]?.extensions?.code, 'BAD_REQUEST');
+  test('a malformed JSON body gets a JSON 400, in the media type the client accepts', async () => {
+    for (const [accept, type] of [
+      [undefined, 'application/json; charset=utf-8'],
+      ['application/graphql-response+json', 'application/graphql-response+json; charset=utf-8'],
+      ['application/json, application/graphql-response+json', 'application/json; charset=utf-8'],
+      ['text/html', 'application/json; charset=utf-8'],
+    ] as const) {
+      const res = await fetch(gqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(accept === undefined ? {} : { accept }) },
+        body: '{',
+      });
+      assert.equal(res.status, 400);
+      assert.equal(res.headers.get('content-type'), type, `accept: ${accept}`);
+      assert.equal(((await res.json()) as GqlResponse['body']).errors?.[0]?.extensions?.code, 'BAD_REQUEST');
+    }
   });
 });
 
@@ -1113,6 +1121,8 @@ describe('batches from the gateway (/graphql/batch)', () => {
 
   after(() => batchServer.close());
 
+  const GRAPHQL_RESPONSE = 'application/graphql-response+json';
+
   const postBatch = (body: Buffer, signature: string | undefined, contentType = BATCH_CONTENT_TYPE) =>
     fetch(`${base}${BATCH_PATH}`, {
       method: 'POST',
@@ -1133,7 +1143,7 @@ describe('batches from the gateway (/graphql/batch)', () => {
   };
 
   test('each request is answered as it would be alone: status, content type and bytes', async () => {
-    const requests = [
+    const requests: Array<{ headers: Record<string, string>; body: string }> = [
       { headers: {}, body: JSON.stringify({ query: '{ tasks(first: 2) { edges { node { id title } } } }' }) },
       { headers: {}, body: JSON.stringify({ query: '{ nope }' }) },
       { headers: {}, body: JSON.stringify({ query: 'mutation { deleteTask(id: "b1") }' }) },
@@ -1141,6 +1151,9 @@ describe('batches from the gateway (/graphql/batch)', () => {
         headers: { ...auth, 'idempotency-key': 'batch-key' },
         body: JSON.stringify({ query: 'mutation { deleteTask(id: "b2") }' }),
       },
+      // The client's Accept travels too: the media type, and with it a request error's status.
+      { headers: { accept: GRAPHQL_RESPONSE }, body: JSON.stringify({ query: '{ headPosition }' }) },
+      { headers: { accept: GRAPHQL_RESPONSE }, body: JSON.stringify({ query: '{ nope }' }) },
       { headers: {}, body: '{"query": ' },
     ];
     const batch = encodeRequests(requests.map((r) => ({ headers: r.headers, body: Buffer.from(r.body) })));
@@ -1150,7 +1163,11 @@ describe('batches from the gateway (/graphql/batch)', () => {
     const answers = decodeResponses(Buffer.from(await res.arrayBuffer()), requests.length);
     assert.deepEqual(
       answers.map((a) => a.status),
-      [200, 400, 200, 200, 400],
+      [200, 400, 200, 200, 200, 400, 400],
+    );
+    assert.deepEqual(
+      answers.slice(4, 6).map((a) => a.contentType),
+      [`${GRAPHQL_RESPONSE}; charset=utf-8`, `${GRAPHQL_RESPONSE}; charset=utf-8`],
     );
     assert.deepEqual(calls.deleteTask?.at(-1), {
       id: 'b2',
@@ -1163,7 +1180,7 @@ describe('batches from the gateway (/graphql/batch)', () => {
       const alone = await single(r.body, r.headers);
       const a = answers[i] as BatchedResponse;
       assert.equal(a.status, alone.status, `status of ${r.body}`);
-      if (i === 4) {
+      if (i === requests.length - 1) {
         assert.equal(JSON.parse(a.body.toString()).errors[0].extensions.code, 'BAD_REQUEST');
         continue;
       }

@@ -29,6 +29,7 @@ import { internalErrorBody, refusalBody } from './error-response.js';
 import { apolloFormatError, wsFormatErrors } from './format-error.js';
 import { graphqlBatchRoute } from './graphql-batch-route.js';
 import type { Commands, Feeds, Leadership, ReadModels } from './ports.js';
+import { responseMediaType } from './response-media-type.js';
 import { graphqlExecutionSpan, graphqlServerSpan, graphqlSpanPlugin } from './traced-graphql.js';
 
 export { buildEnsembleSchema } from './schema.js';
@@ -229,9 +230,12 @@ const drainUnreadUpload: express.RequestHandler = (req, res, next) => {
   next();
 };
 
-/** Errors before GraphQL runs (bad multipart, too many files, bad JSON, too large): JSON, not HTML. */
+/**
+ * Errors before GraphQL runs (bad multipart, too many files, bad JSON, too large): JSON, not
+ * HTML, in the media type the client accepts, as Apollo's own refusals are.
+ */
 function httpErrorHandler(logger: Logger): express.ErrorRequestHandler {
-  return (err, _req, res, next) => {
+  return (err, req, res, next) => {
     if (res.headersSent) {
       next(err);
       return;
@@ -243,6 +247,7 @@ function httpErrorHandler(logger: Logger): express.ErrorRequestHandler {
     if (status >= 500) logger.error({ err }, 'HTTP request failed');
     const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
     const limit = (err as { limit?: unknown }).limit;
+    res.type(responseMediaType(req));
     if (status >= 500) {
       res.status(status).json(internalErrorBody());
       return;

@@ -32,6 +32,8 @@ export const BATCH_CONTENT_TYPE = 'application/vnd.ensemble.graphql-batch';
 /** The request headers a batch carries for each request; nothing else reaches the node. */
 export const BATCHED_HEADERS = [
   'authorization',
+  // The client's: the media type of its answer (GraphQL over HTTP), negotiated by the node.
+  'accept',
   IDEMPOTENCY_KEY_HEADER,
   TRACEPARENT_HEADER,
   TRACESTATE_HEADER,

@@ -25,6 +25,9 @@ after(() => tracing.shutdown());
 const message = (messageId: string, deliveryTag: number) =>
   ({ properties: { messageId }, fields: { deliveryTag } }) as unknown as ConsumeMessage;
 
+const withHeaders = (m: ConsumeMessage, headers: Record<string, string>) =>
+  ({ ...m, properties: { ...m.properties, headers } }) as ConsumeMessage;
+
 const named = (name: string) => exporter.getFinishedSpans().filter((s) => s.name === name);
 const idOf = (s: ReadableSpan) => s.spanContext().spanId;
 
@@ -49,6 +52,36 @@ test('a batch of messages is a trace of its own, linked to each message by its i
     received.map(idOf).sort(),
     'linked to every message',
   );
+});
+
+test("a message published in a trace: its receive span links to the producer's span, the batch stays its own trace", async () => {
+  exporter.reset();
+  const producer = { traceId: 'a1'.repeat(16), spanId: 'b2'.repeat(8) };
+  // As amqplib hands the headers over: the scraper's `traceparent` (scraper/traced-publish.ts), a
+  // producer's that does not parse, and none.
+  const traced = withHeaders(message('m-traced', 1), {
+    traceparent: `00-${producer.traceId}-${producer.spanId}-01`,
+  });
+  const garbled = withHeaders(message('m-garbled', 2), { traceparent: 'not-a-traceparent' });
+  await processSpan([traced, garbled, message('m-plain', 3)], async () => 'stored');
+  const receivedBy = (id: string) => {
+    const span = named('listings receive').find((s) => s.attributes['messaging.message.id'] === id);
+    assert.ok(span, id);
+    return span;
+  };
+  const received = receivedBy('m-traced');
+  assert.equal(received.parentSpanContext, undefined, 'a root, not a child of the producer');
+  assert.notEqual(received.spanContext().traceId, producer.traceId);
+  assert.deepEqual(
+    received.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId })),
+    [producer],
+  );
+  assert.deepEqual(receivedBy('m-garbled').links, []);
+  assert.deepEqual(receivedBy('m-plain').links, []);
+  const [process] = named('listings process');
+  assert.ok(process);
+  assert.equal(process.parentSpanContext, undefined);
+  assert.notEqual(process.spanContext().traceId, producer.traceId);
 });
 
 test('a file from FTP is a trace of its own, named by its sha256; its upload continues it', async () => {

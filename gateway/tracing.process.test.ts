@@ -12,17 +12,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
-import { parseConfig } from '../common/config.js';
-import { createLogger } from '../common/logger.js';
 import { inSpan } from '../common/spans.js';
 import { startTracing, type Tracing } from '../common/tracing.js';
 import type { LocalCluster } from '../launcher/local-cluster.js';
 import { freePortRange } from '../test-support/free-port-range.js';
-import { gatewayCluster, gatewayLeader, gatewayUrlOf } from '../test-support/gateway-stack.js';
+import {
+  gatewayCluster,
+  gatewayLeader,
+  gatewayUrlOf,
+  startInProcessGateway,
+} from '../test-support/gateway-stack.js';
 import { type OtlpReceiver, type SpanRecord, startOtlpReceiver } from '../test-support/otlp-receiver.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
-import { gatewayConfigSchema } from './config.js';
-import { type GatewayServer, startGatewayServer } from './gateway-server.js';
+import type { GatewayServer } from './gateway-server.js';
 
 const TOKEN = 'tracing-test-token-0123456789';
 const SECRET = 'tracing-test-secret-0123456789';
@@ -115,24 +117,15 @@ before(async () => {
   const basePort = await freePortRange(14);
   gatewayUrl = gatewayUrlOf(basePort);
   tracing = await startTracing({ service: 'ensemble-gateway', endpoint: null, exporter });
-  const config = parseConfig(gatewayConfigSchema, {
-    GATEWAY_URL: gatewayUrl,
-    NODE_URLS: [1, 2, 3].map((i) => `http://127.0.0.1:${basePort + i}`).join(','),
-    CLUSTER_SECRET: SECRET,
-    API_TOKEN: TOKEN,
-    HEALTH_INTERVAL_MS: '200',
+  const stack = { basePort, secret: SECRET, apiToken: TOKEN };
+  gateway = await startInProcessGateway(stack);
+  cluster = gatewayCluster(stack, {
+    dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-tracing-')),
+    databaseUrl,
+    logLevel: 'warn',
+    // The nodes' batch processor sends within 20 ms instead of 5 s.
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '20' },
   });
-  gateway = await startGatewayServer(config, createLogger('gateway', 'warn'));
-  cluster = gatewayCluster(
-    { basePort, secret: SECRET, apiToken: TOKEN },
-    {
-      dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-tracing-')),
-      databaseUrl,
-      logLevel: 'warn',
-      // The nodes' batch processor sends within 20 ms instead of 5 s.
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '20' },
-    },
-  );
   cluster.startAll();
   leaderId = (await gatewayLeader(gatewayUrl, 0, 60_000)).id;
 });

@@ -3,7 +3,11 @@ import { after, before, describe, test } from 'node:test';
 import { type ChannelModel, type ConsumeMessage, connect } from 'amqplib';
 import { type ListingMessage, listingMessage } from '../schema/listing-message.js';
 import { listingsQueueDeclaration } from '../schema/listings-queue.js';
-import { startTestRabbitmq, type TestRabbitmq } from '../test-support/rabbitmq.js';
+import {
+  receiveMessages as receive,
+  startTestRabbitmq,
+  type TestRabbitmq,
+} from '../test-support/rabbitmq.js';
 import { PublishError, publishListings } from './listing-publisher.js';
 
 const listings: ListingMessage[] = Array.from({ length: 5 }, (_, n) => ({
@@ -14,22 +18,6 @@ const listings: ListingMessage[] = Array.from({ length: 5 }, (_, n) => ({
   priceEur: Math.round(((1000 + n) / 19.5) * 100) / 100,
   scrapedAt: '2025-03-01T10:00:00.000Z',
 }));
-
-/** Collects `count` messages from a queue, acking each; resolves once all are in. */
-async function receive(connection: ChannelModel, queue: string, count: number): Promise<ConsumeMessage[]> {
-  const channel = await connection.createChannel();
-  const received: ConsumeMessage[] = [];
-  return new Promise((resolve, reject) => {
-    channel
-      .consume(queue, (message) => {
-        if (!message) return;
-        channel.ack(message);
-        received.push(message);
-        if (received.length === count) resolve(received);
-      })
-      .catch(reject);
-  });
-}
 
 describe('publishListings', () => {
   let rabbit: TestRabbitmq;
@@ -66,6 +54,8 @@ describe('publishListings', () => {
     for (const [i, m] of messages.entries()) {
       assert.equal(m.properties.deliveryMode, 2, 'persistent');
       assert.equal(m.properties.contentType, 'application/json');
+      // Tracing is off in this process: no trace context rides along (scraper/traced-publish.test.ts).
+      assert.equal(m.properties.headers?.traceparent, undefined);
       const body = JSON.parse(m.content.toString('utf8'));
       assert.deepEqual(body, listings[i]);
       assert.ok(listingMessage.safeParse(body).success);

@@ -4,7 +4,8 @@
  * published only when the broker confirms it. A nack, a return (no such queue), a closed channel
  * or a lost connection leaves the message for the next try, after a backoff, on a fresh connection
  * when needed; a retry keeps the messageId, so the consumer can tell a repeat. What is still
- * unconfirmed after the last try is a PublishError, never a silent drop.
+ * unconfirmed after the last try is a PublishError, never a silent drop. With tracing on, each
+ * message carries the publish's W3C `traceparent` in its AMQP headers (traced-publish.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -13,6 +14,7 @@ import { type ChannelModel, type ConfirmChannel, connect } from 'amqplib';
 import type { ListingMessage } from '../schema/listing-message.js';
 import { LISTINGS_QUEUE, listingsQueueDeclaration, type QueueType } from '../schema/listings-queue.js';
 import { backoffDelay, type RetryPolicy } from './retry.js';
+import { publishSpan } from './traced-publish.js';
 
 export { LISTINGS_QUEUE };
 
@@ -48,6 +50,8 @@ export class PublishError extends Error {
 interface Outgoing {
   readonly messageId: string;
   readonly body: Buffer;
+  /** The publish's trace context (`traceparent`) when tracing is on (scraper/traced-publish.ts). */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 }
 
 interface Link {
@@ -122,6 +126,7 @@ async function sendAll(link: Link, queue: string, messages: readonly Outgoing[])
               timestamp: Math.floor(Date.now() / 1000),
               type: 'listing',
               appId: 'ensemble-scraper',
+              ...(message.headers === undefined ? {} : { headers: message.headers }),
             },
             (error) => {
               if (error) settle(error instanceof Error ? error : new Error(String(error)));
@@ -142,15 +147,25 @@ async function sendAll(link: Link, queue: string, messages: readonly Outgoing[])
   return Promise.all(verdicts);
 }
 
-export async function publishListings(
+export function publishListings(
   listings: readonly ListingMessage[],
   options: PublishOptions,
 ): Promise<PublishReport> {
   const queue = options.queue ?? LISTINGS_QUEUE;
+  return publishSpan(queue, listings.length, (headers) => publishAll(listings, queue, headers, options));
+}
+
+async function publishAll(
+  listings: readonly ListingMessage[],
+  queue: string,
+  headers: Readonly<Record<string, string>> | undefined,
+  options: PublishOptions,
+): Promise<PublishReport> {
   const policy = options.retry ?? { attempts: 6, baseDelayMs: 250, maxDelayMs: 5000 };
   const outgoing: Outgoing[] = listings.map((listing) => ({
     messageId: randomUUID(),
     body: Buffer.from(JSON.stringify(listing), 'utf8'),
+    headers,
   }));
   let pending = outgoing;
   let link: Link | undefined;

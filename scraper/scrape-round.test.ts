@@ -13,7 +13,7 @@ import { type RunningFtp, startPureFtpd } from '../launcher/pure-ftpd.js';
 import { listingFile, listingMessage } from '../schema/listing-message.js';
 import { startTestFtp, type TestFtp } from '../test-support/ftp.js';
 import { freePort } from '../test-support/postgres.js';
-import { startTestRabbitmq, type TestRabbitmq } from '../test-support/rabbitmq.js';
+import { receiveMessages, startTestRabbitmq, type TestRabbitmq } from '../test-support/rabbitmq.js';
 import { makeSelfSignedCertificate, type TestCertificate } from '../test-support/tls-cert.js';
 import { type DemoShop, startDemoShop } from './demo-shop/demo-shop.js';
 import { demoShopProfile } from './profiles/demo-shop.js';
@@ -23,19 +23,7 @@ const CLI = join(dirname(fileURLToPath(import.meta.url)), 'scrape-cli.js');
 
 /** Takes every message now in the queue (acked), expecting `count`. */
 async function take(connection: ChannelModel, queue: string, count: number): Promise<ConsumeMessage[]> {
-  const channel = await connection.createChannel();
-  const received: ConsumeMessage[] = [];
-  await new Promise<void>((resolve, reject) => {
-    channel
-      .consume(queue, (message) => {
-        if (!message) return;
-        channel.ack(message);
-        received.push(message);
-        if (received.length === count) resolve();
-      })
-      .catch(reject);
-  });
-  await channel.close();
+  const received = await receiveMessages(connection, queue, count);
   // Nothing more than expected.
   const check = await connection.createChannel();
   assert.equal((await check.checkQueue(queue)).messageCount, 0);

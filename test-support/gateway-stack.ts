@@ -5,6 +5,10 @@
  * no cluster, some restart it); these only build the processes and answer the common waits.
  */
 import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../common/config.js';
+import { createLogger } from '../common/logger.js';
+import { gatewayConfigSchema } from '../gateway/config.js';
+import { type GatewayServer, startGatewayServer } from '../gateway/gateway-server.js';
 import { LocalCluster, type LocalClusterOptions } from '../launcher/local-cluster.js';
 import { ServiceProcess, type ServiceRecord } from '../launcher/service-process.js';
 import type { TypedDocumentString } from '../schema/generated/graphql.js';
@@ -36,20 +40,36 @@ export function gatewayProcess(
   return new ServiceProcess({
     name: 'gateway',
     script: fileURLToPath(new URL('../gateway/main.js', import.meta.url)),
-    env: {
-      GATEWAY_URL: gatewayUrlOf(stack.basePort),
-      CLUSTER_SECRET: stack.secret,
-      API_TOKEN: stack.apiToken,
-      NODE_URLS: Array.from({ length: NODES }, (_, i) => `http://127.0.0.1:${stack.basePort + i + 1}`).join(
-        ',',
-      ),
-      HEALTH_INTERVAL_MS: '200',
-      ...options.env,
-    },
+    env: { ...gatewayEnv(stack), ...options.env },
     ...(options.onRecord ? { onRecord: options.onRecord } : {}),
     ...(options.onExit ? { onExit: options.onExit } : {}),
     onText: options.onText ?? ((line) => process.stderr.write(`[gateway] ${line}\n`)),
   });
+}
+
+/** The gateway's environment in the stack: its address, secret, token and nodes, a quick health check. */
+function gatewayEnv(stack: StackIdentity): Record<string, string> {
+  return {
+    GATEWAY_URL: gatewayUrlOf(stack.basePort),
+    CLUSTER_SECRET: stack.secret,
+    API_TOKEN: stack.apiToken,
+    NODE_URLS: Array.from({ length: NODES }, (_, i) => `http://127.0.0.1:${stack.basePort + i + 1}`).join(
+      ',',
+    ),
+    HEALTH_INTERVAL_MS: '200',
+  };
+}
+
+/**
+ * The gateway in this process, serving once resolved (for tests that look inside it, such as
+ * its spans in an in-memory exporter); `env` adds or overrides, as for gatewayProcess.
+ */
+export function startInProcessGateway(
+  stack: StackIdentity,
+  env: Record<string, string> = {},
+): Promise<GatewayServer> {
+  const config = parseConfig(gatewayConfigSchema, { ...gatewayEnv(stack), ...env });
+  return startGatewayServer(config, createLogger('gateway', 'warn'));
 }
 
 /** Start the gateway and resolve once it serves. */

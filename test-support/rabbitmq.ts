@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ChannelModel, ConsumeMessage } from 'amqplib';
 import { type RunningRabbitmq, startRabbitmq } from '../launcher/rabbitmq-server.js';
 import { freePort } from './postgres.js';
 
@@ -19,6 +20,28 @@ export interface TestRabbitmq {
   restart(): Promise<void>;
   /** Stop the broker and remove its data. */
   stop(): Promise<void>;
+}
+
+/** The next `count` messages on `queue`, as a consumer gets them (each acked), on a channel of its own. */
+export async function receiveMessages(
+  connection: ChannelModel,
+  queue: string,
+  count: number,
+): Promise<ConsumeMessage[]> {
+  const channel = await connection.createChannel();
+  const received: ConsumeMessage[] = [];
+  await new Promise<void>((resolve, reject) => {
+    channel
+      .consume(queue, (message) => {
+        if (!message) return;
+        channel.ack(message);
+        received.push(message);
+        if (received.length === count) resolve();
+      })
+      .catch(reject);
+  });
+  await channel.close();
+  return received;
 }
 
 export async function startTestRabbitmq(): Promise<TestRabbitmq> {

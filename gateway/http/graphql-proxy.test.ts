@@ -101,6 +101,16 @@ test('a query is forwarded byte for byte and the answer relayed as it is', async
   assert.equal(res.type, 'application/json; charset=utf-8');
   assert.equal(res.text, '{"data":{"from":"query"}}');
   assert.deepEqual(sent, [{ to: 'query', body, headers: { 'content-type': 'application/json' } }]);
+  // The client's Accept goes on (the node negotiates the answer's media type), unless it is the
+  // node's default anyway, as fetch's `*/*` is.
+  sent.length = 0;
+  const accept = 'application/graphql-response+json, application/json;q=0.9';
+  await post(body, { accept });
+  await post(body, { accept: 'application/json' });
+  assert.deepEqual(
+    sent.map((s) => s.headers),
+    [{ 'content-type': 'application/json', accept }, { 'content-type': 'application/json' }],
+  );
 });
 
 test('a mutation goes to the leader with its token and idempotency key; without a token it is refused here', async () => {

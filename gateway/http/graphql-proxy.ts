@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { preflighted } from '../../api/csrf-prevention.js';
 import { errorBody, internalErrorBody } from '../../api/error-response.js';
 import { ApiError } from '../../api/errors.js';
+import { responseMediaType } from '../../api/response-media-type.js';
 import { checkBearer, refusalOf } from '../../common/bearer-token.js';
 import { IDEMPOTENCY_KEY_HEADER, PREFLIGHTED } from '../../common/http-headers.js';
 import { MAX_JSON_BYTES } from '../../common/limits.js';
@@ -30,6 +31,9 @@ const CACHE_SIZE = 2_000;
 const PLAIN_JSON = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 type Route = 'query' | 'mutation' | null;
+
+/** `Accept` values a node answers exactly as it answers none: JSON (api/response-media-type.ts). */
+const NODE_DEFAULT_ACCEPT: ReadonlySet<string> = new Set(['*/*', 'application/json']);
 
 export function graphqlProxy(options: {
   readonly queries: QueryRouter;
@@ -75,6 +79,7 @@ export function graphqlProxy(options: {
   };
 
   const forward = async (
+    req: express.Request,
     res: express.Response,
     kind: 'query' | 'mutation' | 'upload',
     body: Buffer | string,
@@ -105,6 +110,7 @@ export function graphqlProxy(options: {
       res
         .status(outcome === 'error' ? 500 : 503)
         .set('retry-after', '1')
+        .type(responseMediaType(req))
         .json(refusal instanceof ApiError ? errorBody(refusal) : internalErrorBody());
     }
   };
@@ -113,7 +119,10 @@ export function graphqlProxy(options: {
     // The node's own refusal (api/auth.ts), answered here before anything is forwarded.
     const auth = checkBearer(req.headers.authorization, options.apiToken);
     if (auth === 'ok') return false;
-    res.status(200).json({ data: null, ...errorBody(ApiError.unauthenticated(refusalOf(auth))) });
+    res
+      .status(200)
+      .type(responseMediaType(req))
+      .json({ data: null, ...errorBody(ApiError.unauthenticated(refusalOf(auth))) });
     return true;
   };
 
@@ -122,6 +131,10 @@ export function graphqlProxy(options: {
     if (req.headers.authorization) headers.authorization = req.headers.authorization;
     const key = req.headers[IDEMPOTENCY_KEY_HEADER];
     if (typeof key === 'string') headers[IDEMPOTENCY_KEY_HEADER] = key;
+    // The node picks the answer's media type (and with it the status of a request error) by it;
+    // one that changes nothing (fetch's `*/*`) is left out, to keep batches lean.
+    const accept = req.headers.accept;
+    if (accept !== undefined && !NODE_DEFAULT_ACCEPT.has(accept)) headers.accept = accept;
     return headers;
   };
 
@@ -142,7 +155,7 @@ export function graphqlProxy(options: {
       return;
     }
     if (route === 'mutation' && refuseUnauthenticated(req, res)) return;
-    void forward(res, route, raw ?? JSON.stringify(body), passOn(req, 'application/json'));
+    void forward(req, res, route, raw ?? JSON.stringify(body), passOn(req, 'application/json'));
   };
 
   /** body-parser on bytes already read (a replay of them), for whatever the lean reader declines. */
@@ -207,7 +220,10 @@ export function graphqlProxy(options: {
         if ((err as { type?: unknown } | undefined)?.type === 'entity.too.large') {
           // The node's own words for it: the limit is the file's, not the envelope's.
           options.metrics.requests.inc({ kind: 'upload', outcome: 'too_large' });
-          res.status(413).json(errorBody(ApiError.payloadTooLarge(options.maxUploadBytes)));
+          res
+            .status(413)
+            .type(responseMediaType(req))
+            .json(errorBody(ApiError.payloadTooLarge(options.maxUploadBytes)));
           return;
         }
         if (err) {
@@ -215,7 +231,7 @@ export function graphqlProxy(options: {
           return;
         }
         const headers = { ...passOn(req, req.headers['content-type'] as string), ...PREFLIGHTED };
-        void forward(res, 'upload', req.body as Buffer, headers);
+        void forward(req, res, 'upload', req.body as Buffer, headers);
       });
       return;
     }
