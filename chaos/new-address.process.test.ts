@@ -120,7 +120,8 @@ test('peers by name: the leader, stopped and started again on a new address, rej
     assert.equal(await resolvedOn(id, network.hostName(moved)), newAddress, `${id} resolves ${moved} anew`);
 
   // It follows the leader only once the leader's heartbeats reach its new address: the leader
-  // still sends to the old one until its cached look-up of the name expires (2 s).
+  // still sends to the old one until its cached look-up of the name expires
+  // (DEFAULT_PEER_ADDRESS_TTL_MS, 2 s).
   const rejoined = c.waitFor(
     (r) => r.node === moved && r.leader === leader && r.term === term,
     30_000,
