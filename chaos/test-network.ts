@@ -5,9 +5,15 @@
  * lossy link is the kernel dropping packets, not a simulation. Needs root, iproute2 and nftables.
  *
  *   bridge  <prefix>br  10.<net>.0.1/24      (the "host": database, broker, gateway)
- *   node i  netns <prefix><i>, eth0 10.<net>.0.<10+i>/24
+ *   node i  netns <prefix><i>, eth0 10.<net>.0.<10+i>/24, named <id>.ensemble.test
+ *
+ * Every node's name is in every namespace's /etc/netns/<ns>/hosts, which `ip netns exec` mounts
+ * over /etc/hosts for the process it starts: inside, the names resolve as a cluster DNS would
+ * resolve them. A node moved to a new address (`readdress`) is renamed in every one of them.
  */
 import { execFile } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -39,8 +45,17 @@ export async function testNetworkUnavailable(): Promise<string | null> {
   return null;
 }
 
+/** Where `ip netns exec` finds a namespace's own /etc files. */
+const NETNS_ETC = '/etc/netns';
+
+/** The first host number a node moved to a new address gets (10.<net>.0.<n>), counting up. */
+const FIRST_NEW_HOST = 100;
+
 export class TestNetwork {
   private readonly members: string[];
+  /** Nodes moved by `readdress`, to their current address. */
+  private readonly moved = new Map<string, string>();
+  private readdressed = 0;
 
   /**
    * @param prefix at most 6 characters: interface names are limited to 15.
@@ -60,8 +75,15 @@ export class TestNetwork {
     return `10.${this.net}.0.1`;
   }
 
+  /** The node's current address (a new one after `readdress`). */
   address(id: string): string {
-    return `10.${this.net}.0.${10 + this.index(id)}`;
+    return this.moved.get(id) ?? `10.${this.net}.0.${10 + this.index(id)}`;
+  }
+
+  /** The name every node's host resolves this node by (its namespace's hosts file). */
+  hostName(id: string): string {
+    this.index(id); // an unknown node is an error, not a name
+    return `${id}.ensemble.test`;
   }
 
   namespace(id: string): string {
@@ -100,6 +122,22 @@ export class TestNetwork {
           `{ type filter hook ${hook} priority 0; policy accept; }`,
         ]);
     }
+    await this.writeHostsFiles();
+  }
+
+  /**
+   * Give a node's host a new address (the old one is gone: packets to it reach no one), as a
+   * Kubernetes pod that comes back gets one, and point its name at it in every host's hosts
+   * file. A process running on the node keeps its sockets; one bound to the old address should
+   * be restarted. Resolves with the new address.
+   */
+  async readdress(id: string): Promise<string> {
+    const address = `10.${this.net}.0.${FIRST_NEW_HOST + this.readdressed++}`;
+    await this.inside(id, 'ip', ['addr', 'flush', 'dev', 'eth0']);
+    await this.inside(id, 'ip', ['addr', 'add', `${address}/24`, 'dev', 'eth0']);
+    this.moved.set(id, address);
+    await this.writeHostsFiles();
+    return address;
   }
 
   /** Cut every packet between the two sides (both directions); the host stays reachable. */
@@ -147,8 +185,31 @@ export class TestNetwork {
   }
 
   async destroy(): Promise<void> {
-    for (const id of this.members) await run('ip', ['netns', 'del', this.namespace(id)]).catch(() => {});
+    for (const id of this.members) {
+      await run('ip', ['netns', 'del', this.namespace(id)]).catch(() => {});
+      await rm(join(NETNS_ETC, this.namespace(id)), { recursive: true, force: true });
+    }
     await run('ip', ['link', 'del', `${this.prefix}br`]).catch(() => {});
+    this.moved.clear();
+    this.readdressed = 0;
+  }
+
+  /**
+   * Every node's name at its current address, in every namespace's hosts file. Written in place
+   * (not replaced by a rename): a running process sees the file `ip netns exec` mounted when it
+   * started, so the same file must change under it.
+   */
+  private async writeHostsFiles(): Promise<void> {
+    const lines = [
+      '127.0.0.1 localhost',
+      '::1 localhost',
+      ...this.members.map((id) => `${this.address(id)} ${this.hostName(id)}`),
+    ];
+    for (const id of this.members) {
+      const dir = join(NETNS_ETC, this.namespace(id));
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'hosts'), `${lines.join('\n')}\n`);
+    }
   }
 
   private index(id: string): number {

@@ -1,9 +1,11 @@
 /**
  * deploy/kubernetes read the way `kubectl apply -k` reads it, without a cluster: the
- * kustomization's resources (each a YAML stream of objects) in its namespace, each object
- * validated against the Kubernetes OpenAPI schemas that the kubernetes-models package ships, and
- * a container's environment as the kubelet gives it to one pod (fieldRef metadata, Secret keys,
- * `$(VAR)` expansion). Used by the deployment checks (kubernetes.test.ts).
+ * kustomization's resources (each a YAML stream of objects) with its namespace, labels and images
+ * applied, each object validated against the Kubernetes OpenAPI schemas that the
+ * kubernetes-models package ships, and a container's environment as the kubelet gives it to one
+ * pod (fieldRef metadata, Secret keys, `$(VAR)` expansion). Used by the deployment checks
+ * (kubernetes.test.ts), which also compare the objects with what `kubectl kustomize` renders
+ * where kubectl is installed. A kustomization field this does not apply is an error, not skipped.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,8 +29,13 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
 export interface Kustomization {
   readonly namespace: string;
   readonly resources: readonly string[];
+  /** Labels added to every object's metadata (not to selectors or pod templates). */
+  readonly labels?: ReadonlyArray<{ pairs: Record<string, string> }>;
   readonly images: ReadonlyArray<{ name: string; newName?: string; newTag?: string }>;
 }
+
+/** The kustomization fields applied here; any other would make kubectl's objects differ. */
+const KUSTOMIZATION_FIELDS = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'labels', 'images']);
 
 /** A Kubernetes object as these checks use it: loosely typed, with the file it came from. */
 export interface K8sObject {
@@ -47,7 +54,17 @@ export function readKustomization(dir: string): Kustomization {
   const [doc, ...more] = parseAllDocuments(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'));
   if (!doc || more.length > 0 || doc.errors.length > 0)
     throw new ManifestError(`kustomization.yaml: ${doc?.errors[0]?.message ?? 'must be one YAML document'}`);
-  return doc.toJS() as Kustomization;
+  const kustomization = doc.toJS() as Kustomization;
+  for (const field of Object.keys(kustomization))
+    if (!KUSTOMIZATION_FIELDS.has(field))
+      throw new ManifestError(`kustomization.yaml: ${field} is not applied by kubernetes-manifests.ts`);
+  for (const entry of kustomization.labels ?? [])
+    for (const option of Object.keys(entry))
+      if (option !== 'pairs')
+        throw new ManifestError(
+          `kustomization.yaml: labels.${option} is not applied by kubernetes-manifests.ts`,
+        );
+  return kustomization;
 }
 
 /** Every object of the kustomization's resources, validated, in its namespace. */
@@ -65,12 +82,42 @@ export function loadManifests(dir: string, kustomization: Kustomization): K8sObj
       } catch (error) {
         throw new ManifestError(`${file}: ${data.kind} ${data.metadata?.name}: ${(error as Error).message}`);
       }
-      const namespaced =
-        data.kind === 'Namespace' ? data.metadata : { ...data.metadata, namespace: kustomization.namespace };
-      objects.push({ ...data, metadata: namespaced, file });
+      objects.push({ ...withImages(data, kustomization), metadata: metadataOf(data, kustomization), file });
     }
   }
   return objects;
+}
+
+/** The object's metadata with the kustomization's namespace (a Namespace has none) and labels. */
+function metadataOf(data: Omit<K8sObject, 'file'>, kustomization: Kustomization): K8sObject['metadata'] {
+  const labels = Object.assign({}, data.metadata.labels, ...(kustomization.labels ?? []).map((l) => l.pairs));
+  return {
+    ...data.metadata,
+    ...(data.kind === 'Namespace' ? {} : { namespace: kustomization.namespace }),
+    ...(Object.keys(labels).length > 0 ? { labels } : {}),
+  };
+}
+
+/** A workload with its containers' images renamed as the kustomization's `images` say. */
+function withImages<T extends Omit<K8sObject, 'file'>>(data: T, kustomization: Kustomization): T {
+  const pod = data.spec?.template?.spec;
+  if (!pod) return data;
+  const image = (container: { image: string }) => {
+    // A tag follows the last ':' after the last '/' (a registry's host:port comes before it).
+    const colon = container.image.indexOf(':', container.image.lastIndexOf('/') + 1);
+    const name = colon < 0 ? container.image : container.image.slice(0, colon);
+    const tag = colon < 0 ? undefined : container.image.slice(colon + 1);
+    const rule = kustomization.images.find((i) => i.name === name);
+    if (!rule) return container;
+    const newTag = rule.newTag ?? tag;
+    return { ...container, image: `${rule.newName ?? name}${newTag ? `:${newTag}` : ''}` };
+  };
+  const spec = {
+    ...pod,
+    containers: pod.containers.map(image),
+    ...(pod.initContainers ? { initContainers: pod.initContainers.map(image) } : {}),
+  };
+  return { ...data, spec: { ...data.spec, template: { ...data.spec.template, spec } } };
 }
 
 interface EnvVar {

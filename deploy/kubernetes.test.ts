@@ -1,15 +1,20 @@
 /**
  * deploy/kubernetes checked against the code, as docker-compose.yml is (deploy-files.test.ts):
- * no cluster runs here and kubectl is not installed, so the manifests are read as `kubectl apply
- * -k` would read them (kubernetes-manifests.ts) and every object is validated against the
- * Kubernetes OpenAPI schemas of the kubernetes-models package; then names, ports, URLs,
- * secrets, probes and each container's environment must agree with the config schemas.
+ * no cluster runs here, so the manifests are read as `kubectl apply -k` would read them
+ * (kubernetes-manifests.ts) and every object is validated against the Kubernetes OpenAPI schemas
+ * of the kubernetes-models package; then names, ports, URLs, secrets, probes and each
+ * container's environment must agree with the config schemas. Where kubectl is installed (it
+ * renders a kustomization offline), what `kubectl kustomize` renders must be those very objects.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
 import { parseConfig } from '../common/config.js';
 import { HEALTHZ_PATH } from '../common/node-health.js';
@@ -96,7 +101,7 @@ test('every container runs the Dockerfile image, non-root, with resources, and n
   for (const w of workloads()) {
     const c = container(w);
     const pod = w.spec.template.spec;
-    assert.equal(c.image, 'ensemble', `${w.metadata.name}: the image kustomization.yaml sets`);
+    assert.equal(c.image, 'ensemble:latest', `${w.metadata.name}: the image kustomization.yaml sets`);
     assert.equal(pod.securityContext.runAsNonRoot, true, `${w.metadata.name}: runAsNonRoot`);
     assert.equal(pod.securityContext.runAsUser, 1000, `${w.metadata.name}: the image's node user`);
     assert.equal(c.securityContext.allowPrivilegeEscalation, false);
@@ -327,4 +332,42 @@ test('PostgreSQL, RabbitMQ, FTP and SMTP are external Services the URLs name', (
     assert.equal(service.spec.type, 'ExternalName', `${host}: an ExternalName Service`);
   }
   assert.equal(gw.queueType, 'quorum', 'a RabbitMQ cluster: the replicated queue type');
+});
+
+test('a kustomization field these checks do not apply is refused, naming it', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'ensemble-kustomization-'));
+  try {
+    for (const [yaml, field] of [
+      ['namespace: x\nresources: []\ncommonLabels: { a: b }\n', 'commonLabels'],
+      [
+        'namespace: x\nresources: []\nlabels: [{ pairs: { a: b }, includeSelectors: true }]\n',
+        'labels.includeSelectors',
+      ],
+    ] as const) {
+      writeFileSync(join(tmp, 'kustomization.yaml'), yaml);
+      assert.throws(() => readKustomization(tmp), new RegExp(`${field} is not applied`));
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+const run = promisify(execFile);
+/** Why kubectl cannot render here, or null. (Debian's kubernetes-client, 1.20, predates the kustomization's `labels`.) */
+const noKubectl = await run('kubectl', ['version', '--client']).then(
+  () => null,
+  () => 'kubectl is not installed (a current one: https://kubernetes.io/docs/tasks/tools/)',
+);
+
+test('kubectl kustomize renders exactly the objects these checks read', {
+  skip: noKubectl ?? false,
+}, async () => {
+  const { stdout } = await run('kubectl', ['kustomize', dir]);
+  const key = (o: { kind: string; metadata: { name: string } }) => `${o.kind}/${o.metadata.name}`;
+  const byKey = <T extends { kind: string; metadata: { name: string } }>(list: T[]) =>
+    list.sort((a, b) => key(a).localeCompare(key(b)));
+  const rendered = byKey(parseAllDocuments(stdout).map((d) => d.toJS() as K8sObject));
+  const read = byKey(objects.map(({ file: _, ...o }) => o as K8sObject));
+  assert.deepEqual(rendered.map(key), read.map(key), 'the same objects');
+  for (const [i, object] of rendered.entries()) assert.deepEqual(object, read[i], key(object));
 });

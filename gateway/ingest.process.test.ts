@@ -7,15 +7,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import amqp from 'amqplib';
-import { Client as FtpClient } from 'basic-ftp';
 import type { LocalCluster } from '../launcher/local-cluster.js';
 import type { ServiceProcess, ServiceRecord } from '../launcher/service-process.js';
 import type { TypedDocumentString } from '../schema/generated/graphql.js';
 import { graphql } from '../schema/generated/index.js';
-import { startTestFtp, type TestFtp } from '../test-support/ftp.js';
+import { eventually } from '../test-support/eventually.js';
+import { putFtpFile, startTestFtp, type TestFtp } from '../test-support/ftp.js';
 import {
   gatewayCluster,
   gatewayProcess,
@@ -66,17 +65,6 @@ async function allEvents(): Promise<
     );
     out.push(...(events as typeof out));
     if (events.length < 500) return out;
-  }
-}
-
-/** Poll until `check` holds: the queue and the log give no push signal to a test. */
-async function eventually<T>(what: string, check: () => Promise<T | null>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => null);
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -233,20 +221,7 @@ describe('the listings queue', { timeout: 300_000 }, () => {
 describe('the FTP file', { timeout: 120_000 }, () => {
   const imports = () => gatewayLog.filter((r) => r.msg === 'listings file imported from FTP');
 
-  async function put(content: string): Promise<void> {
-    const client = new FtpClient(10_000);
-    const url = new URL(ftp.url);
-    await client.access({
-      host: url.hostname,
-      port: Number(url.port),
-      user: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
-    });
-    await client.ensureDir('/listings');
-    await client.uploadFrom(Readable.from(Buffer.from(content)), '/listings/latest.tmp');
-    await client.rename('/listings/latest.tmp', '/listings/latest.json');
-    client.close();
-  }
+  const put = (content: string) => putFtpFile(ftp, '/listings/latest.json', content);
 
   async function unchangedPolls(): Promise<number> {
     const text = await (await fetch(`${GATEWAY}/metrics`)).text();

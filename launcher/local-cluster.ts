@@ -30,6 +30,11 @@ export interface LocalClusterOptions {
   readonly host?: string;
   /** Each node's own address (default: `host` for all), e.g. in its own network namespace. */
   readonly hostOf?: (id: string) => string;
+  /**
+   * The host each node is known by in PEERS (default: its `hostOf`), e.g. a name that every
+   * node's resolver maps to its current address, as a headless Service's DNS does.
+   */
+  readonly peerHostOf?: (id: string) => string;
   /** The command that runs a node's process, before Node itself (e.g. `ip netns exec ns1`). */
   readonly launcherOf?: (id: string) => readonly string[];
   readonly basePort?: number;
@@ -86,7 +91,9 @@ export class LocalCluster {
       NODE_ID: id,
       NODE_URL: this.url(id),
       UDP_PORT: String(this.udpPort(id)),
-      PEERS: this.ids.map((p) => `${p}@${this.hostOf(p)}:${this.udpPort(p)}`).join(','),
+      PEERS: this.ids
+        .map((p) => `${p}@${this.options.peerHostOf?.(p) ?? this.hostOf(p)}:${this.udpPort(p)}`)
+        .join(','),
       ...(this.options.hostOf ? { BIND_HOST: this.hostOf(id) } : {}),
       CLUSTER_SECRET: this.options.secret,
       ELECTION_TIMEOUT_MS: this.options.electionTimeoutMs ?? '150-300',

@@ -8,14 +8,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { Client as FtpClient } from 'basic-ftp';
 import type { LocalCluster } from '../../launcher/local-cluster.js';
 import { type RunningFtp, startPureFtpd } from '../../launcher/pure-ftpd.js';
 import type { ServiceProcess, ServiceRecord } from '../../launcher/service-process.js';
 import type { TypedDocumentString } from '../../schema/generated/graphql.js';
 import { graphql } from '../../schema/generated/index.js';
+import { putFtpFile } from '../../test-support/ftp.js';
 import {
   gatewayCluster,
   gatewayProcess,
@@ -72,25 +71,7 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
 }
 
 /** The file put over FTPS by the test itself, trusting the server's own certificate. */
-async function put(content: string): Promise<void> {
-  const client = new FtpClient(10_000);
-  const url = new URL(ftps.url);
-  try {
-    await client.access({
-      host: url.hostname,
-      port: Number(url.port),
-      user: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
-      secure: true,
-      secureOptions: { minVersion: 'TLSv1.2', rejectUnauthorized: true, ca: cert.cert },
-    });
-    await client.ensureDir('/listings');
-    await client.uploadFrom(Readable.from(Buffer.from(content)), '/listings/latest.tmp');
-    await client.rename('/listings/latest.tmp', '/listings/latest.json');
-  } finally {
-    client.close();
-  }
-}
+const put = (content: string) => putFtpFile(ftps, '/listings/latest.json', content, { ca: cert.cert });
 
 /** A gateway polling the FTPS server every 0.1 s, started with a leader known. */
 async function startGateway(log: ServiceRecord[], env: Record<string, string> = {}): Promise<ServiceProcess> {
