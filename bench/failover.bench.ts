@@ -33,6 +33,7 @@ import {
   startEtcdBench,
 } from './etcd-failovers.js';
 import { postJson } from './http-client.js';
+import { printTrace, timeOf } from './log-trace.js';
 import { ms, type Summary, summarize } from './stats.js';
 
 const { values } = parseArgs({
@@ -65,7 +66,6 @@ type Sample = Record<Phase, number> & { termJump: number };
 /** Records as they arrive, each with its wall-clock `time` in ms. */
 const nodeRecords: LogRecord[] = [];
 const gatewayRecords: ServiceRecord[] = [];
-const timeOf = (r: { readonly [field: string]: unknown }) => Date.parse(String(r.time));
 const GATEWAY_LEARNT = new Set([
   'leader announced',
   'leader found by health check',
@@ -119,7 +119,7 @@ async function run(etcdBench: EtcdBench | null): Promise<{ ensemble: Sample[]; e
       if (sends > 1) process.stdout.write(`  (the write after kill ${k + 1} was sent ${sends} times)\n`);
       const sample = await phases(fromNode, fromGateway, t0, term, ack);
       ensemble.push(sample);
-      if (values.trace) trace(fromNode, fromGateway, t0);
+      if (values.trace) printTrace(nodeRecords, gatewayRecords, { node: fromNode, gateway: fromGateway }, t0);
       const n = `${String(k + 1).padStart(3)}/${kills}`;
       const split = (jump: number) => (jump > 1 ? ` (term +${jump}: split vote)` : '');
       process.stdout.write(
@@ -179,14 +179,6 @@ async function phases(
       throw new Error(`no log line for ${missing.map(([p]) => p).join(', ')} within 10 s of the write`);
     await sleep(10);
   }
-}
-
-function trace(fromNode: number, fromGateway: number, t0: number): void {
-  const lines = [
-    ...nodeRecords.slice(fromNode).map((r) => ({ at: timeOf(r) - t0, who: r.node, msg: r.msg })),
-    ...gatewayRecords.slice(fromGateway).map((r) => ({ at: timeOf(r) - t0, who: 'gateway', msg: r.msg })),
-  ].sort((a, b) => a.at - b.at);
-  for (const l of lines) process.stdout.write(`    +${String(l.at).padStart(5)} ms [${l.who}] ${l.msg}\n`);
 }
 
 function row(label: string, s: Summary): string {

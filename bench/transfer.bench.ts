@@ -7,15 +7,21 @@
  * knows the new leader (and the first write after): the client's write gap.
  */
 import { parseArgs } from 'node:util';
+import type { LogRecord } from '../launcher/local-cluster.js';
+import type { ServiceRecord } from '../launcher/service-process.js';
 import { SteadyWriter } from '../test-support/steady-writer.js';
 import { BENCH_TOKEN, startBenchCluster } from './bench-cluster.js';
+import { printTrace } from './log-trace.js';
 import { ms, type Summary, summarize } from './stats.js';
 
 const { values } = parseArgs({
   options: {
     restarts: { type: 'string', default: '30' },
     'base-port': { type: 'string', default: '25300' },
+    /** Print every log line of the nodes and the gateway (at debug) from each stop to its first write after. */
+    trace: { type: 'boolean', default: false },
   },
+  strict: true,
 });
 const restarts = Number(values.restarts);
 if (!Number.isInteger(restarts) || restarts < 1) {
@@ -23,7 +29,13 @@ if (!Number.isInteger(restarts) || restarts < 1) {
   process.exit(2);
 }
 
-const bench = await startBenchCluster(Number(values['base-port']));
+const nodeRecords: LogRecord[] = [];
+const gatewayRecords: ServiceRecord[] = [];
+const bench = await startBenchCluster(
+  Number(values['base-port']),
+  values.trace ? { LOG_LEVEL: 'debug' } : {},
+  { onNodeRecord: (r) => nodeRecords.push(r), onGatewayRecord: (r) => gatewayRecords.push(r) },
+);
 const writer = new SteadyWriter({
   gatewayUrl: bench.gatewayUrl,
   apiToken: BENCH_TOKEN,
@@ -41,6 +53,8 @@ try {
     if (known.id !== leader) await bench.leader(known.term); // the gateway has caught up
     await writer.more(20); // steady state before the stop
     const refusedBefore = writer.refusals.length;
+    const from = { node: nodeRecords.length, gateway: gatewayRecords.length };
+    const stoppedAt = Date.now();
     const stopped = performance.now();
     const exit = await bench.cluster.kill(leader, kind === 'planned' ? 'SIGTERM' : 'SIGKILL');
     if (kind === 'planned' && exit?.code !== 0) uncleanExits.push(`${leader}: ${JSON.stringify(exit)}`);
@@ -50,6 +64,7 @@ try {
     const gap = writer.longestGap(stopped, next);
     gaps[kind].push(gap);
     const refused = writer.refusals.length - refusedBefore;
+    if (values.trace) printTrace(nodeRecords, gatewayRecords, from, stoppedAt);
     process.stdout.write(
       `${kind === 'planned' ? 'SIGTERM' : 'kill -9'} ${leader}: longest write gap ${gap.toFixed(0)} ms${refused ? `, ${refused} refusals resent` : ''}\n`,
     );

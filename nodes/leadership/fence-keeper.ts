@@ -33,12 +33,6 @@ export class FenceKeeper implements FenceAccess {
    */
   private claimed: number | null = null;
   private claiming: Promise<void> = Promise.resolve();
-  /**
-   * The term whose claim has written the fence row in its still open transaction, which holds
-   * the row's lock until it commits; with `fenceTaken`, resolved at that moment.
-   */
-  private takenTerm: number | null = null;
-  private fenceTaken: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
   private stopped = false;
   /** Writes let in under the fence and not yet answered. */
@@ -141,11 +135,6 @@ export class FenceKeeper implements FenceAccess {
     if (!this.canWrite() && this.options.election.status().role === 'leader') await this.claimProgress();
     const s = this.options.election.status();
     if (this.canWrite()) return { term: s.term, nodeId: s.id };
-    // The claim has written the fence row and holds its lock until it commits. An append checks
-    // the fence under that lock, so it waits for the claim and lands just after it — or, if the
-    // claim rolls back, finds the old fence and is refused: never stored without the claimed
-    // fence. Its work up to the lock overlaps the claim's LeaderElected append and commit.
-    if (s.role === 'leader' && this.takenTerm === s.term) return { term: s.term, nodeId: s.id };
     if (s.role === 'leader') {
       throw ApiError.notLeader(
         null,
@@ -158,8 +147,9 @@ export class FenceKeeper implements FenceAccess {
   }
 
   /**
-   * Resolves when the claim in flight has taken the fence row or ended (claimed, lost, stopped),
-   * or after CLAIM_WAIT_MS.
+   * Resolves when the claim in flight has ended (claimed, lost, stopped), or after CLAIM_WAIT_MS.
+   * (The claim is one statement, nodes/store/claim-fence.sql.ts: a write cannot usefully start before
+   * it commits — an append that took the fence lock first would find the old fence.)
    */
   private async claimProgress(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
@@ -167,7 +157,7 @@ export class FenceKeeper implements FenceAccess {
       timer = setTimeout(resolve, CLAIM_WAIT_MS);
     });
     try {
-      await Promise.race([this.claiming, this.fenceTaken, late]);
+      await Promise.race([this.claiming, late]);
     } finally {
       clearTimeout(timer);
     }
@@ -210,26 +200,18 @@ export class FenceKeeper implements FenceAccess {
     const { fence, self, logger, announcer, watch } = this.options;
     let delay = 50;
     while (this.leads(term)) {
-      let taken = () => {};
-      this.fenceTaken = new Promise<void>((resolve) => {
-        taken = resolve;
-      });
       try {
-        const stored = await fence.claim({ term, nodeId: self.id }, self.url, () => {
-          this.takenTerm = term;
-          taken();
-          logger.info({ node: self.id, term }, 'write fence taken');
-        });
+        const stored = await fence.claim({ term, nodeId: self.id }, self.url, () =>
+          logger.info({ node: self.id, term }, 'write fence taken'),
+        );
         watch.reached();
         if (stored) logger.info({ node: self.id, term, position: stored.position }, 'LeaderElected stored');
-        this.takenTerm = null;
         if (!this.leads(term)) return;
         this.claimed = term;
         logger.info({ node: self.id, term }, `claimed the write fence for term ${term}`);
         void announcer?.announce(term, () => this.leads(term) && this.claimed === term);
         return;
       } catch (error) {
-        this.takenTerm = null;
         if (error instanceof NotLeaderError) {
           this.fenceLost(error);
           return;

@@ -17,6 +17,7 @@ import { NoParallelQuery } from './migrations/0008-no-parallel-query.js';
 import { EventNodeNotAForeignKey } from './migrations/0009-event-node-not-a-foreign-key.js';
 import { ProjectionAsCurrentCode } from './migrations/0010-projection-as-current-code.js';
 import { WarmAppendBatch } from './migrations/0011-warm-append-batch.js';
+import { ClaimFenceFunction } from './migrations/0012-claim-fence-function.js';
 import { type PrimaryLocator, primaryClientClass, primaryLocator } from './primary-locator.js';
 import { WARM_CONNECTIONS, warmConnection } from './warm-connection.js';
 
@@ -34,6 +35,7 @@ export const MIGRATIONS = [
   { name: '0009-event-node-not-a-foreign-key', class: EventNodeNotAForeignKey },
   { name: '0010-projection-as-current-code', class: ProjectionAsCurrentCode },
   { name: '0011-warm-append-batch', class: WarmAppendBatch },
+  { name: '0012-claim-fence-function', class: ClaimFenceFunction },
 ];
 
 export async function openDatabase(

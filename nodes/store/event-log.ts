@@ -14,7 +14,7 @@
  *    serialization — this is the last, applied to the whole log, because fencing needs it anyway.)
  */
 import type { Context } from '@opentelemetry/api';
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { type DomainEvent, eventSchemas } from '../../schema/events.js';
 import type { EventMetadata } from './entities.js';
 import { NotLeaderError, VersionConflictError } from './store-errors.js';
@@ -59,7 +59,7 @@ export const EVENTS_CHANNEL = 'ensemble_events';
 type EventSqlRow = Parameters<typeof toStoredEvent>[0];
 
 /** What `append_batch` answers (see migration 0005). */
-interface BatchResult {
+export interface BatchResult {
   readonly fence: { readonly term: number | string; readonly node: string } | null;
   /** Per append, in batch order: null when it was appended, else why not. */
   readonly outcomes: readonly (
@@ -122,76 +122,10 @@ export class EventLog {
     batch: readonly FencedAppend[],
     db: StoreSql = this.db,
   ): Promise<PromiseSettledResult<AppendResult>[]> {
-    const createdAt = new Date();
-    const bodies: Buffer[] = [];
-    const payload = batch.map((p) => {
-      const key = p.options.idempotencyKey;
-      let first = true;
-      const offsets = new Map<string, number>();
-      return {
-        term: p.fence.term,
-        node: p.fence.nodeId,
-        ...(key === undefined ? {} : { key }),
-        createdAt: createdAt.toISOString(),
-        blobs: (p.options.blobs ?? []).map((b) => ({
-          sha256: b.sha256,
-          index: bodies.push(Buffer.from(b.content)) - 1,
-        })),
-        entries: p.appends.map((a) => {
-          const offset = offsets.get(a.stream) ?? 0;
-          offsets.set(a.stream, offset + a.events.length);
-          return {
-            stream: a.stream,
-            expected: a.expectedVersion === 'any' ? null : a.expectedVersion,
-            offset,
-            events: a.events.map((e) => {
-              // The key marks the first event of the append only (that is what the unique index holds).
-              const metadata: EventMetadata = {
-                ...(first && key !== undefined ? { idempotencyKey: key } : {}),
-                ...(p.options.causation !== undefined ? { causation: p.options.causation } : {}),
-              };
-              first = false;
-              return { type: e.type, data: e.data, metadata };
-            }),
-          };
-        }),
-      };
-    });
-    // The appends as one JSON document; the blob bodies as one bytea parameter each.
-    const blobs = bodies.length === 0 ? sql`'{}'::bytea[]` : sql`array[${sql.join(bodies)}]::bytea[]`;
+    const call = appendBatchCall(batch);
     const { rows } = await sql<{ result: BatchResult | string }>`
-      select append_batch(${JSON.stringify(payload)}::jsonb, ${blobs}) as result`.execute(db);
-    const raw = rows[0]?.result;
-    if (raw === undefined) throw new Error('unreachable: append_batch returned no row');
-    const result = typeof raw === 'string' ? (JSON.parse(raw) as BatchResult) : raw;
-    const fence = result.fence ? { term: Number(result.fence.term), nodeId: result.fence.node } : null;
-    const positions = new Map(
-      result.inserted.map(([stream, version, position]) => [`${stream}\u0000${version}`, position]),
-    );
-    return batch.map((p, i) => {
-      const outcome = result.outcomes[i];
-      try {
-        if (outcome === undefined) throw new Error('unreachable: an append without an outcome');
-        if (outcome === null) {
-          const events = storedEvents(payload[i], p.fence, result.versions, positions, createdAt);
-          return { status: 'fulfilled', value: { kind: 'appended', events } };
-        }
-        if (outcome.kind === 'duplicate') {
-          return { status: 'fulfilled', value: { kind: 'duplicate', first: toStoredEvent(outcome.first) } };
-        }
-        if (outcome.kind === 'conflict') {
-          throw new VersionConflictError(outcome.stream, outcome.expected, outcome.actual);
-        }
-        throw new NotLeaderError(
-          fence,
-          fence
-            ? `${p.fence.nodeId} (term ${p.fence.term}) is not the fenced writer: ${fence.nodeId} holds term ${fence.term}`
-            : 'no leader has claimed the fence yet',
-        );
-      } catch (reason) {
-        return { status: 'rejected', reason };
-      }
-    });
+      select append_batch(${call.appends}::jsonb, ${call.blobs}) as result`.execute(db);
+    return settleAppendBatch(call, rows[0]?.result);
   }
 
   async findByIdempotencyKey(key: string): Promise<StoredEvent | null> {
@@ -268,6 +202,96 @@ export class EventLog {
       .executeTakeFirst();
     return Number(row?.position ?? 0);
   }
+}
+
+/** One `append_batch` call's arguments, with what its answer is read against. */
+export interface AppendBatchCall {
+  readonly batch: readonly FencedAppend[];
+  readonly payload: readonly AppendPayload[];
+  readonly createdAt: Date;
+  /** The appends as one JSON document (the `p_appends` argument). */
+  readonly appends: string;
+  /** The blob bodies as one bytea[] (the `p_blobs` argument). */
+  readonly blobs: RawBuilder<unknown>;
+}
+
+/** The arguments of `append_batch` for a batch (the fence claim passes them on: write-fence.ts). */
+export function appendBatchCall(batch: readonly FencedAppend[]): AppendBatchCall {
+  const createdAt = new Date();
+  const bodies: Buffer[] = [];
+  const payload = batch.map((p) => {
+    const key = p.options.idempotencyKey;
+    let first = true;
+    const offsets = new Map<string, number>();
+    return {
+      term: p.fence.term,
+      node: p.fence.nodeId,
+      ...(key === undefined ? {} : { key }),
+      createdAt: createdAt.toISOString(),
+      blobs: (p.options.blobs ?? []).map((b) => ({
+        sha256: b.sha256,
+        index: bodies.push(Buffer.from(b.content)) - 1,
+      })),
+      entries: p.appends.map((a) => {
+        const offset = offsets.get(a.stream) ?? 0;
+        offsets.set(a.stream, offset + a.events.length);
+        return {
+          stream: a.stream,
+          expected: a.expectedVersion === 'any' ? null : a.expectedVersion,
+          offset,
+          events: a.events.map((e) => {
+            // The key marks the first event of the append only (that is what the unique index holds).
+            const metadata: EventMetadata = {
+              ...(first && key !== undefined ? { idempotencyKey: key } : {}),
+              ...(p.options.causation !== undefined ? { causation: p.options.causation } : {}),
+            };
+            first = false;
+            return { type: e.type, data: e.data, metadata };
+          }),
+        };
+      }),
+    };
+  });
+  const blobs = bodies.length === 0 ? sql`'{}'::bytea[]` : sql`array[${sql.join(bodies)}]::bytea[]`;
+  return { batch, payload, createdAt, appends: JSON.stringify(payload), blobs };
+}
+
+/** `append_batch`'s answer read back: one outcome per append of the call. */
+export function settleAppendBatch(
+  call: AppendBatchCall,
+  raw: BatchResult | string | undefined,
+): PromiseSettledResult<AppendResult>[] {
+  const { batch, payload, createdAt } = call;
+  if (raw === undefined) throw new Error('unreachable: append_batch returned no row');
+  const result = typeof raw === 'string' ? (JSON.parse(raw) as BatchResult) : raw;
+  const fence = result.fence ? { term: Number(result.fence.term), nodeId: result.fence.node } : null;
+  const positions = new Map(
+    result.inserted.map(([stream, version, position]) => [`${stream}\u0000${version}`, position]),
+  );
+  return batch.map((p, i) => {
+    const outcome = result.outcomes[i];
+    try {
+      if (outcome === undefined) throw new Error('unreachable: an append without an outcome');
+      if (outcome === null) {
+        const events = storedEvents(payload[i], p.fence, result.versions, positions, createdAt);
+        return { status: 'fulfilled', value: { kind: 'appended', events } };
+      }
+      if (outcome.kind === 'duplicate') {
+        return { status: 'fulfilled', value: { kind: 'duplicate', first: toStoredEvent(outcome.first) } };
+      }
+      if (outcome.kind === 'conflict') {
+        throw new VersionConflictError(outcome.stream, outcome.expected, outcome.actual);
+      }
+      throw new NotLeaderError(
+        fence,
+        fence
+          ? `${p.fence.nodeId} (term ${p.fence.term}) is not the fenced writer: ${fence.nodeId} holds term ${fence.term}`
+          : 'no leader has claimed the fence yet',
+      );
+    } catch (reason) {
+      return { status: 'rejected', reason };
+    }
+  });
 }
 
 /** An accepted append's events as stored: versions from the log's, positions from the INSERT. */

@@ -34,7 +34,7 @@ export class EventStore {
     const db = storeSql(orm);
     this.log = new EventLog(db);
     this.nodes = new NodeRegistry(db);
-    this.fence = new WriteFence(db, this.log, this.nodes);
+    this.fence = new WriteFence(db);
     const write = (batch: readonly FencedAppend[]) => this.log.appendBatch(batch);
     this.groupCommit = new GroupCommit(tracingOn() ? tracedBatchWrite(write) : write);
   }

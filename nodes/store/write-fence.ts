@@ -5,18 +5,13 @@
  * nodes/leadership/fence-keeper.ts.
  */
 import { sql } from 'kysely';
-import type { EventLog, Fence } from './event-log.js';
-import type { NodeRegistry } from './node-registry.js';
+import { appendBatchCall, type BatchResult, type Fence, settleAppendBatch } from './event-log.js';
 import { NotLeaderError } from './store-errors.js';
 import type { StoreSql } from './store-sql.js';
 import type { StoredEvent } from './stored-event.js';
 
 export class WriteFence {
-  constructor(
-    private readonly db: StoreSql,
-    private readonly log: EventLog,
-    private readonly nodes: NodeRegistry,
-  ) {}
+  constructor(private readonly db: StoreSql) {}
 
   async current(): Promise<Fence | null> {
     const row = await this.db
@@ -28,69 +23,52 @@ export class WriteFence {
   }
 
   /**
-   * Take the fence for `fence.term` and log a LeaderElected event, in one transaction: this
-   * node's Node row (so followers learn the leader's URL), the fence row, and the event, appended
-   * through the log's one append path under the new fence. Only a higher term than the fenced one
-   * may claim (re-claiming one's own term is a no-op that succeeds and returns null).
-   * `onTaken` is called once the fence row is written (not yet committed), for the failover
-   * benchmark's phases.
+   * Take the fence for `fence.term` and log a LeaderElected event, in one statement and one
+   * transaction (`claim_fence`, ./claim-fence.sql.ts): this node's Node row (so followers learn
+   * the leader's URL), the fence row, and the event, appended through the log's one append path
+   * under the new fence. Only a higher term than the fenced one may claim (re-claiming one's own
+   * term is a no-op that succeeds and returns null). `onTaken` is called once the fence is taken
+   * (committed), for the failover benchmark's phases.
    */
   async claim(fence: Fence, url: string, onTaken?: () => void): Promise<StoredEvent | null> {
-    return this.db.transaction().execute(async (trx) => {
-      await this.nodes.report({ id: fence.nodeId, url, role: 'LEADER', term: fence.term }, trx);
-      const current = await lock(trx);
-      if (current && current.term === fence.term && current.nodeId === fence.nodeId) return null;
-      if (current && current.term >= fence.term) {
-        throw new NotLeaderError(
-          current,
-          `term ${fence.term} cannot claim the fence: ${current.nodeId} holds term ${current.term}`,
-        );
-      }
-      await trx
-        .insertInto('leadership')
-        .values({ singleton: true, term: fence.term, node_id: fence.nodeId, claimed_at: sql`now()` })
-        .onConflict((oc) =>
-          oc.column('singleton').doUpdateSet((eb) => ({
-            term: eb.ref('excluded.term'),
-            node_id: eb.ref('excluded.node_id'),
-            claimed_at: eb.ref('excluded.claimed_at'),
-          })),
-        )
-        .execute();
-      onTaken?.();
-      const [outcome] = await this.log.appendBatch(
-        [
+    const call = appendBatchCall([
+      {
+        fence,
+        appends: [
           {
-            fence,
-            appends: [
-              {
-                stream: 'cluster',
-                expectedVersion: 'any',
-                events: [{ type: 'LeaderElected', data: { nodeId: fence.nodeId, term: fence.term, url } }],
-              },
-            ],
-            options: {},
+            stream: 'cluster',
+            expectedVersion: 'any',
+            events: [{ type: 'LeaderElected', data: { nodeId: fence.nodeId, term: fence.term, url } }],
           },
         ],
-        trx,
+        options: {},
+      },
+    ]);
+    const node = JSON.stringify({ id: fence.nodeId, url, term: fence.term });
+    const { rows } = await sql<{ result: ClaimResult }>`
+      select claim_fence(${node}::jsonb, ${call.appends}::jsonb) as result`.execute(this.db);
+    const result = rows[0]?.result;
+    if (result === undefined) throw new Error('unreachable: claim_fence returned no row');
+    if (result.kind === 'held') return null;
+    if (result.kind === 'refused') {
+      const current = { term: Number(result.term), nodeId: result.node };
+      throw new NotLeaderError(
+        current,
+        `term ${fence.term} cannot claim the fence: ${current.nodeId} holds term ${current.term}`,
       );
-      if (outcome?.status !== 'fulfilled') throw outcome?.reason ?? new Error('unreachable: no outcome');
-      return outcome.value.kind === 'appended' ? (outcome.value.events[0] ?? null) : null;
-    });
+    }
+    onTaken?.();
+    const [outcome] = settleAppendBatch(call, result.appended);
+    if (outcome?.status !== 'fulfilled') throw outcome?.reason ?? new Error('unreachable: no outcome');
+    return outcome.value.kind === 'appended' ? (outcome.value.events[0] ?? null) : null;
   }
 }
 
-/** The fence row, locked until the transaction ends. */
-async function lock(trx: StoreSql): Promise<Fence | null> {
-  const select = () => trx.selectFrom('leadership').select(['term', 'node_id']).where('singleton', '=', true);
-  const row = await select().forUpdate().executeTakeFirst();
-  if (row) return toFence(row);
-  // No fence yet: a row lock cannot hold a row that does not exist, so lock out other first
-  // claims with a table lock (first claim only; released at commit like the row lock). Raw SQL:
-  // kysely has no LOCK statement.
-  await sql`lock table leadership in exclusive mode`.execute(trx);
-  return toFence(await select().executeTakeFirst());
-}
+/** What `claim_fence` answers. */
+type ClaimResult =
+  | { readonly kind: 'held' }
+  | { readonly kind: 'refused'; readonly term: number | string; readonly node: string }
+  | { readonly kind: 'claimed'; readonly appended: BatchResult };
 
 function toFence(row: { term: string | number; node_id: string } | undefined): Fence | null {
   return row ? { term: Number(row.term), nodeId: row.node_id } : null;

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { type DomainEvent, entityIdOfStream, streams } from '../../../schema/events.js';
 import { startTestPostgres, type TestPostgres } from '../../../test-support/postgres.js';
+import { CLAIM_FENCE_SQL } from '../claim-fence.sql.js';
 import { openDatabase } from '../database.js';
 import { EventStore, type Fence } from '../event-store.js';
 import { APPEND_BATCH_SQL } from './append-batch.sql.js';
@@ -208,7 +209,7 @@ describe('the projection', () => {
 
   test('the database runs the module’s current text (an edit needs a migration that applies it again)', async () => {
     const em = orm.em.fork();
-    for (const sql of [...PROJECTION_SQL, APPEND_BATCH_SQL]) {
+    for (const sql of [...PROJECTION_SQL, APPEND_BATCH_SQL, CLAIM_FENCE_SQL]) {
       const [, name, body] =
         /create or replace function (\w+)\([\s\S]*? as \$\$([\s\S]*)\$\$/.exec(sql) ?? [];
       assert.ok(name && body !== undefined, `no function in ${sql.slice(0, 80)}`);
@@ -219,7 +220,7 @@ describe('the projection', () => {
       assert.deepEqual(
         installed.map((r) => r.prosrc),
         [body],
-        `${name} as installed differs from nodes/store/projection/: add a migration that applies it`,
+        `${name} as installed differs from its module: add a migration that applies it`,
       );
     }
   });
