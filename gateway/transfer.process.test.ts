@@ -161,13 +161,13 @@ test('transferLeadership refusals: an unknown node or the leader itself (BAD_USE
   assert.equal((await gatewayLeader(GATEWAY)).term, leader.term, 'no refusal changed the leader');
 });
 
-test('SIGTERM on the leader, 3 times under load: handed over without an election timeout, exit 0, each write once', {
-  timeout: 240_000,
+test('SIGTERM on the leader, 10 times under load: handed over without an election timeout, exit 0, each write once', {
+  timeout: 480_000,
 }, async () => {
   const writer = new SteadyWriter({ gatewayUrl: GATEWAY, apiToken: TOKEN, prefix: 'sigterm', clients: 4 });
   writer.start();
   try {
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 10; round++) {
       await writer.more(30);
       const old = await gatewayLeader(GATEWAY);
       const stopped = performance.now();
