@@ -40,6 +40,8 @@ export async function startBenchCluster(
     readonly onNodeRecord?: (r: LogRecord) => void;
     readonly onGatewayRecord?: (r: ServiceRecord) => void;
   } = {},
+  /** The nodes' heartbeat interval (the node's default, 50 ms, when absent). */
+  heartbeatIntervalMs?: number,
 ): Promise<BenchCluster> {
   const pg: TestPostgres = await startTestPostgres({ durable: true });
   const stack = { basePort, secret: SECRET, apiToken: BENCH_TOKEN };
@@ -60,6 +62,7 @@ export async function startBenchCluster(
     dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-bench-')),
     databaseUrl,
     logLevel: 'info',
+    ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
     ...(records.onNodeRecord ? { onRecord: records.onNodeRecord } : {}),
   });
   cluster.startAll();

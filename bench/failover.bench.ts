@@ -1,5 +1,5 @@
 /**
- * `npm run bench:failover [-- --kills 30 --base-port 25100 --etcd-port 25200]`: kill -9 the
+ * `npm run bench:failover [-- --kills 30 --base-port 25100 --etcd-port 25200 --heartbeat 50]`: kill -9 the
  * leader at a random phase of the heartbeat and time, per kill, from the kill to each phase of
  * the failover, read from the processes' own log lines (pino's `time` and the bench's Date.now():
  * one wall clock, every process on this machine):
@@ -41,6 +41,8 @@ const { values } = parseArgs({
     kills: { type: 'string', default: '30' },
     'base-port': { type: 'string', default: '25100' },
     'etcd-port': { type: 'string', default: '25200' },
+    /** The nodes' heartbeat in ms (the node's default is 50; etcd's side runs 30). */
+    heartbeat: { type: 'string', default: '50' },
     /** Print every log line of the nodes and the gateway (at debug) from each kill to its write. */
     trace: { type: 'boolean', default: false },
   },
@@ -49,7 +51,11 @@ const { values } = parseArgs({
 const kills = Number(values.kills);
 if (!Number.isInteger(kills) || kills < 1)
   throw new Error(`--kills must be a positive integer, not ${values.kills}`);
-const HEARTBEAT_MS = 50;
+const HEARTBEAT_MS = Number(values.heartbeat);
+if (!Number.isInteger(HEARTBEAT_MS) || HEARTBEAT_MS < 1 || HEARTBEAT_MS * 3 > 150)
+  throw new Error(
+    `--heartbeat must be an integer from 1 to 50 (a third of the 150 ms election timeout), not ${values.heartbeat}`,
+  );
 
 const PHASES = ['preVote', 'leader', 'fence', 'stored', 'gateway', 'ack'] as const;
 type Phase = (typeof PHASES)[number];
@@ -80,6 +86,7 @@ async function run(etcdBench: EtcdBench | null): Promise<{ ensemble: Sample[]; e
       onNodeRecord: (r) => nodeRecords.push(r),
       onGatewayRecord: (r) => gatewayRecords.push(r),
     },
+    HEARTBEAT_MS,
   );
   // Like etcd's client: the same write again until one is acknowledged (the gateway refuses with
   // NO_LEADER when no leader came within its wait), under one idempotency key.
