@@ -5,7 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LocalCluster, LogRecord } from '../launcher/local-cluster.js';
+import type { LocalCluster, LocalClusterOptions, LogRecord } from '../launcher/local-cluster.js';
 import type { ServiceProcess, ServiceRecord } from '../launcher/service-process.js';
 import {
   gatewayCluster,
@@ -40,8 +40,8 @@ export async function startBenchCluster(
     readonly onNodeRecord?: (r: LogRecord) => void;
     readonly onGatewayRecord?: (r: ServiceRecord) => void;
   } = {},
-  /** The nodes' heartbeat interval (the node's default, 50 ms, when absent). */
-  heartbeatIntervalMs?: number,
+  /** The nodes' heartbeat and election timeout (LocalCluster's defaults, 50 ms and 150-300 ms, when absent). */
+  timing: Pick<LocalClusterOptions, 'heartbeatIntervalMs' | 'electionTimeoutMs'> = {},
 ): Promise<BenchCluster> {
   const pg: TestPostgres = await startTestPostgres({ durable: true });
   const stack = { basePort, secret: SECRET, apiToken: BENCH_TOKEN };
@@ -62,7 +62,7 @@ export async function startBenchCluster(
     dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-bench-')),
     databaseUrl,
     logLevel: 'info',
-    ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
+    ...timing,
     ...(records.onNodeRecord ? { onRecord: records.onNodeRecord } : {}),
   });
   cluster.startAll();

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:failover [-- --kills 30 --base-port 25100 --etcd-port 25200 --heartbeat 50]`: kill -9 the
+ * `npm run bench:failover [-- --kills 30 --base-port 25100 --etcd-port 25200 --heartbeat 50 --election-timeout 150-300]`: kill -9 the
  * leader at a random phase of the heartbeat and time, per kill, from the kill to each phase of
  * the failover, read from the processes' own log lines (pino's `time` and the bench's Date.now():
  * one wall clock, every process on this machine):
@@ -43,6 +43,8 @@ const { values } = parseArgs({
     'etcd-port': { type: 'string', default: '25200' },
     /** The nodes' heartbeat in ms (the node's default is 50; etcd's side runs 30). */
     heartbeat: { type: 'string', default: '50' },
+    /** The nodes' election timeout range in ms (the node's default is 150-300). */
+    'election-timeout': { type: 'string', default: '150-300' },
     /** Print every log line of the nodes and the gateway (at debug) from each kill to its write. */
     trace: { type: 'boolean', default: false },
   },
@@ -56,6 +58,9 @@ if (!Number.isInteger(HEARTBEAT_MS) || HEARTBEAT_MS < 1 || HEARTBEAT_MS * 3 > 15
   throw new Error(
     `--heartbeat must be an integer from 1 to 50 (a third of the 150 ms election timeout), not ${values.heartbeat}`,
   );
+const ELECTION_TIMEOUT = values['election-timeout'];
+if (!/^\d+-\d+$/.test(ELECTION_TIMEOUT))
+  throw new Error(`--election-timeout must be a range in ms like 150-300, not ${ELECTION_TIMEOUT}`);
 
 const PHASES = ['preVote', 'leader', 'fence', 'stored', 'gateway', 'ack'] as const;
 type Phase = (typeof PHASES)[number];
@@ -86,7 +91,7 @@ async function run(etcdBench: EtcdBench | null): Promise<{ ensemble: Sample[]; e
       onNodeRecord: (r) => nodeRecords.push(r),
       onGatewayRecord: (r) => gatewayRecords.push(r),
     },
-    HEARTBEAT_MS,
+    { heartbeatIntervalMs: HEARTBEAT_MS, electionTimeoutMs: ELECTION_TIMEOUT },
   );
   // Like etcd's client: the same write again until one is acknowledged (the gateway refuses with
   // NO_LEADER when no leader came within its wait), under one idempotency key.
@@ -196,7 +201,7 @@ const HEADER = `  ${''.padEnd(42)}   p50    p90    p99    max   (ms)`;
 
 function report(ensemble: Sample[], etcd: EtcdFailover[] | null): void {
   console.log(
-    `\nensemble: kill -9 the leader → each phase (${ensemble.length} kills, 3 nodes, election timeout 150-300 ms, heartbeat ${HEARTBEAT_MS} ms)`,
+    `\nensemble: kill -9 the leader → each phase (${ensemble.length} kills, 3 nodes, election timeout ${ELECTION_TIMEOUT} ms, heartbeat ${HEARTBEAT_MS} ms)`,
   );
   console.log(HEADER);
   for (const p of PHASES) console.log(row(LABELS[p], summarize(ensemble.map((s) => s[p]))));
