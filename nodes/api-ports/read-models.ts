@@ -2,6 +2,7 @@
  * Queries, answered by any node from the projections (and, for the cluster view, from the
  * Node table — node-registry.ts — merged with this node's live election state).
  */
+
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ApiError } from '../../api/errors.js';
 import type {
@@ -15,6 +16,7 @@ import type {
   TaskDto,
 } from '../../api/ports.js';
 import { contractRole } from '../../common/node-health.js';
+import { isUuid } from '../../common/uuid.js';
 import type { TaskStatus } from '../../schema/events.js';
 import type { ElectionStatus } from '../election/raft-election.js';
 import { ListingRow, StoredFileRow, TaskRow } from '../store/entities.js';
@@ -131,9 +133,6 @@ function page<T>(rows: T[], first: number, cursorOf: (t: T) => (string | number)
   const items = rows.slice(0, first).map((node) => ({ cursor: encodeCursor(cursorOf(node)), node }));
   return { items, hasNextPage: rows.length > first };
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (id: string): boolean => UUID.test(id);
 
 export function toTask(r: {
   id: string;

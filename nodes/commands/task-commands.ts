@@ -2,8 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../api/errors.js';
 import type { TaskDto, TaskInput, TaskPatch } from '../../api/ports.js';
+import { isUuid } from '../../common/uuid.js';
 import { streams } from '../../schema/events.js';
-import { isUuid } from '../api-ports/read-models.js';
 import { type TaskCommand, type TaskEvent, taskDecider } from '../domain/task-decider.js';
 import type { VersionConflictError } from '../store/store-errors.js';
 import { taskAnswer } from './answers.js';
