@@ -16,7 +16,7 @@ import {
   decodeRequests,
   encodeResponses,
 } from '../common/graphql-batch.js';
-import { IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER } from '../common/http-headers.js';
+import { IDEMPOTENCY_KEY_HEADER, REHEARSAL_HEADER, SIGNATURE_HEADER } from '../common/http-headers.js';
 import { MAX_BATCH_BYTES } from '../common/limits.js';
 import { tracingOn } from '../common/tracing.js';
 import type { GraphqlContext } from './context.js';
@@ -27,7 +27,11 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 export function graphqlBatchRoute(options: {
   readonly apollo: ApolloServer<GraphqlContext>;
-  readonly contextFor: (authorization: string | undefined, idempotencyKey?: string) => GraphqlContext;
+  readonly contextFor: (
+    authorization: string | undefined,
+    idempotencyKey?: string,
+    rehearsal?: boolean,
+  ) => GraphqlContext;
   /** CLUSTER_SECRET: batches come from the gateway only. */
   readonly secret: string;
   /** The largest body of one request (as on /graphql). */
@@ -59,14 +63,19 @@ export function graphqlBatchRoute(options: {
       return error(400, refusalBody('BAD_REQUEST', (e as Error).message));
     }
     const headers = new HeaderMap([['content-type', 'application/json']]);
-    const { authorization, accept, [IDEMPOTENCY_KEY_HEADER]: key } = request.headers;
+    const {
+      authorization,
+      accept,
+      [IDEMPOTENCY_KEY_HEADER]: key,
+      [REHEARSAL_HEADER]: rehearsal,
+    } = request.headers;
     if (authorization !== undefined) headers.set('authorization', authorization);
     if (accept !== undefined) headers.set('accept', accept);
     if (key !== undefined) headers.set(IDEMPOTENCY_KEY_HEADER, key);
     try {
       const result = await apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: 'POST', headers, search: '', body },
-        context: async () => contextFor(authorization, key),
+        context: async () => contextFor(authorization, key, rehearsal === '1'),
       });
       let text = '';
       if (result.body.kind === 'complete') text = result.body.string;

@@ -56,6 +56,11 @@ export interface GraphqlServerOptions {
   extraRoutes?: (app: express.Express, schema: GraphQLSchema) => void;
   /** CLUSTER_SECRET, on a node: serves the gateway's signed batches at /graphql/batch. */
   batchSecret?: string;
+  /**
+   * What a rehearsal's mutations run against instead of `commands` (a request in a signed batch
+   * with REHEARSAL_HEADER: nodes/rehearsal/write-rehearsal.ts); without it the header is ignored.
+   */
+  rehearsalCommands?: Commands;
 }
 
 export interface GraphqlServer {
@@ -73,9 +78,13 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
   const { logger } = opts;
   const schema = await buildEnsembleSchema();
 
-  const contextFor = (authorization: string | undefined, requestKey?: string): GraphqlContext => ({
+  const contextFor = (
+    authorization: string | undefined,
+    requestKey?: string,
+    rehearsal = false,
+  ): GraphqlContext => ({
     readModels: opts.readModels,
-    commands: opts.commands,
+    commands: (rehearsal ? opts.rehearsalCommands : undefined) ?? opts.commands,
     feeds: opts.feeds,
     leadership: opts.leadership,
     auth: checkBearer(authorization, opts.apiToken),

@@ -26,3 +26,9 @@ export const TRACEPARENT_HEADER = 'traceparent';
 
 /** W3C Trace Context: vendor data that travels with `traceparent`. */
 export const TRACESTATE_HEADER = 'tracestate';
+
+/**
+ * On a request inside a signed batch: a rehearsal of a write (nodes/rehearsal/write-rehearsal.ts),
+ * run through every layer of the write path and refused before anything is stored.
+ */
+export const REHEARSAL_HEADER = 'x-ensemble-rehearsal';
