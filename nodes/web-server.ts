@@ -70,7 +70,13 @@ export async function startWebServer(options: {
     : null;
   const urls = new PeerUrls(store.nodes, self);
   const reporter = new NodeReporter({ registry: store.nodes, election, url: self.url, urls });
-  const watch = new DatabaseWatch({ election, probe: () => reporter.report(), nodeId: self.id, logger });
+  const watch = new DatabaseWatch({
+    election,
+    probe: () => reporter.report(),
+    failoverMs: config.databaseFailoverMs,
+    nodeId: self.id,
+    logger,
+  });
   const keeper = new FenceKeeper({ election, fence: store.fence, self, logger, announcer, urls, watch });
   const leaderChanges = new LeaderChanges(election, urls);
   const transitions = new ElectionTransitions(election, self.id);

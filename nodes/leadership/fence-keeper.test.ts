@@ -73,7 +73,13 @@ function startNode(orm: MikroORM) {
     if (e.kind === 'transition' && e.from === 'leader') stepDowns.push(e);
   });
   const urls = new PeerUrls(store.nodes, { id: 'n1', url: 'http://n1' });
-  const watch = new DatabaseWatch({ election, probe: async () => {}, nodeId: 'n1', logger });
+  const watch = new DatabaseWatch({
+    election,
+    probe: async () => {},
+    failoverMs: 15_000,
+    nodeId: 'n1',
+    logger,
+  });
   const keeper = new FenceKeeper({
     election,
     fence: store.fence,
