@@ -148,10 +148,12 @@ export class FenceKeeper implements FenceAccess {
     // claim rolls back, finds the old fence and is refused: never stored without the claimed
     // fence. Its work up to the lock overlaps the claim's LeaderElected append and commit.
     if (s.role === 'leader' && this.takenTerm === s.term) return { term: s.term, nodeId: s.id };
+    // Still the leader, its claim waiting on the database (a failover under way, a lock): not a
+    // NOT_LEADER, which sends the gateway looking for another leader that will not come, but a
+    // "retry here with the same key".
     if (s.role === 'leader') {
-      throw ApiError.notLeader(
-        null,
-        `this node leads term ${s.term} but has not yet claimed the write fence; retry`,
+      throw ApiError.serviceUnavailable(
+        `this node leads term ${s.term} but the database has not yet taken its write fence claim; retry with the same Idempotency-Key`,
       );
     }
     throw ApiError.notLeader(
