@@ -167,7 +167,6 @@ export function formatDatabaseRound(round: DatabaseRound): string {
 export function reportDatabaseFailovers(rounds: DatabaseRound[], timing: PatroniCluster['timing']): void {
   const row = (label: string, s: Summary) =>
     `  ${label.padEnd(44)} ${ms(s.p50)}  ${ms(s.p90)}  ${ms(s.p99)}  ${ms(s.max)}`;
-  const detection = timing.ttl * 1_000;
   for (const fault of ['switchover', 'failover'] as const) {
     const of = rounds.filter((r) => r.fault === fault);
     if (of.length === 0) continue;
@@ -183,10 +182,13 @@ export function reportDatabaseFailovers(rounds: DatabaseRound[], timing: Patroni
     const refused = of.reduce((n, r) => n + r.refused, 0);
     const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
     const resumed = summarize(of.map((r) => r.resumed));
+    const unwritable = summarize(of.map((r) => r.unwritable));
+    // The issue's targets: a switchover costs writes < 1 s; a failover < Patroni's own time
+    // (its detection and promotion: the no-writable-primary window) + 1 s.
     const target =
       fault === 'switchover'
         ? `write gap p99 < 1000 ms: ${verdict(gap.p99 < 1_000)}`
-        : `write gap p99 < ttl + 1 s = ${detection + 1_000} ms: ${verdict(gap.p99 < detection + 1_000)}`;
+        : `write gap p99 < Patroni's p99 + 1 s = ${(unwritable.p99 + 1_000).toFixed(0)} ms: ${verdict(gap.p99 < unwritable.p99 + 1_000)}`;
     console.log(
       `  writes refused by the gateway: ${refused}; target ${target}; new primary → write p99 < 1000 ms: ${verdict(resumed.p99 < 1_000)}`,
     );
