@@ -121,6 +121,7 @@ export class PrimaryLocator {
 
   /** Searches until a primary is found (resolves with it) or nobody waits any more (null). */
   private async searchWhileWaited(): Promise<DatabaseHost | null> {
+    this.lastFailure = null; // a waiter that times out reports this search's failure, not an older one
     for (;;) {
       try {
         return await this.searchOnce();
