@@ -1,6 +1,7 @@
 /**
  * What the gateway benchmarks run on: an embedded PostgreSQL, a 3-node cluster and the gateway
  * process, all real and on loopback, as the process tests start them (durable PostgreSQL: fsync on).
+ * A benchmark of the database itself failing (a Patroni cluster) passes its own database instead.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,10 @@ export interface BenchCluster {
   readonly cluster: LocalCluster;
   readonly gateway: ServiceProcess;
   readonly gatewayUrl: string;
-  /** The embedded PostgreSQL's port (its server processes are found by it, for CPU accounting). */
+  /**
+   * The embedded PostgreSQL's port (its server processes are found by it, for CPU accounting);
+   * NaN on a database the benchmark brought.
+   */
   readonly postgresPort: number;
   /** The cluster's database (for a benchmark's own reads of the log, beside the system). */
   readonly databaseUrl: string;
@@ -40,10 +44,15 @@ export async function startBenchCluster(
     readonly onNodeRecord?: (r: LogRecord) => void;
     readonly onGatewayRecord?: (r: ServiceRecord) => void;
   } = {},
-  /** The nodes' heartbeat and election timeout (LocalCluster's defaults, 50 ms and 150-300 ms, when absent). */
-  timing: Pick<LocalClusterOptions, 'heartbeatIntervalMs' | 'electionTimeoutMs'> = {},
+  more: {
+    /** The nodes' heartbeat and election timeout (LocalCluster's defaults, 50 ms and 150-300 ms, when absent). */
+    readonly timing?: Pick<LocalClusterOptions, 'heartbeatIntervalMs' | 'electionTimeoutMs'>;
+    /** The nodes' DATABASE_URL, when not an embedded PostgreSQL's (which stop() then leaves running). */
+    readonly database?: { readonly url: string };
+  } = {},
 ): Promise<BenchCluster> {
-  const pg: TestPostgres = await startTestPostgres({ durable: true });
+  const { timing = {}, database } = more;
+  const pg: TestPostgres | null = database ? null : await startTestPostgres({ durable: true });
   const stack = { basePort, secret: SECRET, apiToken: BENCH_TOKEN };
   const gatewayUrl = gatewayUrlOf(basePort);
   const gateway = gatewayProcess(stack, {
@@ -57,7 +66,7 @@ export async function startBenchCluster(
     ...(records.onGatewayRecord ? { onRecord: records.onGatewayRecord } : {}),
   });
   await startGateway(gateway);
-  const databaseUrl = await pg.createDatabase('bench');
+  const databaseUrl = database?.url ?? (await (pg as TestPostgres).createDatabase('bench'));
   const cluster = gatewayCluster(stack, {
     dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-bench-')),
     databaseUrl,
@@ -74,13 +83,13 @@ export async function startBenchCluster(
     cluster,
     gateway,
     gatewayUrl,
-    postgresPort: pg.port,
+    postgresPort: pg?.port ?? Number.NaN,
     databaseUrl,
     leader,
     async stop() {
       await gateway.stop();
       await cluster.stopAll();
-      await pg.stop();
+      await pg?.stop();
     },
   };
 }

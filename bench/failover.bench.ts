@@ -1,4 +1,7 @@
 /**
+ * `npm run bench:failover -- --database` times the database's primary moving instead (Patroni
+ * switchovers and failovers under a write load): bench/database-failovers.ts.
+ *
  * `npm run bench:failover [-- --kills 30 --base-port 25100 --etcd-port 25200 --heartbeat 50 --election-timeout 150-300]`: kill -9 the
  * leader at a random phase of the heartbeat and time, per kill, from the kill to each phase of
  * the failover, read from the processes' own log lines (pino's `time` and the bench's Date.now():
@@ -24,6 +27,7 @@ import { IDEMPOTENCY_KEY_HEADER } from '../common/http-headers.js';
 import type { LogRecord } from '../launcher/local-cluster.js';
 import type { ServiceRecord } from '../launcher/service-process.js';
 import { BENCH_TOKEN, startBenchCluster } from './bench-cluster.js';
+import { formatDatabaseRound, reportDatabaseFailovers, runDatabaseFailovers } from './database-failovers.js';
 import {
   ETCD_ELECTION_TIMEOUT_MS,
   ETCD_HEARTBEAT_MS,
@@ -47,6 +51,10 @@ const { values } = parseArgs({
     'election-timeout': { type: 'string', default: '150-300' },
     /** Print every log line of the nodes and the gateway (at debug) from each kill to its write. */
     trace: { type: 'boolean', default: false },
+    /** The database fails over and switches over `--kills` times each, not the leader. */
+    database: { type: 'boolean', default: false },
+    /** With --database: clients writing back to back through the gateway. */
+    clients: { type: 'string', default: '4' },
   },
   strict: true,
 });
@@ -91,7 +99,7 @@ async function run(etcdBench: EtcdBench | null): Promise<{ ensemble: Sample[]; e
       onNodeRecord: (r) => nodeRecords.push(r),
       onGatewayRecord: (r) => gatewayRecords.push(r),
     },
-    { heartbeatIntervalMs: HEARTBEAT_MS, electionTimeoutMs: ELECTION_TIMEOUT },
+    { timing: { heartbeatIntervalMs: HEARTBEAT_MS, electionTimeoutMs: ELECTION_TIMEOUT } },
   );
   // Like etcd's client: the same write again until one is acknowledged (the gateway refuses with
   // NO_LEADER when no leader came within its wait), under one idempotency key.
@@ -237,14 +245,35 @@ function report(ensemble: Sample[], etcd: EtcdFailover[] | null): void {
   );
 }
 
-const missing = etcdMissing();
-if (missing) console.log(missing);
-const etcdBench = missing
-  ? null
-  : await startEtcdBench({ basePort: Number(values['etcd-port']), withPut: true });
-try {
-  const { ensemble, etcd } = await run(etcdBench);
-  report(ensemble, etcdBench ? etcd : null);
-} finally {
-  await etcdBench?.stop();
+async function leaderFailovers(): Promise<void> {
+  const missing = etcdMissing();
+  if (missing) console.log(missing);
+  const etcdBench = missing
+    ? null
+    : await startEtcdBench({ basePort: Number(values['etcd-port']), withPut: true });
+  try {
+    const { ensemble, etcd } = await run(etcdBench);
+    report(ensemble, etcdBench ? etcd : null);
+  } finally {
+    await etcdBench?.stop();
+  }
 }
+
+async function databaseFailovers(): Promise<void> {
+  const clients = Number(values.clients);
+  if (!Number.isInteger(clients) || clients < 1)
+    throw new Error(`--clients must be a positive integer, not ${values.clients}`);
+  const { rounds, timing } = await runDatabaseFailovers({
+    rounds: kills,
+    basePort: Number(values['base-port']),
+    clients,
+    trace: values.trace,
+    onRound: (round, i) =>
+      process.stdout.write(
+        `  ${round.fault.padEnd(10)} ${String(Math.floor(i / 2) + 1).padStart(3)}/${kills}: ${formatDatabaseRound(round)}\n`,
+      ),
+  });
+  reportDatabaseFailovers(rounds, timing);
+}
+
+await (values.database ? databaseFailovers() : leaderFailovers());

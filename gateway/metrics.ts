@@ -20,7 +20,7 @@ export function createMetrics(registry: LeaderRegistry, directory: NodeDirectory
   });
   const retries = new Counter({
     name: 'ensemble_gateway_retries_total',
-    help: 'Writes sent again (same idempotency key) after NOT_LEADER or an unreachable leader',
+    help: 'Writes sent again (same idempotency key) after NOT_LEADER, SERVICE_UNAVAILABLE or an unreachable leader',
     labelNames: ['reason'] as const,
     registers: [register],
   });

@@ -302,6 +302,8 @@ async function runStack(): Promise<void> {
       RABBITMQ_URL: rabbitmqUrl,
       FTP_URL: ftpUrl,
       DATA_DIR: join(DATA, 'gateway'),
+      // A write waits out a whole database failover (Patroni's ttl of 8 s and a promotion).
+      ...(database === 'patroni' && !process.env.DATABASE_URL ? { LEADER_WAIT_MS: '20000' } : {}),
     });
     const announced = gateway.waitFor(
       (r) => r.msg === 'leader announced' || r.msg === 'leader found by health check',

@@ -44,6 +44,7 @@ export const nodeConfigSchema = z
           ctx.addIssue({ code: 'custom', message: (error as Error).message });
         }
       }),
+    DATABASE_FAILOVER_MS: millis(0, 600_000, 15_000),
     API_TOKEN: z
       .string({ message: 'is required: the bearer token that mutations must carry' })
       .min(16, { message: 'must be at least 16 characters' }),
@@ -83,6 +84,8 @@ export const nodeConfigSchema = z
       electionTimeoutMs: c.ELECTION_TIMEOUT_MS,
       heartbeatIntervalMs: c.HEARTBEAT_INTERVAL_MS,
       databaseUrl: c.DATABASE_URL,
+      /** How long a database failover in progress may last before the node stops leading. */
+      databaseFailoverMs: c.DATABASE_FAILOVER_MS,
       apiToken: c.API_TOKEN,
       gatewayUrl: c.GATEWAY_URL ?? null,
       maxUploadBytes: c.MAX_UPLOAD_BYTES,

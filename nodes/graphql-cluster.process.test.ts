@@ -11,13 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Client, createClient } from 'graphql-ws';
+import { pino } from 'pino';
 import WebSocket from 'ws';
 import { LocalCluster, type LogRecord } from '../launcher/local-cluster.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
+import { REHEARSAL_REFUSAL, WriteRehearsal } from './rehearsal/write-rehearsal.js';
 
 const TOKEN = 'graphql-cluster-test-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const BASE_PORT = 14_300;
+const SECRET = 'graphql-cluster-test-secret-0123456789';
 
 interface GqlError {
   message: string;
@@ -275,7 +278,7 @@ before(async () => {
   pg = await startTestPostgres();
   c = new LocalCluster({
     size: 3,
-    secret: 'graphql-cluster-test-secret-0123456789',
+    secret: SECRET,
     dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-graphql-')),
     databaseUrl: await pg.createDatabase('graphql'),
     apiToken: TOKEN,
@@ -339,6 +342,32 @@ describe('GraphQL on a 3-node cluster', { timeout: 120_000 }, () => {
       const up = await upload(follower, Buffer.from('[]'), 'empty.json');
       assert.equal(errorOf(up).extensions?.code, 'NOT_LEADER');
       assert.deepEqual(errorOf(up).extensions?.leader, { id: leader, url: c.url(leader) });
+    }
+    assert.deepEqual(await allEvents(leader), before, 'nothing was written');
+    assert.deepEqual(await allTasks(leader), []);
+  });
+
+  test('a write rehearsal runs to the append on the leader and on a follower, and stores nothing', async () => {
+    const before = await allEvents(leader);
+    for (const node of c.ids) {
+      const warnings: string[] = [];
+      const rehearsal = new WriteRehearsal({
+        selfUrl: c.url(node),
+        apiToken: TOKEN,
+        clusterSecret: SECRET,
+        leads: () => false,
+        logger: pino({ level: 'debug' }, { write: (line: string) => void warnings.push(line) }),
+      });
+      const answers = await rehearsal.rehearse();
+      assert.equal(answers.length, 2, `${node}: ${warnings.join('')}`);
+      for (const answer of answers) {
+        // The refusal comes from the rehearsal fence's answer to append_batch's NOT_LEADER, so
+        // the write ran through GraphQL, the command handler and the group commit to the append.
+        const error = (JSON.parse(answer) as { errors: GqlError[] }).errors[0];
+        assert.equal(error?.extensions?.code, 'NOT_LEADER', answer);
+        assert.equal(error?.message, REHEARSAL_REFUSAL, answer);
+      }
+      assert.deepEqual(warnings, [], `${node} logged nothing`);
     }
     assert.deepEqual(await allEvents(leader), before, 'nothing was written');
     assert.deepEqual(await allTasks(leader), []);

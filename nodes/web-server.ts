@@ -21,6 +21,7 @@ import { LeadershipHandover } from './leadership/leadership-handover.js';
 import { NodeReporter } from './leadership/node-reporter.js';
 import { PeerUrls } from './leadership/peer-urls.js';
 import { nodeHealth, nodeReadiness } from './node-health.js';
+import { rehearsalFence, WriteRehearsal } from './rehearsal/write-rehearsal.js';
 import { openDatabase } from './store/database.js';
 import { EventFeed } from './store/event-feed.js';
 import { EventStore } from './store/event-store.js';
@@ -70,7 +71,13 @@ export async function startWebServer(options: {
     : null;
   const urls = new PeerUrls(store.nodes, self);
   const reporter = new NodeReporter({ registry: store.nodes, election, url: self.url, urls });
-  const watch = new DatabaseWatch({ election, probe: () => reporter.report(), nodeId: self.id, logger });
+  const watch = new DatabaseWatch({
+    election,
+    probe: () => reporter.report(),
+    failoverMs: config.databaseFailoverMs,
+    nodeId: self.id,
+    logger,
+  });
   const keeper = new FenceKeeper({ election, fence: store.fence, self, logger, announcer, urls, watch });
   const leaderChanges = new LeaderChanges(election, urls);
   const transitions = new ElectionTransitions(election, self.id);
@@ -89,6 +96,7 @@ export async function startWebServer(options: {
     port: config.httpPort,
     readModels: new NodeReadModels(orm, store, { ...self, status: () => election.status() }),
     commands: new NodeCommands(store, keeper),
+    rehearsalCommands: new NodeCommands(store, rehearsalFence),
     feeds: new NodeFeeds(leaderChanges, transitions, eventFeed),
     leadership: handover,
     apiToken: config.apiToken,
@@ -101,7 +109,15 @@ export async function startWebServer(options: {
     }),
     readyz: () => nodeReadiness(election.status(), watch.health()),
   });
+  const rehearsal = new WriteRehearsal({
+    selfUrl: server.url,
+    apiToken: config.apiToken,
+    clusterSecret: config.clusterSecret,
+    leads: () => election.status().role === 'leader',
+    logger,
+  });
   keeper.start();
+  rehearsal.start();
   reporter.start();
   leaderChanges.start();
   transitions.start();
@@ -124,6 +140,7 @@ export async function startWebServer(options: {
       logger.info({ node: self.id }, outcome);
     },
     async stop() {
+      await rehearsal.stop();
       watch.stop();
       reporter.stop();
       leaderChanges.stop();

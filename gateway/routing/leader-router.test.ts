@@ -70,3 +70,50 @@ test('with no leader other than a dead one, a write fails NO_LEADER once the lea
   await assert.rejects(router(registry, transport, 300).send('{}', {}), { name: 'NoLeaderError' });
   assert.ok(Date.now() - started >= 300);
 });
+
+const unavailable = {
+  status: 200,
+  contentType: 'application/json',
+  body: Buffer.from(
+    JSON.stringify({
+      data: null,
+      errors: [{ message: 'the database primary changed', extensions: { code: 'SERVICE_UNAVAILABLE' } }],
+    }),
+  ),
+};
+
+test('a write a database failover caught (SERVICE_UNAVAILABLE) is sent again with its key until acknowledged', async () => {
+  const registry = new LeaderRegistry();
+  registry.accept({ id: 'n1', url: NEXT, term: 1 });
+  const sent: Array<string | undefined> = [];
+  const transport: NodeTransport = {
+    async send(_url, _body, headers) {
+      sent.push(headers[IDEMPOTENCY_KEY_HEADER]);
+      // The first attempt broke with the primary; the second came while none was writable.
+      if (sent.length <= 2) return unavailable;
+      return { status: 200, contentType: 'application/json', body: Buffer.from('{"data":{"ok":true}}') };
+    },
+  };
+  const res = await router(registry, transport, 10_000).send('{}', { [IDEMPOTENCY_KEY_HEADER]: 'k-2' });
+  assert.equal(res.body.toString(), '{"data":{"ok":true}}');
+  assert.equal(res.attempts, 3);
+  assert.deepEqual(sent, ['k-2', 'k-2', 'k-2']);
+});
+
+test('a database that stays without a primary past the leader wait: the client gets SERVICE_UNAVAILABLE', async () => {
+  const registry = new LeaderRegistry();
+  registry.accept({ id: 'n1', url: NEXT, term: 1 });
+  let sends = 0;
+  const transport: NodeTransport = {
+    send: async () => {
+      sends++;
+      return unavailable;
+    },
+  };
+  const started = Date.now();
+  const res = await router(registry, transport, 350).send('{}', {});
+  assert.ok(Date.now() - started >= 350);
+  assert.match(res.body.toString(), /"SERVICE_UNAVAILABLE"/);
+  // Refusals that come back at once are resent at most every 100 ms, not in a tight loop.
+  assert.ok(sends >= 3 && sends <= 6, `${sends} sends`);
+});

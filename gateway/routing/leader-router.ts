@@ -4,7 +4,10 @@
  * safe whatever happened to the first attempt: a node that stored it answers with the first
  * result. When the leader is unreachable or answers NOT_LEADER, the router waits for the registry
  * to learn of a newer leader — bounded by LEADER_WAIT_MS, after which the client gets NO_LEADER —
- * and sends the same request there.
+ * and sends the same request there. When the leader answers SERVICE_UNAVAILABLE (a database
+ * failover caught the write: its outcome is unknown), the same request goes to it again — or to a
+ * newer leader — within the same bound; the node holds it until its database has a writable
+ * primary again (up to a second each time), so the resend is the wait.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -25,6 +28,12 @@ const RECHECK_MS = 100;
  * was in flight (each failure waits for a newer leader first).
  */
 const MAX_ATTEMPTS = 12;
+/**
+ * Two sends of a write refused SERVICE_UNAVAILABLE are at least this far apart. A node holds a
+ * write while its database has no writable primary, so a resend usually waits there; a refusal
+ * that came back sooner (the write's connection broke under it) is not resent in a tight loop.
+ */
+const DATABASE_RESEND_MS = 100;
 
 export interface RoutedResponse extends NodeResponse {
   readonly leader: KnownLeader;
@@ -85,6 +94,8 @@ export class LeaderRouter {
     for (let attempt = 1; ; attempt++) {
       if (!leader) throw new NoLeaderError(leaderWaitMs);
       let failure: string;
+      let refused: NodeResponse | null = null;
+      const sentAt = Date.now();
       // A newer leader announced while this attempt is in flight: the one it went to is deposed
       // and (paused, cut off) may not answer before its timeout. Its fence refuses the write now
       // (an announcement follows the new leader's fence claim), and a write it stored before is
@@ -99,8 +110,10 @@ export class LeaderRouter {
           timeoutMs: this.options.nodeTimeoutMs,
           signal: signal ? AbortSignal.any([signal, deposed.signal]) : deposed.signal,
         });
-        if (!isNotLeader(res)) return { ...res, leader, attempts: attempt };
-        failure = 'not_leader';
+        const refusal = refusalOf(res);
+        if (refusal === null) return { ...res, leader, attempts: attempt };
+        failure = refusal === 'NOT_LEADER' ? 'not_leader' : 'database';
+        refused = res;
       } catch (error) {
         if (!(error instanceof NodeUnreachableError) || signal?.aborted) throw error;
         if (deposed.signal.aborted) failure = 'deposed';
@@ -113,35 +126,55 @@ export class LeaderRouter {
       }
       // Looking again at a leader that did not answer, while no newer one is known, is bounded by
       // the wait for a leader, not by the attempts: an election with a split vote or two outlasts
-      // MAX_ATTEMPTS rechecks, and the write must then go to its winner, not fail.
-      if (failure !== 'unreachable') sent++;
+      // MAX_ATTEMPTS rechecks, and the write must then go to its winner, not fail. So is a
+      // database failover: it lasts as long as the failover manager takes.
+      if (failure === 'not_leader' || failure === 'deposed') sent++;
       if (sent >= MAX_ATTEMPTS) throw new NoLeaderError(Date.now() - waitingSince);
       metrics.retries.inc({ reason: failure });
       this.options.logger.debug({ leader: leader.id, term: leader.term, failure, attempt }, 'write retried');
       const failed: KnownLeader = leader;
       const deadline = waitingSince + leaderWaitMs;
       // Unreachable: the leader may come back (a blip) or be replaced; look again shortly.
+      // Database: the same leader again once its node held the write (or a newer leader).
       // NOT_LEADER or deposed: it has certainly lost the lead; only a newer announcement helps.
       const next =
-        failure === 'unreachable'
-          ? ((await registry.newerThan(failed, Math.min(deadline, Date.now() + RECHECK_MS), signal)) ??
-            (Date.now() < deadline ? registry.current() : null))
+        failure === 'unreachable' || failure === 'database'
+          ? ((await registry.newerThan(
+              failed,
+              Math.min(
+                deadline,
+                failure === 'database' ? sentAt + DATABASE_RESEND_MS : Date.now() + RECHECK_MS,
+              ),
+              signal,
+            )) ?? (Date.now() < deadline ? registry.current() : null))
           : await registry.newerThan(failed, deadline, signal);
+      // Out of time on a database that did not come back: the client gets the node's own answer
+      // (SERVICE_UNAVAILABLE, retry with the same key), not NO_LEADER.
+      if (!next && refused && failure === 'database')
+        return { ...refused, leader: failed, attempts: attempt };
       if (next && next !== failed) waitingSince = Date.now();
       leader = next;
     }
   }
 }
 
-/** A refusal because the node does not (or no longer) hold the write fence. */
-function isNotLeader(res: NodeResponse): boolean {
-  if (!res.body.includes('"NOT_LEADER"')) return false;
+/**
+ * The node's refusals the router acts on: NOT_LEADER (it does not, or no longer, hold the write
+ * fence) and SERVICE_UNAVAILABLE (a database failover caught the write; safe to resend with its
+ * key); null for any other answer, which goes to the client as it is.
+ */
+function refusalOf(res: NodeResponse): 'NOT_LEADER' | 'SERVICE_UNAVAILABLE' | null {
+  // Most answers are neither: look for the codes in the bytes before parsing anything.
+  if (!res.body.includes('"NOT_LEADER"') && !res.body.includes('"SERVICE_UNAVAILABLE"')) return null;
   try {
     const parsed = JSON.parse(res.body.toString('utf8')) as {
       errors?: Array<{ extensions?: { code?: unknown } }>;
     };
-    return parsed.errors?.some((e) => e.extensions?.code === 'NOT_LEADER') ?? false;
+    const codes = new Set(parsed.errors?.map((e) => e.extensions?.code));
+    if (codes.has('NOT_LEADER')) return 'NOT_LEADER';
+    if (codes.has('SERVICE_UNAVAILABLE')) return 'SERVICE_UNAVAILABLE';
+    return null;
   } catch {
-    return false;
+    return null;
   }
 }

@@ -1,13 +1,25 @@
 /**
  * Whether the database still answers this node, and what follows when it does not: a probe
- * (the Node-table report) every second, plus whatever else reports a failure or a success (the
- * fence claims). Failing for DATABASE_LOSS_MS makes the node ineligible, so it stops leading and
- * standing; the first success makes it eligible again.
+ * (the Node-table report) every second — soon again after a failure —, plus whatever else
+ * reports a failure or a success (the fence claims). Failing for DATABASE_LOSS_MS makes the node
+ * ineligible, so it stops leading and standing; the first success makes it eligible again.
+ *
+ * A failover in progress (a standby answers, no host is writable yet) is the same for every
+ * node: stepping down then helps nobody and costs an election and a fence claim once the new
+ * primary is up. Such failures depose the node only after `failoverMs` (DATABASE_FAILOVER_MS),
+ * which should exceed the failover manager's own time to promote a standby.
  */
 import type { Logger } from 'pino';
 import type { ElectionService } from '../election/election-service.js';
+import { isFailoverInProgress } from '../store/primary-lost.js';
 
 const PROBE_INTERVAL_MS = 1_000;
+/**
+ * After a failed probe, the next one this soon: the database's return (a failover's new primary)
+ * lets this node stand again at once, not up to a probe interval later. (A probe during a
+ * failover itself waits for the new primary, up to PRIMARY_WAIT_MS.)
+ */
+const FAILING_PROBE_AFTER_MS = 100;
 /**
  * How long the database may keep failing this node (probes, fence claims) before it stops
  * leading and standing: a leader that cannot write would otherwise hold leadership — heartbeats
@@ -32,6 +44,8 @@ export class DatabaseWatch {
       readonly election: Pick<ElectionService, 'setEligible'>;
       /** A query that proves the database answers. */
       readonly probe: () => Promise<void>;
+      /** How long a failover in progress may fail this node before it stops leading and standing. */
+      readonly failoverMs: number;
       readonly nodeId: string;
       readonly logger: Logger;
     },
@@ -63,11 +77,14 @@ export class DatabaseWatch {
   failed(error: Error): void {
     const now = performance.now();
     this.failingSince ??= now;
-    if (this.stopped || !this.standing || now - this.failingSince < DATABASE_LOSS_MS) return;
+    const limit = isFailoverInProgress(error)
+      ? Math.max(DATABASE_LOSS_MS, this.options.failoverMs)
+      : DATABASE_LOSS_MS;
+    if (this.stopped || !this.standing || now - this.failingSince < limit) return;
     this.standing = false;
     this.options.logger.warn(
       { node: this.options.nodeId, err: error.message },
-      `the database has failed this node for ${DATABASE_LOSS_MS / 1_000} s: not leading nor standing until it answers again`,
+      `the database has failed this node for ${(limit / 1_000).toFixed(1)} s: not leading nor standing until it answers again`,
     );
     this.options.election.setEligible(false);
   }
@@ -96,6 +113,9 @@ export class DatabaseWatch {
     } catch (error) {
       this.options.logger.warn({ err: (error as Error).message }, 'cannot report to the Node table');
       this.failed(error as Error);
+      setTimeout(() => {
+        if (!this.stopped) void this.probe();
+      }, FAILING_PROBE_AFTER_MS).unref();
     } finally {
       this.probeSentAt = null;
     }

@@ -73,7 +73,13 @@ function startNode(orm: MikroORM) {
     if (e.kind === 'transition' && e.from === 'leader') stepDowns.push(e);
   });
   const urls = new PeerUrls(store.nodes, { id: 'n1', url: 'http://n1' });
-  const watch = new DatabaseWatch({ election, probe: async () => {}, nodeId: 'n1', logger });
+  const watch = new DatabaseWatch({
+    election,
+    probe: async () => {},
+    failoverMs: 15_000,
+    nodeId: 'n1',
+    logger,
+  });
   const keeper = new FenceKeeper({
     election,
     fence: store.fence,
@@ -269,6 +275,29 @@ test('a write that reaches a leader still claiming its fence waits for the claim
     assert.ok(
       result.kind === 'appended' && (result.events[0]?.position ?? 0) > (elected?.position ?? Infinity),
     );
+  } finally {
+    await blocker.end();
+    await stop();
+    await db.close();
+  }
+});
+
+test('a leader whose claim the database does not take within the wait answers SERVICE_UNAVAILABLE (retry here), not NOT_LEADER', {
+  timeout: 20_000,
+}, async () => {
+  const url = await postgres.createDatabase();
+  const db = await openDatabase(url);
+  const blocker = new pg.Client({ connectionString: url });
+  await blocker.connect();
+  await blocker.query('set idle_in_transaction_session_timeout = 0');
+  await blocker.query('begin');
+  await blocker.query('lock table leadership in exclusive mode');
+  const { keeper, logged, stop } = startNode(db);
+  try {
+    await logged('elected: claiming the write fence');
+    await assert.rejects(keeper.writeFence(), (e: ApiError) => e.code === 'SERVICE_UNAVAILABLE');
+    await blocker.query('commit');
+    assert.deepEqual(await keeper.writeFence(), { term: 1, nodeId: 'n1' });
   } finally {
     await blocker.end();
     await stop();

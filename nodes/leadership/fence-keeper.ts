@@ -23,6 +23,8 @@ import type { PeerUrls } from './peer-urls.js';
  * watch ends the leadership after a few seconds).
  */
 const CLAIM_WAIT_MS = 1_000;
+/** The longest pause between two attempts at a claim the database did not take. */
+const CLAIM_RETRY_MAX_MS = 250;
 
 /** What the command handler needs: the fence to write under, and where to report its loss. */
 export class FenceKeeper implements FenceAccess {
@@ -135,10 +137,12 @@ export class FenceKeeper implements FenceAccess {
     if (!this.canWrite() && this.options.election.status().role === 'leader') await this.claimProgress();
     const s = this.options.election.status();
     if (this.canWrite()) return { term: s.term, nodeId: s.id };
+    // Still the leader, its claim waiting on the database (a failover under way, a lock): not a
+    // NOT_LEADER, which sends the gateway looking for another leader that will not come, but a
+    // "retry here with the same key".
     if (s.role === 'leader') {
-      throw ApiError.notLeader(
-        null,
-        `this node leads term ${s.term} but has not yet claimed the write fence; retry`,
+      throw ApiError.serviceUnavailable(
+        `this node leads term ${s.term} but the database has not yet taken its write fence claim; retry with the same Idempotency-Key`,
       );
     }
     throw ApiError.notLeader(
@@ -223,7 +227,9 @@ export class FenceKeeper implements FenceAccess {
         // Past the watch's limit this steps down, which ends the loop.
         watch.failed(error as Error);
         await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 2_000);
+        // Soon again: an attempt during a database failover already waits for the new primary
+        // (up to PRIMARY_WAIT_MS), and a long pause here would hold writes after it is back.
+        delay = Math.min(delay * 2, CLAIM_RETRY_MAX_MS);
       }
     }
   }

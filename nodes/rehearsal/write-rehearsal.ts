@@ -47,7 +47,7 @@ const REHEARSED = [
     variables: { title: 'rehearsal' },
   },
   {
-    query: 'mutation RehearsalListings($l: [ListingInput!]!) { upsertListings(listings: $l) { id version } }',
+    query: 'mutation RehearsalListings($l: [ListingInput!]!) { upsertListings(inputs: $l) { id version } }',
     variables: {
       l: [
         {
@@ -55,6 +55,7 @@ const REHEARSED = [
           title: 'rehearsal',
           price: 1,
           currency: 'EUR',
+          priceEur: 1,
           scrapedAt: '2026-01-01T00:00:00.000Z',
         },
       ],
@@ -82,7 +83,7 @@ export class WriteRehearsal {
     const every = this.options.intervalMs ?? REHEARSAL_INTERVAL_MS;
     const tick = () => {
       if (!this.options.leads() && !this.running) {
-        this.running = this.rehearse().finally(() => {
+        this.running = this.rehearse().then(() => {
           this.running = null;
         });
       }
@@ -98,8 +99,11 @@ export class WriteRehearsal {
     await this.running;
   }
 
-  /** One rehearsal: the batch sent, each answer checked to be the rehearsal's refusal. */
-  async rehearse(): Promise<void> {
+  /**
+   * One rehearsal: the batch sent, each answer checked to be the rehearsal's refusal. Resolves
+   * with the answers' bodies (none when the batch did not reach the node).
+   */
+  async rehearse(): Promise<string[]> {
     const { selfUrl, apiToken, clusterSecret, logger } = this.options;
     const body = encodeRequests(
       REHEARSED.map((request) => ({
@@ -119,15 +123,18 @@ export class WriteRehearsal {
         signal: AbortSignal.timeout(5_000),
       });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const answers = decodeResponses(Buffer.from(await res.arrayBuffer()), REHEARSED.length);
-      for (const answer of answers) {
-        const text = answer.body.toString('utf8');
+      const answers = decodeResponses(Buffer.from(await res.arrayBuffer()), REHEARSED.length).map((a) =>
+        a.body.toString('utf8'),
+      );
+      for (const text of answers) {
         // Anything but the refusal means the rehearsal no longer runs what the gateway's writes run.
         if (!text.includes(REHEARSAL_REFUSAL))
           logger.warn({ answer: text.slice(0, 300) }, 'a write rehearsal was not refused as expected');
       }
+      return answers;
     } catch (error) {
       logger.debug({ err: (error as Error).message }, 'write rehearsal failed');
+      return [];
     }
   }
 }

@@ -13,21 +13,27 @@ import { Repeater } from '@repeaterjs/repeater';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { EVENTS_CHANNEL, type EventStore } from './event-store.js';
-import { primaryLocator } from './primary-locator.js';
+import { PRIMARY_WAIT_MS, primaryLocator } from './primary-locator.js';
 import { isPrimaryLost } from './primary-lost.js';
 import type { StoredEvent } from './stored-event.js';
 
 const BATCH = 500;
 const SAFETY_TICK_MS = 5_000;
-/** After a read failed because the primary moved (a failover takes seconds). */
-const READ_RETRY_MS = 250;
+/**
+ * After a read failed because the primary moved (a failover takes seconds; the read itself
+ * already waited for a new primary up to PRIMARY_WAIT_MS).
+ */
+const READ_RETRY_MS = 100;
+/** The first and the longest pause before connecting the LISTEN again (each attempt also waits for a primary). */
+const RECONNECT_FIRST_MS = 100;
+const RECONNECT_MAX_MS = 500;
 
 export class EventFeed {
   private client: pg.Client | null = null;
   private waiters = new Set<() => void>();
   private stopped = false;
   private readonly safetyTimer: NodeJS.Timeout;
-  private reconnectDelay = 250;
+  private reconnectDelay = RECONNECT_FIRST_MS;
 
   private constructor(
     private readonly databaseUrl: string,
@@ -104,8 +110,9 @@ export class EventFeed {
   }
 
   private async connect(): Promise<void> {
-    // On the writable primary (found again after a failover): a standby's NOTIFY never comes.
-    const client = await primaryLocator(this.databaseUrl).connect();
+    // On the writable primary (found again after a failover, waited for while none is writable):
+    // a standby's NOTIFY never comes.
+    const client = await primaryLocator(this.databaseUrl).connect(PRIMARY_WAIT_MS);
     client.on('notification', () => this.wake());
     client.on('error', (error) => {
       this.logger.warn({ err: error }, 'event feed connection lost; reconnecting');
@@ -119,7 +126,7 @@ export class EventFeed {
       throw error;
     });
     this.client = client;
-    this.reconnectDelay = 250;
+    this.reconnectDelay = RECONNECT_FIRST_MS;
     // Anything committed while we were not listening is picked up now.
     this.wake();
   }
@@ -128,8 +135,9 @@ export class EventFeed {
     if (this.stopped || this.client !== client) return;
     this.client = null;
     const delay = this.reconnectDelay;
-    // At most 2 s: a failover is over in seconds, and until then only the safety tick delivers.
-    this.reconnectDelay = Math.min(this.reconnectDelay * 2, 2_000);
+    // Short: until it is back only the safety tick delivers, and an attempt during a failover
+    // already waits for the new primary.
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, RECONNECT_MAX_MS);
     setTimeout(() => {
       if (this.stopped) return;
       this.connect().catch((error) => {

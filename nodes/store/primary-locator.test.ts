@@ -1,10 +1,12 @@
 /**
  * Finding the writable primary among the hosts of a URL, on a real PostgreSQL (embedded): a host
- * that does not answer is skipped, a read-only one is refused, and a pool connection that finds
- * its server read-only is destroyed instead of going back to the pool.
+ * that does not answer is skipped, one that hangs does not hold up the others, a read-only one is
+ * refused, a wait for a primary ends when a host becomes writable, and a pool connection that
+ * finds its server read-only is destroyed instead of going back to the pool.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import { freePort, startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
@@ -12,7 +14,7 @@ import { openDatabase } from './database.js';
 import { parseDatabaseUrl } from './database-url.js';
 import { EventStore, type Fence } from './event-store.js';
 import { PrimaryLocator } from './primary-locator.js';
-import { isPrimaryLost, NoWritablePrimaryError } from './primary-lost.js';
+import { isFailoverInProgress, isPrimaryLost, NoWritablePrimaryError } from './primary-lost.js';
 import { storeSql } from './store-sql.js';
 
 let pg: TestPostgres;
@@ -39,13 +41,56 @@ const created = () => ({
   ],
 });
 
-test('the hosts are tried in order: one that does not answer is skipped', async () => {
+test('a host that does not answer is skipped', async () => {
   const url = await withDeadHostFirst(await pg.createDatabase());
   const locator = new PrimaryLocator(parseDatabaseUrl(url));
   const client = await locator.connect();
   try {
     const { rows } = await client.query('select inet_server_port() as port');
     assert.equal(rows[0].port, pg.port);
+  } finally {
+    await client.end();
+  }
+});
+
+test('a host that takes connections but never answers does not hold up the search', async (t) => {
+  // A machine that died with its sockets half open: the TCP handshake completes, nothing follows.
+  const silent: Socket[] = [];
+  const server = createServer((socket) => silent.push(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const socket of silent) socket.destroy();
+    server.close();
+  });
+  const port = (server.address() as { port: number }).port;
+  const url = await pg.createDatabase();
+  const both = `${url.replace('@127.0.0.1:', `@127.0.0.1:${port},127.0.0.1:`)}?target_session_attrs=read-write`;
+  const client = await new PrimaryLocator(parseDatabaseUrl(both)).connect();
+  try {
+    const { rows } = await client.query('select inet_server_port() as port');
+    assert.equal(rows[0].port, pg.port);
+    // Found while the silent host still holds its attempt (it is given up only at its timeout).
+    assert.ok(silent.some((socket) => !socket.destroyed));
+  } finally {
+    await client.end();
+  }
+});
+
+test('a wait for a primary ends when a host becomes writable', async () => {
+  const url = await pg.createDatabase();
+  const name = new URL(url).pathname.slice(1);
+  const admin = await new PrimaryLocator(parseDatabaseUrl(url)).connect();
+  await admin.query(`alter database ${name} set default_transaction_read_only = on`);
+  const locator = new PrimaryLocator(parseDatabaseUrl(await withDeadHostFirst(url)));
+  // No host writable, one answering as read-only: a failover in progress, as a node sees one.
+  await assert.rejects(locator.connect(), (e: Error) => isFailoverInProgress(e));
+  const waiting = locator.connect(30_000);
+  await admin.query(`alter database ${name} reset default_transaction_read_only`);
+  await admin.end();
+  const client = await waiting;
+  try {
+    const { rows } = await client.query("select current_setting('transaction_read_only') as ro");
+    assert.equal(rows[0].ro, 'off');
   } finally {
     await client.end();
   }

@@ -1,8 +1,9 @@
 /**
  * Connections to whichever host of DATABASE_URL is the writable primary, as libpq does with
- * `target_session_attrs=read-write`: try the hosts in the URL's order (the last one found
- * first), and after connecting ask the server whether it is read-only or in recovery; skip it if
- * so. pg has no multi-host support, so every connection of a node comes from here: raw clients
+ * `target_session_attrs=read-write`: try the hosts (all at once, unlike libpq, so a dead one
+ * cannot hold up the search), and after connecting ask each server whether it is read-only or in
+ * recovery; skip it if so. During a failover, a connection may wait (bounded) for a host to
+ * become the writable primary. pg has no multi-host support, so every connection of a node comes from here: raw clients
  * (the migrations lock, the LISTEN feed) from `connect()`, the pool's from `PrimaryClient`.
  *
  * A connection that sees an error meaning the primary moved (primary-lost.ts) makes the locator
@@ -13,34 +14,72 @@ import pg from 'pg';
 import { type DatabaseHost, type DatabaseUrl, parseDatabaseUrl } from './database-url.js';
 import { isPrimaryLost, NoWritablePrimaryError } from './primary-lost.js';
 
-/** With several hosts, one that does not answer must not hold up trying the next. */
-const MULTI_HOST_CONNECT_TIMEOUT_MS = 5_000;
+/** With several hosts, one that does not answer is given up after this long. */
+const MULTI_HOST_CONNECT_TIMEOUT_MS = 2_000;
+/**
+ * While something waits for a primary (a failover: no host is writable yet), the hosts are
+ * searched again this often. PostgreSQL announces no promotion: a search is the only way to see
+ * one, and each is a connection attempt per host, cheap enough to repeat.
+ */
+const SEARCH_INTERVAL_MS = 100;
+/**
+ * How long a pool connection waits for a primary while none is writable. Short enough that a
+ * database probe (2 s) and a write held by it still answer in time, long enough that most of a
+ * switchover's no-primary window is waited out within one request.
+ */
+export const PRIMARY_WAIT_MS = 1_000;
 
 export class PrimaryLocator {
   private known: DatabaseHost | null = null;
   private finding: Promise<DatabaseHost> | null = null;
+  /** The search repeated while anyone waits for a primary (see find), or null. */
+  private searching: Promise<DatabaseHost | null> | null = null;
+  private waiting = 0;
+  private lastFailure: Error | null = null;
 
   constructor(readonly url: DatabaseUrl) {}
 
-  /** A raw client on the writable primary; the caller ends it. */
-  async connect(): Promise<pg.Client> {
-    return (await this.connectFirstWritable()).client;
+  /**
+   * A raw client on the writable primary; the caller ends it. With `waitMs`, a failover in
+   * progress (no host writable yet) is waited out for up to that long.
+   */
+  async connect(waitMs = 0): Promise<pg.Client> {
+    try {
+      return (await this.connectFirstWritable()).client;
+    } catch (error) {
+      if (waitMs <= 0 || !isPrimaryLost(error)) throw error;
+      await this.find(waitMs);
+      return (await this.connectFirstWritable()).client;
+    }
   }
 
-  /** A host that was the writable primary a moment ago (one search at a time). */
-  async find(): Promise<DatabaseHost> {
+  /**
+   * A host that was the writable primary a moment ago (one search at a time). With `waitMs`, while
+   * no host is writable (a failover: the old primary gone, the standby not yet promoted), the
+   * search is repeated every SEARCH_INTERVAL_MS until one is, for up to `waitMs`: the caller goes
+   * on the moment the new primary takes connections instead of failing and being retried.
+   */
+  async find(waitMs = 0): Promise<DatabaseHost> {
     if (this.known) return this.known;
     // One host, nothing to check (the parser allows `any` only then): no search, as before.
     if (this.url.targetSessionAttrs === 'any') return this.url.hosts[0] as DatabaseHost;
-    this.finding ??= this.connectFirstWritable()
-      .then(async ({ client, host }) => {
-        await client.end();
-        return host;
-      })
-      .finally(() => {
-        this.finding = null;
+    if (waitMs <= 0) return this.searchOnce();
+    this.waiting++;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      this.searching ??= this.searchWhileWaited().finally(() => {
+        this.searching = null;
       });
-    return this.finding;
+      const late = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), waitMs);
+      });
+      const found = await Promise.race([this.searching, late]);
+      if (found) return found;
+      throw this.lastFailure ?? new NoWritablePrimaryError('no writable primary among the database hosts');
+    } finally {
+      clearTimeout(timer);
+      this.waiting--;
+    }
   }
 
   /** The primary moved away from `host` (or it failed): search again next time. */
@@ -68,32 +107,113 @@ export class PrimaryLocator {
     return null;
   }
 
-  private async connectFirstWritable(): Promise<{ client: pg.Client; host: DatabaseHost }> {
-    const known = this.known;
-    const candidates = known ? [known, ...this.url.hosts.filter((h) => h !== known)] : this.url.hosts;
-    const failures: string[] = [];
-    for (const host of candidates) {
-      const client = new pg.Client(this.configFor(host));
-      // Until the caller takes it, an error of this connection is ours to swallow (we end it).
-      const ignore = () => {};
-      client.on('error', ignore);
+  private searchOnce(): Promise<DatabaseHost> {
+    this.finding ??= this.connectFirstWritable()
+      .then(async ({ client, host }) => {
+        await client.end();
+        return host;
+      })
+      .finally(() => {
+        this.finding = null;
+      });
+    return this.finding;
+  }
+
+  /** Searches until a primary is found (resolves with it) or nobody waits any more (null). */
+  private async searchWhileWaited(): Promise<DatabaseHost | null> {
+    this.lastFailure = null; // a waiter that times out reports this search's failure, not an older one
+    for (;;) {
       try {
-        await client.connect();
-        const refusal = await this.refusal(client);
-        if (refusal === null) {
-          this.known = host;
-          client.off('error', ignore);
-          return { client, host };
-        }
-        failures.push(`${host.name} ${refusal}`);
+        return await this.searchOnce();
       } catch (error) {
-        if (this.url.hosts.length === 1) throw error; // one host: its own error, as before
-        failures.push(`${host.name}: ${(error as Error).message}`);
+        if (!isPrimaryLost(error)) throw error;
+        this.lastFailure = error as Error;
       }
-      await client.end().catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, SEARCH_INTERVAL_MS));
+      if (this.waiting === 0) return null;
     }
-    this.known = null;
-    throw new NoWritablePrimaryError(`no writable primary among the database hosts (${failures.join('; ')})`);
+  }
+
+  /**
+   * A connection to the writable primary. With several hosts every host is tried at once, so one
+   * that hangs (a dead machine whose packets vanish) does not hold up the others for its connect
+   * timeout; the first writable one to answer is taken (a failover manager keeps at most one),
+   * the others are closed. The error of a fruitless search names every host, in the URL's order.
+   */
+  private async connectFirstWritable(): Promise<{ client: pg.Client; host: DatabaseHost }> {
+    const hosts = this.url.hosts;
+    if (hosts.length === 1) {
+      const attempt = await this.tryHost(hosts[0] as DatabaseHost, true);
+      if ('client' in attempt) return attempt;
+      this.known = null;
+      throw new NoWritablePrimaryError(
+        `no writable primary among the database hosts (${attempt.failure})`,
+        attempt.answered,
+      );
+    }
+    const failures: string[] = new Array(hosts.length);
+    return new Promise((resolve, reject) => {
+      let pending = hosts.length;
+      let taken = false;
+      let answered = false;
+      hosts.forEach((host, i) => {
+        void this.tryHost(host, false).then((attempt) => {
+          pending--;
+          if ('client' in attempt) {
+            if (taken) {
+              void attempt.client.end().catch(() => {});
+              return;
+            }
+            taken = true;
+            this.known = host;
+            resolve(attempt);
+            return;
+          }
+          failures[i] = attempt.failure;
+          answered ||= attempt.answered;
+          if (pending === 0 && !taken) {
+            this.known = null;
+            reject(
+              new NoWritablePrimaryError(
+                `no writable primary among the database hosts (${failures.join('; ')})`,
+                answered,
+              ),
+            );
+          }
+        });
+      });
+    });
+  }
+
+  /** A writable connection to `host`, or why not (with one host its own error is thrown, as before). */
+  private async tryHost(
+    host: DatabaseHost,
+    only: boolean,
+  ): Promise<{ client: pg.Client; host: DatabaseHost } | { failure: string; answered: boolean }> {
+    const client = new pg.Client(this.configFor(host));
+    // Until the caller takes it, an error of this connection is ours to swallow (we end it).
+    const ignore = () => {};
+    client.on('error', ignore);
+    let failure: string;
+    let answered = false;
+    try {
+      await client.connect();
+      const refusal = await this.refusal(client);
+      if (refusal === null) {
+        client.off('error', ignore);
+        return { client, host };
+      }
+      failure = `${host.name} ${refusal}`;
+      answered = true;
+    } catch (error) {
+      if (only) {
+        await client.end().catch(() => {});
+        throw error; // one host: its own error, as before
+      }
+      failure = `${host.name}: ${(error as Error).message}`;
+    }
+    await client.end().catch(() => {});
+    return { failure, answered };
   }
 }
 
@@ -157,7 +277,9 @@ export function primaryClientClass(
     }
 
     private async connectToPrimary(): Promise<pg.Client> {
-      const target = await locator.find();
+      // A connection asked for during a failover waits for the new primary (bounded) rather
+      // than fail: the write or probe behind it goes on the moment the primary takes connections.
+      const target = await locator.find(PRIMARY_WAIT_MS);
       this.target = target;
       Object.assign(this, { host: target.config.host, port: target.config.port });
       // Until the pool takes this client and listens, an error (a server shutting down between
@@ -173,7 +295,7 @@ export function primaryClientClass(
         if (lost) throw lost;
         if (refusal !== null) {
           locator.forget(target);
-          throw new NoWritablePrimaryError(`${target.name} ${refusal}`);
+          throw new NoWritablePrimaryError(`${target.name} ${refusal}`, true);
         }
         await prepare?.(this);
         if (lost) throw lost;

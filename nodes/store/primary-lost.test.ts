@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isPrimaryLost, NoWritablePrimaryError } from './primary-lost.js';
+import { isFailoverInProgress, isPrimaryLost, NoWritablePrimaryError } from './primary-lost.js';
 
 const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 
@@ -33,4 +33,16 @@ test('errors of the query or the data do not', () => {
   }
   assert.equal(isPrimaryLost(new Error('stream task-1 is at version 2, not the expected 1')), false);
   assert.equal(isPrimaryLost('not an error'), false);
+});
+
+test('a failover in progress is no host writable with a standby answering, not no host answering', () => {
+  assert.equal(isFailoverInProgress(new NoWritablePrimaryError('h2 is read-only', true)), true);
+  assert.equal(
+    isFailoverInProgress(
+      new Error('wrapped', { cause: new NoWritablePrimaryError('h2 is read-only', true) }),
+    ),
+    true,
+  );
+  assert.equal(isFailoverInProgress(new NoWritablePrimaryError('h1: ECONNREFUSED; h2: ETIMEDOUT')), false);
+  assert.equal(isFailoverInProgress(withCode('57P01')), false);
 });

@@ -27,8 +27,29 @@ const SOCKET_GONE = new Set([
 /** pg's own messages for a connection that broke or never came up (they carry no code). */
 const PG_BROKEN = [/^Connection terminated/, /not queryable/, /^timeout expired$/, /^Client was closed/];
 
-/** Thrown when no host of the URL is the writable primary (yet): a failover in progress. */
-export class NoWritablePrimaryError extends Error {}
+/**
+ * Thrown when no host of the URL is the writable primary (yet). `standbyAnswered`: a host did
+ * answer, as a standby or read-only — the database is there and its failover manager is moving
+ * the primary, as every node sees it — rather than no host answering at all, which may be this
+ * node's own loss of the network.
+ */
+export class NoWritablePrimaryError extends Error {
+  constructor(
+    message: string,
+    readonly standbyAnswered = false,
+  ) {
+    super(message);
+    this.name = 'NoWritablePrimaryError';
+  }
+}
+
+/** A failover in progress as this node sees it: no host is writable, and a standby answered. */
+export function isFailoverInProgress(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof NoWritablePrimaryError) return e.standbyAnswered;
+  }
+  return false;
+}
 
 export function isPrimaryLost(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
