@@ -1,7 +1,9 @@
 /**
  * This node's row in the Node table: its URL and its election role and term, written every
- * second (the database watch's probe) and at every transition; each report also re-reads
- * everyone's URLs.
+ * second (the database watch's probe) and at every transition but one; each report also re-reads
+ * everyone's URLs. Not on becoming leader: the fence claim writes the row in its own transaction
+ * (claim_fence), and a report upserting the same row at that moment made the claim wait for its
+ * row lock, on the path from the election to the first write.
  */
 
 import { contractRole } from '../../common/node-health.js';
@@ -24,7 +26,7 @@ export class NodeReporter {
   /** Reports at every transition from now on (a failed one waits for the next probe). */
   start(): void {
     this.unsubscribe = this.options.election.subscribe((e) => {
-      if (e.kind === 'transition') this.report().catch(() => {});
+      if (e.kind === 'transition' && e.to !== 'leader') this.report().catch(() => {});
     });
   }
 
