@@ -273,6 +273,10 @@ export async function startPatroniCluster(options: PatroniClusterOptions): Promi
     }
   };
 
+  /** A member's `postgres` database as the superuser (there from the start, unlike the app's). */
+  const memberUrl = (name: string) =>
+    `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${member(name).port}/postgres`;
+
   const waitForPrimary = async ({
     not,
     standbys = true,
@@ -302,7 +306,16 @@ export async function startPatroniCluster(options: PatroniClusterOptions): Promi
       },
       timeoutMs,
     );
-    return primaryOf(list) as string;
+    const primary = primaryOf(list) as string;
+    // Patroni calls a member the running leader as soon as it has asked PostgreSQL to promote;
+    // the promotion ends a moment later: until then the server still refuses writes.
+    const deadline = Date.now() + timeoutMs;
+    while (!(await writable(memberUrl(primary)))) {
+      if (Date.now() >= deadline)
+        throw new Error(`Patroni: ${primary} leads but is not writable within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return primary;
   };
 
   /**
@@ -344,10 +357,7 @@ export async function startPatroniCluster(options: PatroniClusterOptions): Promi
     for (const { name } of members) launch(name);
     const timeoutMs = options.readyTimeoutMs ?? 120_000;
     const primary = await waitForPrimary({ timeoutMs });
-    await createDatabase(
-      `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${member(primary).port}/postgres`,
-      options.database,
-    );
+    await createDatabase(memberUrl(primary), options.database);
   } catch (error) {
     await stop();
     throw error;
@@ -488,6 +498,23 @@ function killAll(pids: number[]): void {
     } catch {
       // Gone already.
     }
+  }
+}
+
+/** Whether the server at `url` takes writes now (out of recovery); false when it cannot be reached. */
+async function writable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  client.on('error', () => {}); // a server going away under the check: answered false below
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ writable: boolean }>(
+      "select not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off' as writable",
+    );
+    return rows[0]?.writable === true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
   }
 }
 

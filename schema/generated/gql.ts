@@ -21,8 +21,8 @@ type Documents = {
     "mutation ChaosCreateTask($title: String!, $key: String) {\n  createTask(input: { title: $title }, idempotencyKey: $key) { id version } }": typeof types.ChaosCreateTaskDocument,
     "mutation ChaosUpdateTask($id: ID!, $title: String!, $expected: Int) {\n  updateTask(id: $id, input: { title: $title }, expectedVersion: $expected) { id version } }": typeof types.ChaosUpdateTaskDocument,
     "query ChaosReadTask($id: ID!) { task(id: $id) { version } }": typeof types.ChaosReadTaskDocument,
-    "mutation FailoverTestCreateTask($t: String!, $k: String) { createTask(input: { title: $t }, idempotencyKey: $k) { id title } }": typeof types.FailoverTestCreateTaskDocument,
     "query FailoverTestTasks($a: String) { tasks(first: 500, after: $a) { edges { node { id title } } pageInfo { hasNextPage endCursor } } }": typeof types.FailoverTestTasksDocument,
+    "mutation FailoverTestCreateTask($t: String!, $k: String) { createTask(input: { title: $t }, idempotencyKey: $k) { id title } }": typeof types.FailoverTestCreateTaskDocument,
     "subscription NodeClusterEvents($since: DateTime) { clusterEvents(since: $since) { nodeId term from to reason at } }": typeof types.NodeClusterEventsDocument,
     "subscription NodeEvents($stream: String, $afterPosition: Int) {\n  events(stream: $stream, afterPosition: $afterPosition) { ...EventFields } }": typeof types.NodeEventsDocument,
     "query FtpsTestFiles { files { name sha256 importedListings } }": typeof types.FtpsTestFilesDocument,
@@ -76,8 +76,8 @@ const documents: Documents = {
     "mutation ChaosCreateTask($title: String!, $key: String) {\n  createTask(input: { title: $title }, idempotencyKey: $key) { id version } }": types.ChaosCreateTaskDocument,
     "mutation ChaosUpdateTask($id: ID!, $title: String!, $expected: Int) {\n  updateTask(id: $id, input: { title: $title }, expectedVersion: $expected) { id version } }": types.ChaosUpdateTaskDocument,
     "query ChaosReadTask($id: ID!) { task(id: $id) { version } }": types.ChaosReadTaskDocument,
-    "mutation FailoverTestCreateTask($t: String!, $k: String) { createTask(input: { title: $t }, idempotencyKey: $k) { id title } }": types.FailoverTestCreateTaskDocument,
     "query FailoverTestTasks($a: String) { tasks(first: 500, after: $a) { edges { node { id title } } pageInfo { hasNextPage endCursor } } }": types.FailoverTestTasksDocument,
+    "mutation FailoverTestCreateTask($t: String!, $k: String) { createTask(input: { title: $t }, idempotencyKey: $k) { id title } }": types.FailoverTestCreateTaskDocument,
     "subscription NodeClusterEvents($since: DateTime) { clusterEvents(since: $since) { nodeId term from to reason at } }": types.NodeClusterEventsDocument,
     "subscription NodeEvents($stream: String, $afterPosition: Int) {\n  events(stream: $stream, afterPosition: $afterPosition) { ...EventFields } }": types.NodeEventsDocument,
     "query FtpsTestFiles { files { name sha256 importedListings } }": types.FtpsTestFilesDocument,
@@ -152,11 +152,11 @@ export function graphql(source: "query ChaosReadTask($id: ID!) { task(id: $id) {
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "mutation FailoverTestCreateTask($t: String!, $k: String) { createTask(input: { title: $t }, idempotencyKey: $k) { id title } }"): typeof import('./graphql.js').FailoverTestCreateTaskDocument;
+export function graphql(source: "query FailoverTestTasks($a: String) { tasks(first: 500, after: $a) { edges { node { id title } } pageInfo { hasNextPage endCursor } } }"): typeof import('./graphql.js').FailoverTestTasksDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "query FailoverTestTasks($a: String) { tasks(first: 500, after: $a) { edges { node { id title } } pageInfo { hasNextPage endCursor } } }"): typeof import('./graphql.js').FailoverTestTasksDocument;
+export function graphql(source: "mutation FailoverTestCreateTask($t: String!, $k: String) { createTask(input: { title: $t }, idempotencyKey: $k) { id title } }"): typeof import('./graphql.js').FailoverTestCreateTaskDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

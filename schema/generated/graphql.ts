@@ -80,6 +80,13 @@ export type ChaosReadTaskQueryVariables = Exact<{
 
 export type ChaosReadTaskQuery = { task: { version: number } | null };
 
+export type FailoverTestTasksQueryVariables = Exact<{
+  a?: string | null | undefined;
+}>;
+
+
+export type FailoverTestTasksQuery = { tasks: { edges: Array<{ node: { id: string, title: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
 export type FailoverTestCreateTaskMutationVariables = Exact<{
   t: string;
   k?: string | null | undefined;
@@ -87,13 +94,6 @@ export type FailoverTestCreateTaskMutationVariables = Exact<{
 
 
 export type FailoverTestCreateTaskMutation = { createTask: { id: string, title: string } };
-
-export type FailoverTestTasksQueryVariables = Exact<{
-  a?: string | null | undefined;
-}>;
-
-
-export type FailoverTestTasksQuery = { tasks: { edges: Array<{ node: { id: string, title: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type NodeClusterEventsSubscriptionVariables = Exact<{
   since?: string | null | undefined;
@@ -475,14 +475,6 @@ export const ChaosReadTaskDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ChaosReadTaskQuery, ChaosReadTaskQueryVariables>;
-export const FailoverTestCreateTaskDocument = new TypedDocumentString(`
-    mutation FailoverTestCreateTask($t: String!, $k: String) {
-  createTask(input: {title: $t}, idempotencyKey: $k) {
-    id
-    title
-  }
-}
-    `) as unknown as TypedDocumentString<FailoverTestCreateTaskMutation, FailoverTestCreateTaskMutationVariables>;
 export const FailoverTestTasksDocument = new TypedDocumentString(`
     query FailoverTestTasks($a: String) {
   tasks(first: 500, after: $a) {
@@ -499,6 +491,14 @@ export const FailoverTestTasksDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<FailoverTestTasksQuery, FailoverTestTasksQueryVariables>;
+export const FailoverTestCreateTaskDocument = new TypedDocumentString(`
+    mutation FailoverTestCreateTask($t: String!, $k: String) {
+  createTask(input: {title: $t}, idempotencyKey: $k) {
+    id
+    title
+  }
+}
+    `) as unknown as TypedDocumentString<FailoverTestCreateTaskMutation, FailoverTestCreateTaskMutationVariables>;
 export const NodeClusterEventsDocument = new TypedDocumentString(`
     subscription NodeClusterEvents($since: DateTime) {
   clusterEvents(since: $since) {
