@@ -5,7 +5,14 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
-import { isApiError } from './errors.js';
+import { type ApiError, isApiError } from './errors.js';
+
+/**
+ * The host's own refusals among errors that are not ApiErrors (a node: the database primary lost
+ * under a read during a failover — SERVICE_UNAVAILABLE, "retry", rather than a masked internal
+ * error). Null: not one of them.
+ */
+export type KnownErrors = (error: unknown) => ApiError | null;
 
 const REQUEST_ERROR_CODES: ReadonlySet<string> = new Set([
   'GRAPHQL_PARSE_FAILED',
@@ -27,11 +34,23 @@ export function maskedError(formatted: GraphQLFormattedError): GraphQLFormattedE
   };
 }
 
+/** `formatted` saying what `refusal` says (its message and code), where it happened. */
+function formattedAs(formatted: GraphQLFormattedError, refusal: ApiError): GraphQLFormattedError {
+  return {
+    message: refusal.message,
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: { ...refusal.extensions },
+  };
+}
+
 /** Apollo Server's `formatError`. */
-export function apolloFormatError(logger: Logger) {
+export function apolloFormatError(logger: Logger, known: KnownErrors = () => null) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     if (isApiError(original) || isApiError(error)) return formatted;
+    const refusal = known(original);
+    if (refusal) return formattedAs(formatted, refusal);
     // Apollo's own codes (BAD_USER_INPUT for bad variables is also an API code, handled above).
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && (REQUEST_ERROR_CODES.has(code) || code === 'BAD_USER_INPUT')) {
@@ -50,6 +69,7 @@ export function wsFormatErrors(
   logger: Logger,
   errors: readonly GraphQLError[],
   beforeExecution: boolean,
+  known: KnownErrors = () => null,
 ): GraphQLFormattedError[] {
   return errors.map((error) => {
     let root: Error = error;
@@ -57,6 +77,8 @@ export function wsFormatErrors(
     const formatted = error.toJSON();
     if (isApiError(root) || isApiError(error)) return formatted;
     if (beforeExecution && !error.originalError) return formatted;
+    const refusal = known(root);
+    if (refusal) return formattedAs(formatted, refusal);
     logger.error({ err: root, path: formatted.path }, 'unexpected GraphQL error (WebSocket)');
     return maskedError(formatted);
   });

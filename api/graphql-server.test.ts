@@ -386,7 +386,14 @@ const startTestServer = (maxUploadBytes = MAX_UPLOAD, batchSecret?: string) =>
     healthz: () => ({ status: 200, body: { id: 'n2', leader: 'n1' } }),
     readyz: () => readyState,
     extraRoutes: (app) => app.get('/extra', (_req, res) => void res.json({ extra: true })),
+    knownErrors: (error) =>
+      error instanceof KnownHostError
+        ? ApiError.serviceUnavailable(`known to the host: ${error.message}`)
+        : null,
   });
+
+/** An error the host recognises as a refusal of its own (a node: the database primary lost). */
+class KnownHostError extends Error {}
 
 before(async () => {
   server = await startTestServer();
@@ -786,6 +793,14 @@ describe('mutations and auth', () => {
     const r = await gql('mutation { deleteTask(id: "t") }', undefined, auth);
     assert.equal(codeOf(r), 'NOT_LEADER');
     assert.deepEqual(r.body.errors?.[0]?.extensions?.leader, { id: 'n1', url: 'http://127.0.0.1:4001' });
+  });
+
+  test('an error the host knows is answered as its refusal, not masked', async () => {
+    failNext = new KnownHostError('the primary moved');
+    const r = await gql('{ cluster { term } }');
+    assert.equal(codeOf(r), 'SERVICE_UNAVAILABLE');
+    assert.equal(r.body.errors?.[0]?.message, 'known to the host: the primary moved');
+    assert.match(JSON.stringify(r.body.errors?.[0]), /"path":\["cluster"\]/);
   });
 
   test('an unexpected error is logged and masked as INTERNAL_SERVER_ERROR', async () => {

@@ -26,7 +26,7 @@ import type { GraphqlContext } from './context.js';
 import { csrfPrevention } from './csrf-prevention.js';
 import { DEFAULT_MAX_DEPTH, depthLimitRule } from './depth-limit.js';
 import { internalErrorBody, refusalBody } from './error-response.js';
-import { apolloFormatError, wsFormatErrors } from './format-error.js';
+import { apolloFormatError, type KnownErrors, wsFormatErrors } from './format-error.js';
 import { graphqlBatchRoute } from './graphql-batch-route.js';
 import type { Commands, Feeds, Leadership, ReadModels } from './ports.js';
 import { responseMediaType } from './response-media-type.js';
@@ -61,6 +61,8 @@ export interface GraphqlServerOptions {
    * with REHEARSAL_HEADER: nodes/rehearsal/write-rehearsal.ts); without it the header is ignored.
    */
   rehearsalCommands?: Commands;
+  /** The host's own refusals among other errors (see format-error.ts); otherwise they are masked. */
+  knownErrors?: KnownErrors;
 }
 
 export interface GraphqlServer {
@@ -109,8 +111,10 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
       },
       validate: (s: GraphQLSchema, document: DocumentNode) => validate(s, document, validationRules),
       onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: wsFormatErrors(logger, result.errors, false) } : undefined,
-      onError: (_ctx, _id, _payload, errors) => wsFormatErrors(logger, errors, true),
+        result.errors
+          ? { ...result, errors: wsFormatErrors(logger, result.errors, false, opts.knownErrors) }
+          : undefined,
+      onError: (_ctx, _id, _payload, errors) => wsFormatErrors(logger, errors, true, opts.knownErrors),
     },
     wsServer,
   );
@@ -124,7 +128,7 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
     // The process owns its signals (nodes/main.ts, gateway/main.ts) and stops Apollo in order.
     stopOnTerminationSignals: false,
     validationRules: [depthLimitRule(DEFAULT_MAX_DEPTH)],
-    formatError: apolloFormatError(logger),
+    formatError: apolloFormatError(logger, opts.knownErrors),
     logger,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),

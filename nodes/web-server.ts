@@ -8,6 +8,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { startGraphqlServer } from '../api/graphql-server.js';
 import { GatewayAnnouncer } from './announcer/gateway-announcer.js';
+import { databaseRefusals } from './api-ports/database-refusals.js';
 import { ElectionTransitions } from './api-ports/election-transitions.js';
 import { NodeFeeds } from './api-ports/feeds.js';
 import { LeaderChanges } from './api-ports/leader-changes.js';
@@ -97,6 +98,7 @@ export async function startWebServer(options: {
     readModels: new NodeReadModels(orm, store, { ...self, status: () => election.status() }),
     commands: new NodeCommands(store, keeper),
     rehearsalCommands: new NodeCommands(store, rehearsalFence),
+    knownErrors: databaseRefusals,
     feeds: new NodeFeeds(leaderChanges, transitions, eventFeed),
     leadership: handover,
     apiToken: config.apiToken,
