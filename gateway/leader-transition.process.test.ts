@@ -9,6 +9,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import type { LocalCluster } from '../launcher/local-cluster.js';
 import type { ServiceProcess, ServiceRecord } from '../launcher/service-process.js';
 import { gatewayCluster, gatewayProcess, gatewayUrlOf, startGateway } from '../test-support/gateway-stack.js';
@@ -16,6 +18,8 @@ import { startTestPostgres, type TestPostgres } from '../test-support/postgres.j
 
 const TOKEN = 'transition-test-token-0123456789';
 const PORT = 14_650;
+/** A second gateway, started once the cluster has elected its leader. */
+const LATE_PORT = PORT + 40;
 const stack = { basePort: PORT, secret: 'transition-test-secret-0123456789', apiToken: TOKEN };
 
 let pg: TestPostgres;
@@ -79,4 +83,50 @@ test('writes follow the leaders the gateway learns from their transitions', { ti
     gatewayLog.filter((r) => r.msg === 'leader announced' || r.msg === 'leader found by health check'),
     [],
   );
+});
+
+test("a gateway started after the election has the winner's transition in clusterEvents (the page shows it)", {
+  timeout: 60_000,
+}, async () => {
+  const { leader, term } = await cluster.waitForAgreement(30_000);
+  const late = gatewayProcess(stack, {
+    env: { GATEWAY_URL: gatewayUrlOf(LATE_PORT), HEALTH_INTERVAL_MS: '60000' },
+  });
+  const client = createClient({
+    url: `${gatewayUrlOf(LATE_PORT).replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+  });
+  try {
+    await startGateway(late);
+    // The page's subscription: every transition the gateway kept, then the live ones.
+    const won = await new Promise<{ nodeId: string; term: number }>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no transition of ${leader} to LEADER in term ${term}`)),
+        20_000,
+      );
+      const stop = client.subscribe<{ clusterEvents: { nodeId: string; term: number; to: string } }>(
+        { query: 'subscription { clusterEvents(since: "1970-01-01T00:00:00Z") { nodeId term to } }' },
+        {
+          next: ({ data }) => {
+            const e = data?.clusterEvents;
+            if (e?.nodeId === leader && e.term === term && e.to === 'LEADER') {
+              clearTimeout(timer);
+              stop();
+              resolve(e);
+            }
+          },
+          error: (error) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+          complete: () => {},
+        },
+      );
+    });
+    assert.deepEqual(won, { nodeId: leader, term, to: 'LEADER' });
+  } finally {
+    await client.dispose();
+    await late.stop();
+  }
 });
