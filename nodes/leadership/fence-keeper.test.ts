@@ -231,17 +231,23 @@ test('a handover waits for the writes let in, holds new ones until it ends, then
   }
 });
 
+/** A session holding the fence table in an open transaction (until its `commit`). */
+async function fenceTableLocked(url: string): Promise<pg.Client> {
+  const blocker = new pg.Client({ connectionString: url });
+  await blocker.connect();
+  await blocker.query('set idle_in_transaction_session_timeout = 0');
+  await blocker.query('begin');
+  await blocker.query('lock table leadership in exclusive mode');
+  return blocker;
+}
+
 test('a write that reaches a leader still claiming its fence waits for the claim, and lands after LeaderElected', {
   timeout: 20_000,
 }, async () => {
   const url = await postgres.createDatabase();
   const db = await openDatabase(url);
   // Another session holds the fence table, so the claim of the coming election has to wait.
-  const blocker = new pg.Client({ connectionString: url });
-  await blocker.connect();
-  await blocker.query('set idle_in_transaction_session_timeout = 0');
-  await blocker.query('begin');
-  await blocker.query('lock table leadership in exclusive mode');
+  const blocker = await fenceTableLocked(url);
   const { store, keeper, logged, stop } = startNode(db);
   try {
     await logged('elected: claiming the write fence');
@@ -287,11 +293,7 @@ test('a leader whose claim the database does not take within the wait answers SE
 }, async () => {
   const url = await postgres.createDatabase();
   const db = await openDatabase(url);
-  const blocker = new pg.Client({ connectionString: url });
-  await blocker.connect();
-  await blocker.query('set idle_in_transaction_session_timeout = 0');
-  await blocker.query('begin');
-  await blocker.query('lock table leadership in exclusive mode');
+  const blocker = await fenceTableLocked(url);
   const { keeper, logged, stop } = startNode(db);
   try {
     await logged('elected: claiming the write fence');

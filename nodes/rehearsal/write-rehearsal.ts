@@ -82,6 +82,7 @@ export class WriteRehearsal {
   start(): void {
     const every = this.options.intervalMs ?? REHEARSAL_INTERVAL_MS;
     const tick = () => {
+      if (this.timer === null) return; // stopped before the first tick ran
       if (!this.options.leads() && !this.running) {
         this.running = this.rehearse().then(() => {
           this.running = null;
