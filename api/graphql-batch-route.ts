@@ -18,6 +18,7 @@ import {
 } from '../common/graphql-batch.js';
 import { IDEMPOTENCY_KEY_HEADER, REHEARSAL_HEADER, SIGNATURE_HEADER } from '../common/http-headers.js';
 import { MAX_BATCH_BYTES } from '../common/limits.js';
+import { isRehearsal } from '../common/rehearsal-mark.js';
 import { tracingOn } from '../common/tracing.js';
 import type { GraphqlContext } from './context.js';
 import { type ErrorResponseBody, internalErrorBody, refusalBody } from './error-response.js';
@@ -75,7 +76,7 @@ export function graphqlBatchRoute(options: {
     try {
       const result = await apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: 'POST', headers, search: '', body },
-        context: async () => contextFor(authorization, key, rehearsal === '1'),
+        context: async () => contextFor(authorization, key, isRehearsal(secret, key, rehearsal)),
       });
       let text = '';
       if (result.body.kind === 'complete') text = result.body.string;

@@ -17,10 +17,11 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { checkBearer } from '../common/bearer-token.js';
 import { BATCH_PATH } from '../common/graphql-batch.js';
-import { IDEMPOTENCY_KEY_HEADER } from '../common/http-headers.js';
+import { IDEMPOTENCY_KEY_HEADER, REHEARSAL_HEADER } from '../common/http-headers.js';
 import { DEFAULT_MAX_UPLOAD_BYTES, MAX_JSON_BYTES } from '../common/limits.js';
 import { HEALTHZ_PATH } from '../common/node-health.js';
 import { LIVEZ_PATH, READYZ_PATH, type Readiness } from '../common/probes.js';
+import { isRehearsal } from '../common/rehearsal-mark.js';
 import { tracingOn } from '../common/tracing.js';
 import type { GraphqlContext } from './context.js';
 import { csrfPrevention } from './csrf-prevention.js';
@@ -57,8 +58,9 @@ export interface GraphqlServerOptions {
   /** CLUSTER_SECRET, on a node: serves the gateway's signed batches at /graphql/batch. */
   batchSecret?: string;
   /**
-   * What a rehearsal's mutations run against instead of `commands` (a request in a signed batch
-   * with REHEARSAL_HEADER: nodes/rehearsal/write-rehearsal.ts); without it the header is ignored.
+   * What a rehearsal's mutations run against instead of `commands` (a request, alone or in a
+   * signed batch, whose REHEARSAL_HEADER is its rehearsal mark under `batchSecret`:
+   * nodes/rehearsal/write-rehearsal.ts); without it the header is ignored.
    */
   rehearsalCommands?: Commands;
   /** The host's own refusals among other errors (see format-error.ts); otherwise they are masked. */
@@ -176,7 +178,12 @@ export async function startGraphqlServer(opts: GraphqlServerOptions): Promise<Gr
     );
   }
   const apolloMiddleware = expressMiddleware(apollo, {
-    context: async ({ req }) => contextFor(headerOf(req.headers), idempotencyKeyOf(req.headers)),
+    context: async ({ req }) => {
+      const key = idempotencyKeyOf(req.headers);
+      const secret = opts.batchSecret;
+      const rehearsal = secret !== undefined && isRehearsal(secret, key, req.headers[REHEARSAL_HEADER]);
+      return contextFor(headerOf(req.headers), key, rehearsal);
+    },
   });
   app.use(
     GRAPHQL_PATH,

@@ -28,7 +28,8 @@ export const TRACEPARENT_HEADER = 'traceparent';
 export const TRACESTATE_HEADER = 'tracestate';
 
 /**
- * On a request inside a signed batch: a rehearsal of a write (nodes/rehearsal/write-rehearsal.ts),
- * run through every layer of the write path and refused before anything is stored.
+ * A rehearsal of a write (nodes/rehearsal/write-rehearsal.ts), run through every layer of the
+ * write path and refused before anything is stored. Its value is the request's rehearsal mark
+ * (./rehearsal-mark.ts); any other value is ignored.
  */
 export const REHEARSAL_HEADER = 'x-ensemble-rehearsal';

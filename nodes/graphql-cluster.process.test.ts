@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { type Client, createClient } from 'graphql-ws';
 import { pino } from 'pino';
 import WebSocket from 'ws';
+import { rehearsalMark } from '../common/rehearsal-mark.js';
 import { LocalCluster, type LogRecord } from '../launcher/local-cluster.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 import { REHEARSAL_REFUSAL, WriteRehearsal } from './rehearsal/write-rehearsal.js';
@@ -359,7 +360,8 @@ describe('GraphQL on a 3-node cluster', { timeout: 120_000 }, () => {
         logger: pino({ level: 'debug' }, { write: (line: string) => void warnings.push(line) }),
       });
       const answers = await rehearsal.rehearse();
-      assert.equal(answers.length, 2, `${node}: ${warnings.join('')}`);
+      // Two in a batch, the same two alone: both routes the gateway sends writes by.
+      assert.equal(answers.length, 4, `${node}: ${warnings.join('')}`);
       for (const answer of answers) {
         // The refusal comes from the rehearsal fence's answer to append_batch's NOT_LEADER, so
         // the write ran through GraphQL, the command handler and the group commit to the append.
@@ -370,6 +372,32 @@ describe('GraphQL on a 3-node cluster', { timeout: 120_000 }, () => {
       assert.deepEqual(warnings, [], `${node} logged nothing`);
     }
     assert.deepEqual(await allEvents(leader), before, 'nothing was written');
+    assert.deepEqual(await allTasks(leader), []);
+  });
+
+  test("a rehearsal header without the key's mark is ignored: the write is stored", async () => {
+    const create = (key: string, mark: string) =>
+      gql(
+        leader,
+        CREATE_TASK,
+        { input: { title: `marked ${key}` } },
+        {
+          ...AUTH,
+          'idempotency-key': key,
+          'x-ensemble-rehearsal': mark,
+        },
+      );
+    const refused = errorOf(await create('marked-0', rehearsalMark(SECRET, 'marked-0')));
+    assert.equal(refused.message, REHEARSAL_REFUSAL, 'the mark of its own key: a rehearsal');
+    for (const [key, mark] of [
+      ['marked-1', '1'],
+      ['marked-2', rehearsalMark(SECRET, 'another key')],
+      ['marked-3', rehearsalMark('another secret 0123456789', 'marked-3')],
+    ] as const) {
+      const task = dataOf<TaskView>(await create(key, mark), 'createTask');
+      assert.equal(task.title, `marked ${key}`, `${key} stored`);
+      dataOf(await write(DELETE_TASK, { id: task.id }), 'deleteTask');
+    }
     assert.deepEqual(await allTasks(leader), []);
   });
 

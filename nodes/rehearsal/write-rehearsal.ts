@@ -5,14 +5,19 @@
  * document…): measured on this machine, a new leader's first write took 48–166 ms where the next
  * ones took 8–25 ms, and that first write is the one every client waits on after a failover or a
  * transfer. So, every REHEARSAL_INTERVAL_MS while it does not lead, a node sends itself the
- * writes the gateway sends — through its own /graphql/batch, signed like the gateway's batches,
- * marked with REHEARSAL_HEADER — and they run through every layer: GraphQL, the command handler,
- * the group commit and `append_batch`, which refuses them, because a rehearsal's fence (term 0)
- * is never the fenced one. Nothing is stored, and the fence keeper never hears of it.
+ * writes the gateway sends, both ways the gateway sends them: in a signed batch to its own
+ * /graphql/batch, and each alone to /graphql (the gateway sends a request alone when it is the
+ * only one of its turn — a lone client's writes, the retried write after a failover — and that
+ * route has its own layers: the first JSON body a process parses loads iconv-lite's tables, ≈ 25
+ * ms). Each carries REHEARSAL_HEADER with its rehearsal mark (common/rehearsal-mark.ts) and runs
+ * through every layer: GraphQL, the command handler, the group commit and `append_batch`, which
+ * refuses it, because a rehearsal's fence (term 0) is never the fenced one. Nothing is stored,
+ * and the fence keeper never hears of it.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ApiError } from '../../api/errors.js';
+import { GRAPHQL_PATH } from '../../api/graphql-server.js';
 import {
   BATCH_CONTENT_TYPE,
   BATCH_PATH,
@@ -21,8 +26,12 @@ import {
   signBatch,
 } from '../../common/graphql-batch.js';
 import { IDEMPOTENCY_KEY_HEADER, REHEARSAL_HEADER, SIGNATURE_HEADER } from '../../common/http-headers.js';
+import { rehearsalMark } from '../../common/rehearsal-mark.js';
 import type { FenceAccess } from '../commands/fence-access.js';
 import type { Fence } from '../store/event-store.js';
+
+/** How long one rehearsal request may take (the node is its own server: only a stall takes long). */
+const SEND_TIMEOUT_MS = 5_000;
 
 /** Often enough that V8 keeps the write path's code (it drops code left unrun for a while). */
 export const REHEARSAL_INTERVAL_MS = 10_000;
@@ -101,32 +110,13 @@ export class WriteRehearsal {
   }
 
   /**
-   * One rehearsal: the batch sent, each answer checked to be the rehearsal's refusal. Resolves
-   * with the answers' bodies (none when the batch did not reach the node).
+   * One rehearsal: the writes sent in one batch, then each alone, every answer checked to be the
+   * rehearsal's refusal. Resolves with the answers' bodies (none when the node could not be reached).
    */
   async rehearse(): Promise<string[]> {
-    const { selfUrl, apiToken, clusterSecret, logger } = this.options;
-    const body = encodeRequests(
-      REHEARSED.map((request) => ({
-        headers: {
-          authorization: `Bearer ${apiToken}`,
-          [IDEMPOTENCY_KEY_HEADER]: `rehearsal:${randomUUID()}`,
-          [REHEARSAL_HEADER]: '1',
-        },
-        body: Buffer.from(JSON.stringify(request)),
-      })),
-    );
+    const { logger } = this.options;
     try {
-      const res = await fetch(`${selfUrl}${BATCH_PATH}`, {
-        method: 'POST',
-        headers: { 'content-type': BATCH_CONTENT_TYPE, [SIGNATURE_HEADER]: signBatch(clusterSecret, body) },
-        body: new Uint8Array(body),
-        signal: AbortSignal.timeout(5_000),
-      });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const answers = decodeResponses(Buffer.from(await res.arrayBuffer()), REHEARSED.length).map((a) =>
-        a.body.toString('utf8'),
-      );
+      const answers = [...(await this.sendBatch()), ...(await this.sendAlone())];
       for (const text of answers) {
         // Anything but the refusal means the rehearsal no longer runs what the gateway's writes run.
         if (!text.includes(REHEARSAL_REFUSAL))
@@ -137,5 +127,46 @@ export class WriteRehearsal {
       logger.debug({ err: (error as Error).message }, 'write rehearsal failed');
       return [];
     }
+  }
+
+  /** A rehearsed write's headers, as the gateway forwards a client's (its own key and mark). */
+  private headers(): Record<string, string> {
+    const key = `rehearsal:${randomUUID()}`;
+    return {
+      authorization: `Bearer ${this.options.apiToken}`,
+      [IDEMPOTENCY_KEY_HEADER]: key,
+      [REHEARSAL_HEADER]: rehearsalMark(this.options.clusterSecret, key),
+    };
+  }
+
+  private async sendBatch(): Promise<string[]> {
+    const { selfUrl, clusterSecret } = this.options;
+    const body = encodeRequests(
+      REHEARSED.map((request) => ({ headers: this.headers(), body: Buffer.from(JSON.stringify(request)) })),
+    );
+    const res = await fetch(`${selfUrl}${BATCH_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': BATCH_CONTENT_TYPE, [SIGNATURE_HEADER]: signBatch(clusterSecret, body) },
+      body: new Uint8Array(body),
+      signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+    });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    return decodeResponses(Buffer.from(await res.arrayBuffer()), REHEARSED.length).map((a) =>
+      a.body.toString('utf8'),
+    );
+  }
+
+  private async sendAlone(): Promise<string[]> {
+    const answers: string[] = [];
+    for (const request of REHEARSED) {
+      const res = await fetch(`${this.options.selfUrl}${GRAPHQL_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...this.headers() },
+        body: JSON.stringify(request),
+        signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+      });
+      answers.push(await res.text());
+    }
+    return answers;
   }
 }
