@@ -12,11 +12,12 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { pino } from 'pino';
 import { ApiError } from '../../api/errors.js';
+import { eventually } from '../../test-support/eventually.js';
 import { startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
 import { ElectionService, type TimedElectionEvent } from '../election/election-service.js';
 import type { HardState } from '../election/raft-election.js';
 import { openDatabase } from '../store/database.js';
-import { EventStore } from '../store/event-store.js';
+import { type AppendResult, EventStore, type StreamAppend } from '../store/event-store.js';
 import { NotLeaderError } from '../store/store-errors.js';
 import { DatabaseWatch } from './database-watch.js';
 import { FenceKeeper } from './fence-keeper.js';
@@ -48,8 +49,21 @@ function watchedLogger() {
       },
     },
   );
-  const logged = (msg: string) =>
-    seen.has(msg) ? Promise.resolve() : new Promise<void>((resolve) => waiters.set(msg, resolve));
+  // Bounded, so that a test whose message never comes fails and runs its clean-up (a blocker
+  // left holding a table would hang the file).
+  const logged = (msg: string, withinMs = 10_000) =>
+    seen.has(msg)
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error(`not logged within ${withinMs} ms: ${msg}`)),
+            withinMs,
+          );
+          waiters.set(msg, () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
   return { logger, logged };
 }
 
@@ -231,78 +245,136 @@ test('a handover waits for the writes let in, holds new ones until it ends, then
   }
 });
 
-/** A session holding the fence table in an open transaction (until its `commit`). */
-async function fenceTableLocked(url: string): Promise<pg.Client> {
+/**
+ * A node on a fresh database whose first claim waits on `table` (the fence's by default), held
+ * by another session in an open transaction until the test commits it: `body` runs once the node
+ * is elected and claiming.
+ */
+async function whileClaimHeld(
+  table: 'leadership' | 'node',
+  body: (node: ReturnType<typeof startNode>, blocker: pg.Client, url: string) => Promise<void>,
+): Promise<void> {
+  const url = await postgres.createDatabase();
+  const db = await openDatabase(url);
   const blocker = new pg.Client({ connectionString: url });
   await blocker.connect();
   await blocker.query('set idle_in_transaction_session_timeout = 0');
   await blocker.query('begin');
-  await blocker.query('lock table leadership in exclusive mode');
-  return blocker;
+  await blocker.query(`lock table ${table} in exclusive mode`);
+  const node = startNode(db);
+  try {
+    await node.logged('elected: claiming the write fence');
+    await body(node, blocker, url);
+  } finally {
+    await blocker.end();
+    await node.stop();
+    await db.close();
+  }
 }
 
-test('a write that reaches a leader still claiming its fence waits for the claim, and lands after LeaderElected', {
-  timeout: 20_000,
-}, async () => {
-  const url = await postgres.createDatabase();
-  const db = await openDatabase(url);
-  // Another session holds the fence table, so the claim of the coming election has to wait.
-  const blocker = await fenceTableLocked(url);
-  const { store, keeper, logged, stop } = startNode(db);
-  try {
-    await logged('elected: claiming the write fence');
-    let settled = false;
-    const fence = keeper.writeFence().finally(() => {
-      settled = true;
-    });
-    // The claim is stuck behind the lock: the write waits (before, it was refused NOT_LEADER).
-    await blocker.query('select pg_sleep(0.2)');
-    assert.equal(settled, false);
-    assert.equal(keeper.canWrite(), false);
-    await blocker.query('commit');
-    assert.deepEqual(await fence, { term: 1, nodeId: 'n1' });
-    const stream = `task-${randomUUID()}`;
-    const id = stream.slice('task-'.length);
-    const result = await store.append(await fence, [
-      {
-        stream,
-        expectedVersion: 0,
-        events: [
-          {
-            type: 'TaskCreated',
-            data: { id, title: 'early', description: null, status: 'TODO', createdBy: 'n1' },
-          },
-        ],
-      },
-    ]);
-    assert.equal(result.kind, 'appended');
-    const [elected] = await store.readStream('cluster');
-    assert.equal(elected?.type, 'LeaderElected');
-    assert.ok(
-      result.kind === 'appended' && (result.events[0]?.position ?? 0) > (elected?.position ?? Infinity),
-    );
-  } finally {
-    await blocker.end();
-    await stop();
-    await db.close();
-  }
-});
+/** A new task's creation, as the command handler appends it. */
+function taskCreated(title: string): StreamAppend[] {
+  const id = randomUUID();
+  return [
+    {
+      stream: `task-${id}`,
+      expectedVersion: 0,
+      events: [
+        { type: 'TaskCreated', data: { id, title, description: null, status: 'TODO', createdBy: 'n1' } },
+      ],
+    },
+  ];
+}
 
-test('a leader whose claim the database does not take within the wait answers SERVICE_UNAVAILABLE (retry here), not NOT_LEADER', {
-  timeout: 20_000,
-}, async () => {
-  const url = await postgres.createDatabase();
-  const db = await openDatabase(url);
-  const blocker = await fenceTableLocked(url);
-  const { keeper, logged, stop } = startNode(db);
-  try {
-    await logged('elected: claiming the write fence');
-    await assert.rejects(keeper.writeFence(), (e: ApiError) => e.code === 'SERVICE_UNAVAILABLE');
-    await blocker.query('commit');
-    assert.deepEqual(await keeper.writeFence(), { term: 1, nodeId: 'n1' });
-  } finally {
-    await blocker.end();
-    await stop();
-    await db.close();
-  }
-});
+/** The append landed after the claim's LeaderElected. */
+async function landedAfterLeaderElected(store: EventStore, result: AppendResult): Promise<void> {
+  assert.equal(result.kind, 'appended');
+  const [elected] = await store.readStream('cluster');
+  assert.equal(elected?.type, 'LeaderElected');
+  assert.ok(
+    result.kind === 'appended' && (result.events[0]?.position ?? 0) > (elected?.position ?? Infinity),
+  );
+}
+
+test(
+  'a write reaching a leader whose claim is at the database does not wait for it: its append queues behind the claim and lands after LeaderElected',
+  {
+    timeout: 20_000,
+  },
+  () =>
+    whileClaimHeld('leadership', async ({ store, keeper }, blocker, url) => {
+      const write = keeper.withWriteFence((fence) => store.append(fence, taskCreated('alongside')));
+      // The claim and the write's append both wait at the fence table: the write read, decided
+      // and sent its append while the claim was still running (it used to wait for the claim).
+      const watcher = new pg.Client({ connectionString: url });
+      await watcher.connect();
+      try {
+        await eventually(
+          'the claim and the append both waiting at the fence table',
+          async () => {
+            const { rows } = await watcher.query<{ n: number }>(
+              `select count(*)::int as n from pg_locks l join pg_class c on c.oid = l.relation
+              where c.relname = 'leadership' and not l.granted`,
+            );
+            return (rows[0]?.n ?? 0) >= 2 ? true : null;
+          },
+          5_000,
+        );
+      } finally {
+        await watcher.end();
+      }
+      await blocker.query('commit');
+      await landedAfterLeaderElected(store, await write);
+    }),
+);
+
+test(
+  'an append that reaches the fence before the claim does writes nothing, and goes again once the claim has committed',
+  {
+    timeout: 20_000,
+  },
+  () =>
+    // The Node table held: the claim, whose first statement writes this node's row, waits before
+    // it reaches the fence; the write's append gets there first and finds no fence.
+    whileClaimHeld('node', async ({ store, keeper, logged }, blocker) => {
+      const write = keeper.withWriteFence((fence) => store.append(fence, taskCreated('early')));
+      await logged('an append reached the fence before the claim did; sending it again once the claim ends');
+      assert.deepEqual(await store.readStream('cluster'), [], 'nothing stored yet');
+      await blocker.query('commit');
+      await landedAfterLeaderElected(store, await write);
+    }),
+);
+
+test(
+  'a fence asked of a leader still claiming is given once the claim ends; an append under it lands after LeaderElected',
+  {
+    timeout: 20_000,
+  },
+  () =>
+    whileClaimHeld('leadership', async ({ store, keeper }, blocker) => {
+      let settled = false;
+      const fence = keeper.writeFence().finally(() => {
+        settled = true;
+      });
+      // The claim is stuck behind the lock: the fence is not given yet (nor refused NOT_LEADER).
+      await blocker.query('select pg_sleep(0.2)');
+      assert.equal(settled, false);
+      assert.equal(keeper.canWrite(), false);
+      await blocker.query('commit');
+      assert.deepEqual(await fence, { term: 1, nodeId: 'n1' });
+      await landedAfterLeaderElected(store, await store.append(await fence, taskCreated('early')));
+    }),
+);
+
+test(
+  'a leader whose claim the database does not take within the wait answers SERVICE_UNAVAILABLE (retry here), not NOT_LEADER',
+  {
+    timeout: 20_000,
+  },
+  () =>
+    whileClaimHeld('leadership', async ({ keeper }, blocker) => {
+      await assert.rejects(keeper.writeFence(), (e: ApiError) => e.code === 'SERVICE_UNAVAILABLE');
+      await blocker.query('commit');
+      assert.deepEqual(await keeper.writeFence(), { term: 1, nodeId: 'n1' });
+    }),
+);

@@ -1,9 +1,10 @@
 /**
  * The bridge between the election and the database's write fence. When the election makes this
- * node leader of term T, the keeper claims the fence for T, announces the node to the gateway,
- * and only then lets commands write. When an append or a claim finds the fence moved to a newer
- * term, `fenceLost` — the one place that handles it — forgets the claimed term and tells the
- * election, which steps down. While the node hands its leadership over (`handOver`), new writes
+ * node leader of term T, the keeper claims the fence for T and announces the node to the gateway;
+ * commands write under the fence of T once the claim is at the database (withWriteFence: the
+ * database orders their appends after the claim, or refuses them). When an append or a claim
+ * finds the fence moved to a newer term, `fenceLost` — the one place that handles it — forgets
+ * the claimed term and tells the election, which steps down. While the node hands its leadership over (`handOver`), new writes
  * wait and the ones already let in are finished first.
  */
 import type { Logger } from 'pino';
@@ -35,6 +36,8 @@ export class FenceKeeper implements FenceAccess {
    */
   private claimed: number | null = null;
   private claiming: Promise<void> = Promise.resolve();
+  /** The term whose claim statement is at the database right now (see withWriteFence). */
+  private claimAtDatabase: number | null = null;
   private unsubscribe: (() => void) | null = null;
   private stopped = false;
   /** Writes let in under the fence and not yet answered. */
@@ -80,15 +83,43 @@ export class FenceKeeper implements FenceAccess {
     return s.role === 'leader' && this.claimed === s.term;
   }
 
+  /**
+   * A write that reaches a leader whose claim is at the database (the gateway learns of a new
+   * leader from its transition, before the claim commits) does not wait for the claim: it reads
+   * and decides meanwhile, and its append, under the fence being claimed, queues at the fence
+   * row's lock behind the claim and lands as soon as the claim commits — no round trip between
+   * the two. The database decides, as for every append: under the claimed fence, or not at all.
+   * An append that reached the fence row before the claim did finds an older fence and writes
+   * nothing; that write goes again once the claim has ended.
+   */
   async withWriteFence<T>(write: (fence: Fence) => Promise<T>): Promise<T> {
     while (this.handover) await this.handover;
     // Counted from the moment it is let in (no await before this), so a handover waits for it.
     this.inFlight++;
     try {
-      return await write(await this.fenceNow());
+      const claiming = this.fenceBeingClaimed();
+      if (claiming === null) return await write(await this.fenceNow());
+      try {
+        return await write(claiming);
+      } catch (error) {
+        if (!fencedBefore(error, claiming.term)) throw error;
+        this.options.logger.info(
+          { node: this.options.self.id, term: claiming.term },
+          'an append reached the fence before the claim did; sending it again once the claim ends',
+        );
+        await this.claimProgress();
+        return await write(await this.fenceNow());
+      }
     } finally {
       if (--this.inFlight === 0) for (const done of [...this.idle]) done();
     }
+  }
+
+  /** The fence this node's claim now at the database is taking, if any (and it still leads that term). */
+  private fenceBeingClaimed(): Fence | null {
+    const s = this.options.election.status();
+    const pending = s.role === 'leader' && this.claimed !== s.term && this.claimAtDatabase === s.term;
+    return pending ? { term: s.term, nodeId: s.id } : null;
   }
 
   /**
@@ -152,8 +183,6 @@ export class FenceKeeper implements FenceAccess {
 
   /**
    * Resolves when the claim in flight has ended (claimed, lost, stopped), or after CLAIM_WAIT_MS.
-   * (The claim is one statement, nodes/store/claim-fence.sql.ts: a write cannot usefully start before
-   * it commits — an append that took the fence lock first would find the old fence.)
    */
   private async claimProgress(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
@@ -205,9 +234,14 @@ export class FenceKeeper implements FenceAccess {
     let delay = 50;
     while (this.leads(term)) {
       try {
-        const stored = await fence.claim({ term, nodeId: self.id }, self.url, () =>
-          logger.info({ node: self.id, term }, 'write fence taken'),
-        );
+        this.claimAtDatabase = term;
+        const stored = await fence
+          .claim({ term, nodeId: self.id }, self.url, () =>
+            logger.info({ node: self.id, term }, 'write fence taken'),
+          )
+          .finally(() => {
+            this.claimAtDatabase = null;
+          });
         watch.reached();
         if (stored) logger.info({ node: self.id, term, position: stored.position }, 'LeaderElected stored');
         if (!this.leads(term)) return;
@@ -233,4 +267,13 @@ export class FenceKeeper implements FenceAccess {
       }
     }
   }
+}
+
+/**
+ * A refusal because the fence is older than `term` (or was never claimed): the append reached
+ * the fence row before this node's claim of `term` did. (A newer or equal fence of another node
+ * is a lost fence, handled by fenceLost.)
+ */
+function fencedBefore(error: unknown, term: number): boolean {
+  return error instanceof NotLeaderError && (error.fence === null || error.fence.term < term);
 }
