@@ -45,7 +45,7 @@ export async function startBenchCluster(
     readonly onGatewayRecord?: (r: ServiceRecord) => void;
   } = {},
   more: {
-    /** The nodes' heartbeat and election timeout (LocalCluster's defaults, 50 ms and 150-300 ms, when absent). */
+    /** The nodes' heartbeat and election timeout (LocalCluster's defaults, 30 ms and 150-300 ms, when absent). */
     readonly timing?: Pick<LocalClusterOptions, 'heartbeatIntervalMs' | 'electionTimeoutMs'>;
     /** The nodes' DATABASE_URL, when not an embedded PostgreSQL's (which stop() then leaves running). */
     readonly database?: { readonly url: string };

@@ -28,7 +28,7 @@ import { type EtcdFailover, etcdMissing, startEtcdBench } from './etcd-failovers
 import { ms, type Summary, summarize } from './stats.js';
 
 const ELECTION_TIMEOUT = { min: 150, max: 300 };
-const HEARTBEAT_MS = 50;
+const HEARTBEAT_MS = 30;
 const SECRET = 'bench-election-secret-0123456789';
 const API_TOKEN = 'bench-election-api-token-0123456789';
 /** Failover targets, as multiples of the minimum election timeout. */

@@ -2,7 +2,7 @@
  * `npm run bench:failover -- --database` times the database's primary moving instead (Patroni
  * switchovers and failovers under a write load): bench/database-failovers.ts.
  *
- * `npm run bench:failover [-- --kills 30 --base-port 25100 --etcd-port 25200 --heartbeat 50 --election-timeout 150-300]`: kill -9 the
+ * `npm run bench:failover [-- --kills 30 --base-port 25100 --etcd-port 25200 --heartbeat 30 --election-timeout 150-300]`: kill -9 the
  * leader at a random phase of the heartbeat and time, per kill, from the kill to each phase of
  * the failover, read from the processes' own log lines (pino's `time` and the bench's Date.now():
  * one wall clock, every process on this machine):
@@ -45,8 +45,8 @@ const { values } = parseArgs({
     kills: { type: 'string', default: '30' },
     'base-port': { type: 'string', default: '25100' },
     'etcd-port': { type: 'string', default: '25200' },
-    /** The nodes' heartbeat in ms (the node's default is 50; etcd's side runs 30). */
-    heartbeat: { type: 'string', default: '50' },
+    /** The nodes' heartbeat in ms (the node's default, as etcd's side runs). */
+    heartbeat: { type: 'string', default: '30' },
     /** The nodes' election timeout range in ms (the node's default is 150-300). */
     'election-timeout': { type: 'string', default: '150-300' },
     /** Print every log line of the nodes and the gateway (at debug) from each kill to its write. */

@@ -97,7 +97,7 @@ export class LocalCluster {
       ...(this.options.hostOf ? { BIND_HOST: this.hostOf(id) } : {}),
       CLUSTER_SECRET: this.options.secret,
       ELECTION_TIMEOUT_MS: this.options.electionTimeoutMs ?? '150-300',
-      HEARTBEAT_INTERVAL_MS: String(this.options.heartbeatIntervalMs ?? 50),
+      HEARTBEAT_INTERVAL_MS: String(this.options.heartbeatIntervalMs ?? 30),
       DATA_DIR: join(this.options.dataRoot, id),
       DATABASE_URL: this.options.databaseUrlOf?.(id) ?? this.options.databaseUrl,
       API_TOKEN: this.options.apiToken,

@@ -279,7 +279,7 @@ async function runStack(): Promise<void> {
       gatewayUrl: GATEWAY_URL,
       dataRoot: join(DATA, 'nodes'),
       electionTimeoutMs: process.env.ELECTION_TIMEOUT_MS ?? '150-300',
-      heartbeatIntervalMs: Number(process.env.HEARTBEAT_INTERVAL_MS ?? '50'),
+      heartbeatIntervalMs: Number(process.env.HEARTBEAT_INTERVAL_MS ?? '30'),
       logLevel: process.env.LOG_LEVEL ?? 'info',
       onRecord: (r: LogRecord) => {
         nodeLog(r.node)(JSON.stringify(r));

@@ -29,7 +29,7 @@ test('a valid environment gives the defaults of the contract', () => {
     'this node is not its own peer',
   );
   assert.deepEqual(c.electionTimeoutMs, { min: 150, max: 300 });
-  assert.equal(c.heartbeatIntervalMs, 50);
+  assert.equal(c.heartbeatIntervalMs, 30);
   assert.equal(c.dataDir, '.data/nodes/n1');
 });
 

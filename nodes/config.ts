@@ -34,7 +34,7 @@ export const nodeConfigSchema = z
       .min(16, { message: 'must be at least 16 characters' }),
     CLUSTER_ID: z.string().min(1).max(64).default('ensemble'),
     ELECTION_TIMEOUT_MS: millisRange('150-300'),
-    HEARTBEAT_INTERVAL_MS: millis(5, 10_000, 50),
+    HEARTBEAT_INTERVAL_MS: millis(5, 10_000, 30),
     DATABASE_URL: z
       .string({ message: 'is required: the shared PostgreSQL, as postgres://user:pass@host:port/db' })
       .superRefine((text, ctx) => {
