@@ -40,6 +40,13 @@ function leaderHearing(peers: NodeId[], options: { checkQuorum?: boolean } = {})
   return n;
 }
 
+/** The target a transfer without a named one picks (the transfer is then given up). */
+function pick(n: RaftElection): NodeId | null {
+  const r = n.transferLeadership();
+  ticks(n, MIN); // no new leader within the timeout: the transfer is aborted
+  return r.accepted ? r.target : null;
+}
+
 function refusal(result: TransferResult): string {
   assert.equal(result.accepted, false, 'expected a refusal');
   return result.accepted ? '' : result.reason;
@@ -59,13 +66,19 @@ describe('§3.10 the prior leader', () => {
     assert.deepEqual([s.role, s.transferTarget, s.acceptingWrites], ['leader', 'c', false]);
   });
 
-  test('without a named target, picks the follower it heard from most recently', () => {
+  test('without a named target, picks the follower heard from without a break for the longest', () => {
     const n = leaderHearing(['c']);
     ticks(n, 2);
     n.step(heartbeatReply('b', 1));
-    const r = n.transferLeadership();
-    assert.ok(r.accepted);
-    assert.equal(r.target, 'b');
+    // b was heard from last, c for longer: c.
+    assert.deepEqual(pick(n), 'c');
+    // c falls silent for a minimum election timeout (a restart) and is back; b answered all along.
+    for (let t = 0; t < MIN; t++) {
+      n.step(heartbeatReply('b', 1));
+      n.tick();
+    }
+    n.step(heartbeatReply('c', 1));
+    assert.deepEqual(pick(n), 'b', 'a follower back from a silence is the last choice');
   });
 
   test('keeps heartbeating while it transfers, so the other followers do not time out', () => {

@@ -149,6 +149,8 @@ export class RaftElection {
   /** Ticks since this node became leader, and the tick at which it last heard from each peer. */
   private leaderTicks = 0;
   private heardAt = new Map<NodeId, number>();
+  /** While leader: since when (leader ticks) each follower has been heard from without a break. */
+  private contactSince = new Map<NodeId, number>();
   /** The leadership transfer in progress, and how many ticks it has run. */
   private transferTarget: NodeId | null = null;
   private transferElapsed = 0;
@@ -262,7 +264,7 @@ export class RaftElection {
    * Hand leadership over (Raft thesis §3.10): this leader stops taking new writes (see
    * `acceptingWrites`) and tells the target to campaign at once with TimeoutNow. The target must
    * be a follower this leader heard from within the last minimum election timeout; without one
-   * named, the follower heard from most recently is chosen. If no new leader shows itself within
+   * named, the follower heard from without a break for the longest is chosen. If no new leader shows itself within
    * a minimum election timeout the transfer is aborted and this node leads on as before.
    */
   transferLeadership(to?: NodeId): TransferResult {
@@ -277,8 +279,11 @@ export class RaftElection {
     if (to === undefined) {
       const recent = this.peers.filter((p) => this.heardRecently(p));
       if (recent.length === 0) return refuse('no follower recently heard from');
-      // The latest heard; ties go to the first in the voter list, so the choice is deterministic.
-      target = recent.reduce((a, b) => ((this.heardAt.get(b) ?? 0) > (this.heardAt.get(a) ?? 0) ? b : a));
+      // The one heard from without a break for the longest: a follower back from a restart (its
+      // process cold, its link just proven) is the last choice. Ties go to the first in the voter
+      // list, so the choice is deterministic.
+      const since = (p: NodeId) => this.contactSince.get(p) ?? 0;
+      target = recent.reduce((a, b) => (since(b) < since(a) ? b : a));
     } else {
       if (to === this.config.id) return refuse('target is this node');
       if (!this.peers.includes(to)) return refuse('unknown target');
@@ -344,6 +349,7 @@ export class RaftElection {
       case 'AppendEntriesReply':
         if (this.role === 'leader') {
           this.recentlyActive.add(m.from);
+          if (!this.heardRecently(m.from)) this.contactSince.set(m.from, this.leaderTicks);
           this.heardAt.set(m.from, this.leaderTicks);
         }
         return;
@@ -560,6 +566,7 @@ export class RaftElection {
     this.recentlyActive.clear();
     this.leaderTicks = 0;
     this.heardAt.clear();
+    this.contactSince.clear();
     this.broadcastHeartbeat();
   }
 
