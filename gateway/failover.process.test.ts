@@ -5,12 +5,8 @@
  * with the same idempotency key).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LocalCluster } from '../launcher/local-cluster.js';
-import type { ServiceProcess } from '../launcher/service-process.js';
 import type {
   FailoverTestCreateTaskMutation,
   FailoverTestCreateTaskMutationVariables,
@@ -19,12 +15,11 @@ import type {
 } from '../schema/generated/graphql.js';
 import { graphql } from '../schema/generated/index.js';
 import {
-  gatewayCluster,
   gatewayLeader,
-  gatewayProcess,
   gatewayUrlOf,
+  type RunningStack,
+  startGatewayStack,
 } from '../test-support/gateway-stack.js';
-import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 
 const TOKEN = 'failover-test-token-0123456789';
 const SECRET = 'failover-test-secret-0123456789';
@@ -33,30 +28,15 @@ const GATEWAY = gatewayUrlOf(PORT);
 const CLIENTS = 8;
 const PER_CLIENT = 125;
 
-let pg: TestPostgres;
+let stack: RunningStack;
 let c: LocalCluster;
-let gateway: ServiceProcess;
 
 before(async () => {
-  pg = await startTestPostgres();
-  const stack = { basePort: PORT, secret: SECRET, apiToken: TOKEN };
-  gateway = gatewayProcess(stack, { env: { LOG_LEVEL: 'warn' } });
-  gateway.start();
-  c = gatewayCluster(stack, {
-    dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-failover-')),
-    databaseUrl: await pg.createDatabase('failover'),
-  });
-  c.startAll();
-  await c.waitForReady();
-  await c.waitForAgreement(30_000);
-  await gatewayLeader(GATEWAY);
+  stack = await startGatewayStack({ basePort: PORT, secret: SECRET, apiToken: TOKEN }, { name: 'failover' });
+  c = stack.cluster;
 });
 
-after(async () => {
-  await gateway?.stop();
-  await c?.stopAll();
-  await pg?.stop();
-});
+after(() => stack?.stop());
 
 interface Outcome {
   title: string;

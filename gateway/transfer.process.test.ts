@@ -8,20 +8,15 @@
  * slow heartbeat on a busy machine does not start an election of its own.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import type { LocalCluster, LogRecord } from '../launcher/local-cluster.js';
-import type { ServiceProcess } from '../launcher/service-process.js';
 import {
-  gatewayCluster,
   gatewayLeader,
-  gatewayProcess,
   gatewayUrlOf,
+  type RunningStack,
+  startGatewayStack,
 } from '../test-support/gateway-stack.js';
-import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
 import { SteadyWriter } from '../test-support/steady-writer.js';
 
 const TOKEN = 'transfer-test-token-0123456789';
@@ -30,35 +25,20 @@ const PORT = 15_600;
 const GATEWAY = gatewayUrlOf(PORT);
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-let postgres: TestPostgres;
+let stack: RunningStack;
 let databaseUrl: string;
 let c: LocalCluster;
-let gateway: ServiceProcess;
 const records: LogRecord[] = [];
 
 before(async () => {
-  postgres = await startTestPostgres();
-  const stack = { basePort: PORT, secret: SECRET, apiToken: TOKEN };
-  gateway = gatewayProcess(stack, { env: { LOG_LEVEL: 'warn' } });
-  gateway.start();
-  databaseUrl = await postgres.createDatabase('transfer');
-  c = gatewayCluster(stack, {
-    dataRoot: mkdtempSync(join(tmpdir(), 'ensemble-transfer-')),
-    databaseUrl,
-    electionTimeoutMs: '2000-4000',
-    onRecord: (r) => records.push(r),
-  });
-  c.startAll();
-  await c.waitForReady();
-  await c.waitForAgreement(30_000);
-  await gatewayLeader(GATEWAY);
+  stack = await startGatewayStack(
+    { basePort: PORT, secret: SECRET, apiToken: TOKEN },
+    { name: 'transfer', cluster: { electionTimeoutMs: '2000-4000', onRecord: (r) => records.push(r) } },
+  );
+  ({ databaseUrl, cluster: c } = stack);
 });
 
-after(async () => {
-  await gateway?.stop();
-  await c?.stopAll();
-  await postgres?.stop();
-});
+after(() => stack?.stop());
 
 interface GraphqlAnswer {
   data?: { transferLeadership?: { term: number; leader: { id: string; url: string } } } | null;

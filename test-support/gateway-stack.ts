@@ -4,6 +4,9 @@
  * `basePort + 10 + i`. Each suite still decides when to start what (some start the gateway with
  * no cluster, some restart it); these only build the processes and answer the common waits.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
@@ -12,6 +15,7 @@ import { type GatewayServer, startGatewayServer } from '../gateway/gateway-serve
 import { LocalCluster, type LocalClusterOptions } from '../launcher/local-cluster.js';
 import { ServiceProcess, type ServiceRecord } from '../launcher/service-process.js';
 import type { TypedDocumentString } from '../schema/generated/graphql.js';
+import { startTestPostgres } from './postgres.js';
 
 export interface StackIdentity {
   readonly basePort: number;
@@ -98,6 +102,51 @@ export function gatewayCluster(
     onText: (node, line) => process.stderr.write(`[${node}] ${line}\n`),
     ...options,
   });
+}
+
+/** The gateway and its nodes running on a database of their own (see startGatewayStack). */
+export interface RunningStack {
+  readonly gateway: ServiceProcess;
+  readonly cluster: LocalCluster;
+  readonly databaseUrl: string;
+  /** The gateway, then the nodes, then their PostgreSQL. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole stack started, as most gateway process tests want it: the gateway (logging at warn)
+ * and the 3 nodes on a fresh database of their own embedded PostgreSQL; resolves once the nodes
+ * agree on a leader and the gateway knows it. `cluster` adds or overrides the nodes' options.
+ */
+export async function startGatewayStack(
+  stack: StackIdentity,
+  options: { readonly name: string; readonly cluster?: Partial<LocalClusterOptions> },
+): Promise<RunningStack> {
+  const postgres = await startTestPostgres();
+  const gateway = gatewayProcess(stack, { env: { LOG_LEVEL: 'warn' } });
+  let cluster: LocalCluster | null = null;
+  const stop = async () => {
+    await gateway.stop();
+    await cluster?.stopAll();
+    await postgres.stop();
+  };
+  try {
+    gateway.start();
+    const databaseUrl = await postgres.createDatabase(options.name);
+    cluster = gatewayCluster(stack, {
+      dataRoot: mkdtempSync(join(tmpdir(), `ensemble-${options.name}-`)),
+      databaseUrl,
+      ...options.cluster,
+    });
+    cluster.startAll();
+    await cluster.waitForReady();
+    await cluster.waitForAgreement(30_000);
+    await gatewayLeader(gatewayUrlOf(stack.basePort));
+    return { gateway, cluster, databaseUrl, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 /** The gateway's leader (from its /healthz) once it knows one above `aboveTerm`. */
