@@ -30,6 +30,13 @@ import { rehearsalMark } from '../../common/rehearsal-mark.js';
 import type { FenceAccess } from '../commands/fence-access.js';
 import type { Fence } from '../store/event-store.js';
 
+/**
+ * Rehearsals in a row at start: a node just (re)started may lead within a second (a crash of
+ * the leader, a rolling restart), and one run of a path compiles it but leaves V8's inline
+ * caches and baseline code to the next few.
+ */
+const STARTUP_ROUNDS = 3;
+
 /** How long one rehearsal request may take (the node is its own server: only a stall takes long). */
 const SEND_TIMEOUT_MS = 5_000;
 
@@ -90,17 +97,22 @@ export class WriteRehearsal {
 
   start(): void {
     const every = this.options.intervalMs ?? REHEARSAL_INTERVAL_MS;
-    const tick = () => {
+    const tick = (rounds: number) => {
       if (this.timer === null) return; // stopped before the first tick ran
       if (!this.options.leads() && !this.running) {
-        this.running = this.rehearse().then(() => {
+        this.running = this.rounds(rounds).then(() => {
           this.running = null;
         });
       }
     };
-    setImmediate(tick);
-    this.timer = setInterval(tick, every);
+    setImmediate(() => tick(STARTUP_ROUNDS));
+    this.timer = setInterval(() => tick(1), every);
     this.timer.unref();
+  }
+
+  /** Rehearsals one after the other, while the node neither stops nor leads. */
+  private async rounds(n: number): Promise<void> {
+    for (let i = 0; i < n && this.timer !== null && !this.options.leads(); i++) await this.rehearse();
   }
 
   async stop(): Promise<void> {
