@@ -4,8 +4,8 @@
  * commands write under the fence of T once the claim is at the database (withWriteFence: the
  * database orders their appends after the claim, or refuses them). When an append or a claim
  * finds the fence moved to a newer term, `fenceLost` — the one place that handles it — forgets
- * the claimed term and tells the election, which steps down. While the node hands its leadership over (`handOver`), new writes
- * wait and the ones already let in are finished first.
+ * the claimed term and tells the election, which steps down. While the node hands its leadership
+ * over (`handOver`), new writes wait and the ones already let in are finished first.
  */
 import type { Logger } from 'pino';
 import { ApiError } from '../../api/errors.js';
