@@ -3,7 +3,7 @@
  * `target_session_attrs=read-write`: try the hosts (all at once, unlike libpq, so a dead one
  * cannot hold up the search), and after connecting ask each server whether it is read-only or in
  * recovery; skip it if so. During a failover, a connection may wait (bounded) for a host to
- * become the writable primary. pg has no multi-host support, so every connection of a node comes from here: raw clients
+ * become the writable primary (primary-watch.ts: the hosts watched on kept connections). pg has no multi-host support, so every connection of a node comes from here: raw clients
  * (the migrations lock, the LISTEN feed) from `connect()`, the pool's from `PrimaryClient`.
  *
  * A connection that sees an error meaning the primary moved (primary-lost.ts) makes the locator
@@ -13,15 +13,10 @@
 import pg from 'pg';
 import { type DatabaseHost, type DatabaseUrl, parseDatabaseUrl } from './database-url.js';
 import { isPrimaryLost, NoWritablePrimaryError } from './primary-lost.js';
+import { PrimaryWatch, type ServerState } from './primary-watch.js';
 
 /** With several hosts, one that does not answer is given up after this long. */
 const MULTI_HOST_CONNECT_TIMEOUT_MS = 2_000;
-/**
- * While something waits for a primary (a failover: no host is writable yet), the hosts are
- * searched again this often. PostgreSQL announces no promotion: a search is the only way to see
- * one, and each is a connection attempt per host, cheap enough to repeat.
- */
-const SEARCH_INTERVAL_MS = 100;
 /**
  * How long a pool connection waits for a primary while none is writable. Short enough that a
  * database probe (2 s) and a write held by it still answer in time, long enough that most of a
@@ -32,10 +27,9 @@ export const PRIMARY_WAIT_MS = 1_000;
 export class PrimaryLocator {
   private known: DatabaseHost | null = null;
   private finding: Promise<DatabaseHost> | null = null;
-  /** The search repeated while anyone waits for a primary (see find), or null. */
-  private searching: Promise<DatabaseHost | null> | null = null;
+  /** The hosts watched while anyone waits for a primary (see find), or null. */
+  private watching: PrimaryWatch | null = null;
   private waiting = 0;
-  private lastFailure: Error | null = null;
 
   constructor(readonly url: DatabaseUrl) {}
 
@@ -56,8 +50,8 @@ export class PrimaryLocator {
   /**
    * A host that was the writable primary a moment ago (one search at a time). With `waitMs`, while
    * no host is writable (a failover: the old primary gone, the standby not yet promoted), the
-   * search is repeated every SEARCH_INTERVAL_MS until one is, for up to `waitMs`: the caller goes
-   * on the moment the new primary takes connections instead of failing and being retried.
+   * hosts are watched (one PrimaryWatch shared by every waiter) until one is, for up to `waitMs`:
+   * the caller goes on the moment the new primary answers instead of failing and being retried.
    */
   async find(waitMs = 0): Promise<DatabaseHost> {
     if (this.known) return this.known;
@@ -66,20 +60,46 @@ export class PrimaryLocator {
     if (waitMs <= 0) return this.searchOnce();
     this.waiting++;
     let timer: NodeJS.Timeout | undefined;
+    let late = false;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => {
+        late = true;
+        resolve(null);
+      }, waitMs);
+    });
     try {
-      this.searching ??= this.searchWhileWaited().finally(() => {
-        this.searching = null;
-      });
-      const late = new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), waitMs);
-      });
-      const found = await Promise.race([this.searching, late]);
-      if (found) return found;
-      throw this.lastFailure ?? new NoWritablePrimaryError('no writable primary among the database hosts');
+      for (;;) {
+        const watch = this.watch();
+        const found = await Promise.race([watch.found, timeout]);
+        if (found) {
+          this.known = found;
+          return found;
+        }
+        // A watch that ended as this waiter came (the last one before it gave up) is started anew.
+        if (late) throw watch.failure();
+      }
     } finally {
       clearTimeout(timer);
       this.waiting--;
     }
+  }
+
+  private watch(): PrimaryWatch {
+    if (this.watching) return this.watching;
+    const watch = new PrimaryWatch(
+      this.url.hosts,
+      {
+        client: (host) => new pg.Client(this.configFor(host)),
+        state: (client) => this.state(client),
+      },
+      () => this.waiting > 0,
+    );
+    this.watching = watch;
+    const ended = () => {
+      if (this.watching === watch) this.watching = null;
+    };
+    watch.found.then(ended, ended);
+    return watch;
   }
 
   /** The primary moved away from `host` (or it failed): search again next time. */
@@ -96,15 +116,21 @@ export class PrimaryLocator {
 
   /** Why `client`'s server will not do for the node, or null when it will. */
   async refusal(client: pg.Client): Promise<string | null> {
-    const attrs = this.url.targetSessionAttrs;
-    if (attrs === 'any') return null;
+    if (this.url.targetSessionAttrs === 'any') return null;
+    return (await this.state(client)).refusal;
+  }
+
+  /** Whether `client`'s server is in recovery, and why it will not do for the node (or null). */
+  async state(client: pg.Client): Promise<ServerState> {
     const { rows } = await client.query<{ in_recovery: boolean; read_only: string }>(
       "select pg_is_in_recovery() as in_recovery, current_setting('transaction_read_only') as read_only",
     );
     const row = rows[0];
-    if (attrs === 'primary' && row?.in_recovery !== false) return 'is a standby (in recovery)';
-    if (attrs === 'read-write' && row?.read_only !== 'off') return 'is read-only';
-    return null;
+    const inRecovery = row?.in_recovery !== false;
+    const attrs = this.url.targetSessionAttrs;
+    if (attrs === 'primary' && inRecovery) return { inRecovery, refusal: 'is a standby (in recovery)' };
+    if (attrs === 'read-write' && row?.read_only !== 'off') return { inRecovery, refusal: 'is read-only' };
+    return { inRecovery, refusal: null };
   }
 
   private searchOnce(): Promise<DatabaseHost> {
@@ -117,21 +143,6 @@ export class PrimaryLocator {
         this.finding = null;
       });
     return this.finding;
-  }
-
-  /** Searches until a primary is found (resolves with it) or nobody waits any more (null). */
-  private async searchWhileWaited(): Promise<DatabaseHost | null> {
-    this.lastFailure = null; // a waiter that times out reports this search's failure, not an older one
-    for (;;) {
-      try {
-        return await this.searchOnce();
-      } catch (error) {
-        if (!isPrimaryLost(error)) throw error;
-        this.lastFailure = error as Error;
-      }
-      await new Promise((resolve) => setTimeout(resolve, SEARCH_INTERVAL_MS));
-      if (this.waiting === 0) return null;
-    }
   }
 
   /**
