@@ -58,6 +58,38 @@ export class PrimaryLocator {
     // One host, nothing to check (the parser allows `any` only then): no search, as before.
     if (this.url.targetSessionAttrs === 'any') return this.url.hosts[0] as DatabaseHost;
     if (waitMs <= 0) return this.searchOnce();
+    return this.whileWatched(waitMs, (watch) => watch.found);
+  }
+
+  /**
+   * Where a pool connection should go: the writable primary when one is known (`standby` false);
+   * during a failover, the first host the watch sees as a standby (`standby` true: the connection
+   * then waits there for its promotion, see primaryClientClass) or the primary the moment one is
+   * found — for up to `waitMs`, after which the hosts' failure is thrown.
+   */
+  async hostToConnect(waitMs: number): Promise<{ host: DatabaseHost; standby: boolean }> {
+    if (this.known) return { host: this.known, standby: false };
+    if (this.url.targetSessionAttrs === 'any')
+      return { host: this.url.hosts[0] as DatabaseHost, standby: false };
+    let standby = false;
+    const host = await this.whileWatched(waitMs, (watch) =>
+      Promise.race([
+        watch.found,
+        watch.standby.then((seen) => {
+          standby = true;
+          return seen;
+        }),
+      ]),
+    );
+    // The standby may have been promoted meanwhile: a known primary wins.
+    return this.known === host ? { host, standby: false } : { host, standby };
+  }
+
+  /** Keeps the hosts watched while `until` waits on the watch, for up to `waitMs`. */
+  private async whileWatched(
+    waitMs: number,
+    until: (watch: PrimaryWatch) => Promise<DatabaseHost | null>,
+  ): Promise<DatabaseHost> {
     this.waiting++;
     let timer: NodeJS.Timeout | undefined;
     let late = false;
@@ -70,13 +102,13 @@ export class PrimaryLocator {
     try {
       for (;;) {
         const watch = this.watch();
-        const found = await Promise.race([watch.found, timeout]);
-        if (found) {
-          this.known = found;
-          return found;
-        }
+        const found = await Promise.race([until(watch), timeout]);
+        if (found) return found;
         // A watch that ended as this waiter came (the last one before it gave up) is started anew.
-        if (late) throw watch.failure();
+        if (late) {
+          if (this.known) return this.known; // found as the time ran out
+          throw watch.failure();
+        }
       }
     } finally {
       clearTimeout(timer);
@@ -95,10 +127,16 @@ export class PrimaryLocator {
       () => this.waiting > 0,
     );
     this.watching = watch;
-    const ended = () => {
-      if (this.watching === watch) this.watching = null;
-    };
-    watch.found.then(ended, ended);
+    // First: known before any waiter goes on.
+    watch.found.then(
+      (found) => {
+        if (found) this.known = found;
+        if (this.watching === watch) this.watching = null;
+      },
+      () => {
+        if (this.watching === watch) this.watching = null;
+      },
+    );
     return watch;
   }
 
@@ -288,9 +326,12 @@ export function primaryClientClass(
     }
 
     private async connectToPrimary(): Promise<pg.Client> {
-      // A connection asked for during a failover waits for the new primary (bounded) rather
-      // than fail: the write or probe behind it goes on the moment the primary takes connections.
-      const target = await locator.find(PRIMARY_WAIT_MS);
+      // A connection asked for during a failover waits for the new primary (bounded) rather than
+      // fail. It waits connected to a standby: a session lives through its server's promotion, so
+      // the write or probe behind it goes on the moment the standby is promoted, without a
+      // connection, its authentication and its warm-up after (≈ 0.1–0.3 s on a loaded machine).
+      const deadline = performance.now() + PRIMARY_WAIT_MS;
+      const { host: target, standby } = await locator.hostToConnect(PRIMARY_WAIT_MS);
       this.target = target;
       Object.assign(this, { host: target.config.host, port: target.config.port });
       // Until the pool takes this client and listens, an error (a server shutting down between
@@ -300,9 +341,21 @@ export function primaryClientClass(
         lost ??= error;
       };
       this.on('error', hold);
+      // A wait that ran out says nothing against the target (it may just have become the primary).
+      let waitRanOut = false;
       try {
         await super.connect();
-        const refusal = await locator.refusal(this);
+        let refusal = await locator.refusal(this);
+        if (refusal !== null && standby) {
+          const primary = await locator.find(Math.max(1, deadline - performance.now())).catch((error) => {
+            waitRanOut = true;
+            throw error;
+          });
+          if (lost) throw lost;
+          // Another host was promoted: this connection is of no use (the pool makes another).
+          refusal =
+            primary === target ? await locator.refusal(this) : `${refusal} (the primary is ${primary.name})`;
+        }
         if (lost) throw lost;
         if (refusal !== null) {
           locator.forget(target);
@@ -312,6 +365,7 @@ export function primaryClientClass(
         if (lost) throw lost;
       } catch (error) {
         await this.end().catch(() => {}); // the pool forgets a client that failed to connect
+        if (waitRanOut) throw error;
         this.failed(error);
       } finally {
         this.off('error', hold);

@@ -32,6 +32,8 @@ export interface ServerState {
 interface HostState {
   readonly failure: string;
   readonly answered: boolean;
+  /** It answered as a standby (in recovery). */
+  readonly standby?: boolean;
   /** With a single host, its own error (as a one-host URL always reported it). */
   readonly error?: Error;
 }
@@ -39,6 +41,13 @@ interface HostState {
 export class PrimaryWatch {
   /** Resolves with the first host that answers writable, or null once nobody waits any more. */
   readonly found: Promise<DatabaseHost | null>;
+  /**
+   * Resolves with a host that answers as a standby once every host has answered (or failed) and
+   * none was writable: the one a failover will promote, most likely. Not before every host had
+   * its say, so that a writable primary is never passed over for a standby.
+   */
+  readonly standby: Promise<DatabaseHost>;
+  private standbySeen: (host: DatabaseHost) => void = () => {};
   private readonly states: (HostState | undefined)[];
   private done = false;
 
@@ -53,6 +62,9 @@ export class PrimaryWatch {
     private readonly wanted: () => boolean,
   ) {
     this.states = new Array(hosts.length);
+    this.standby = new Promise((resolve) => {
+      this.standbySeen = resolve;
+    });
     this.found = new Promise((resolve, reject) => {
       const finish = (host: DatabaseHost | null, error?: Error) => {
         if (this.done) return;
@@ -83,6 +95,13 @@ export class PrimaryWatch {
     );
   }
 
+  private update(i: number, state: HostState): void {
+    this.states[i] = state;
+    if (!this.hosts.every((_, j) => this.states[j] !== undefined)) return;
+    const standby = this.states.findIndex((s) => s?.standby);
+    if (standby >= 0) this.standbySeen(this.hosts[standby] as DatabaseHost);
+  }
+
   /** Watches one host until it answers writable (true) or the watch ends (false). */
   private async watch(host: DatabaseHost, i: number): Promise<boolean> {
     let client: pg.Client | null = null;
@@ -98,18 +117,18 @@ export class PrimaryWatch {
           }
           const { inRecovery, refusal } = await this.server.state(client);
           if (refusal === null) return true;
-          this.states[i] = { failure: `${host.name} ${refusal}`, answered: true };
+          this.update(i, { failure: `${host.name} ${refusal}`, answered: true, standby: inRecovery });
           // A standby is kept and asked again soon: its promotion shows on this very session.
           if (inRecovery) pause = WATCH_POLL_MS;
           else client = await close(client);
         } catch (error) {
           // One host: an error that is no failover (a wrong password) ends the wait at once.
           if (this.hosts.length === 1 && !isPrimaryLost(error)) throw error;
-          this.states[i] = {
+          this.update(i, {
             failure: `${host.name}: ${(error as Error).message}`,
             answered: false,
             error: error as Error,
-          };
+          });
           client = await close(client);
         }
         if (this.done || !this.wanted()) return false;
