@@ -18,6 +18,13 @@ import { PrimaryWatch, type ServerState } from './primary-watch.js';
 /** With several hosts, one that does not answer is given up after this long. */
 const MULTI_HOST_CONNECT_TIMEOUT_MS = 2_000;
 /**
+ * An idle connection is probed after this long without traffic (TCP keepalive; libuv then probes
+ * every second, 10 times): one to a host that vanished without a reset — a pooled connection, the
+ * event feed's LISTEN — fails within ≈ 15 s instead of never. (Node sets no TCP_USER_TIMEOUT: a
+ * query in flight is bounded by the pool's query timeout, database.ts.)
+ */
+const KEEPALIVE_IDLE_MS = 5_000;
+/**
  * How long a pool connection waits for a primary while none is writable. Short enough that a
  * database probe (2 s) and a write held by it still answer in time, long enough that most of a
  * switchover's no-primary window is waited out within one request.
@@ -147,9 +154,10 @@ export class PrimaryLocator {
 
   /** pg settings for a connection to `host`. */
   configFor(host: DatabaseHost): pg.ClientConfig {
+    const keepAlive = { keepAlive: true, keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS };
     return this.url.hosts.length > 1
-      ? { connectionTimeoutMillis: MULTI_HOST_CONNECT_TIMEOUT_MS, ...host.config }
-      : host.config;
+      ? { connectionTimeoutMillis: MULTI_HOST_CONNECT_TIMEOUT_MS, ...keepAlive, ...host.config }
+      : { ...keepAlive, ...host.config };
   }
 
   /** Why `client`'s server will not do for the node, or null when it will. */
@@ -285,9 +293,14 @@ export function primaryLocator(databaseUrl: string): PrimaryLocator {
  */
 export function primaryClientClass(
   locator: PrimaryLocator,
-  /** Run on each new connection once it is known writable, before the pool hands it out. */
-  prepare?: (client: pg.Client) => Promise<void>,
+  options: {
+    /** Run on each new connection once it is known writable, before the pool hands it out. */
+    readonly prepare?: (client: pg.Client) => Promise<void>;
+    /** A query unanswered this long fails (pg's query_timeout) and its connection is destroyed. */
+    readonly queryTimeoutMs?: number;
+  } = {},
 ): typeof pg.Client {
+  const { prepare, queryTimeoutMs } = options;
   return class PrimaryClient extends pg.Client {
     private target: DatabaseHost | null = null;
     private primaryLost: Error | null = null;
@@ -295,7 +308,11 @@ export function primaryClientClass(
 
     constructor(config?: pg.ClientConfig) {
       // The pool's settings (types, timeouts…), then the URL's: ssl and the rest, the same for every host.
-      super({ ...config, ...locator.configFor(locator.url.hosts[0] as DatabaseHost) });
+      super({
+        ...config,
+        ...locator.configFor(locator.url.hosts[0] as DatabaseHost),
+        ...(queryTimeoutMs ? { query_timeout: queryTimeoutMs } : {}),
+      });
       // pg-pool hands a checked-out client its `release`; kysely calls it without an error, so
       // the error this connection saw is added here.
       Object.defineProperty(this, 'release', {
