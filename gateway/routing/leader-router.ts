@@ -29,9 +29,11 @@ const RECHECK_MS = 100;
  */
 const MAX_ATTEMPTS = 12;
 /**
- * Two sends of a write refused SERVICE_UNAVAILABLE are at least this far apart. A node holds a
- * write while its database has no writable primary, so a resend usually waits there; a refusal
- * that came back sooner (the write's connection broke under it) is not resent in a tight loop.
+ * Two sends of a write refused SERVICE_UNAVAILABLE are at least this far apart, but for the first
+ * resend. A node holds a write while its database has no writable primary, so a resend usually
+ * waits there; a refusal that came back sooner (the write's connection broke under it) is resent
+ * at once — the node then holds it while it looks for the primary, and answers the moment one
+ * takes writes — and only if that too comes back at once, at most this often (no tight loop).
  */
 const DATABASE_RESEND_MS = 100;
 
@@ -91,6 +93,8 @@ export class LeaderRouter {
     let leader = registry.current() ?? (await registry.newerThan(null, Date.now() + leaderWaitMs, signal));
     let waitingSince = Date.now();
     let sent = 0;
+    /** Database refusals resent so far: the first goes at once, the next ones DATABASE_RESEND_MS apart. */
+    let databaseResends = 0;
     for (let attempt = 1; ; attempt++) {
       if (!leader) throw new NoLeaderError(leaderWaitMs);
       let failure: string;
@@ -143,7 +147,11 @@ export class LeaderRouter {
               failed,
               Math.min(
                 deadline,
-                failure === 'database' ? sentAt + DATABASE_RESEND_MS : Date.now() + RECHECK_MS,
+                failure === 'database'
+                  ? databaseResends++ === 0
+                    ? Date.now()
+                    : sentAt + DATABASE_RESEND_MS
+                  : Date.now() + RECHECK_MS,
               ),
               signal,
             )) ?? (Date.now() < deadline ? registry.current() : null))

@@ -11,14 +11,18 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { pino } from 'pino';
 import type { PatroniCluster } from '../../launcher/patroni-cluster.js';
 import type { DomainEvent } from '../../schema/events.js';
 import { startTestPatroni } from '../../test-support/patroni.js';
 import { openDatabase } from './database.js';
+import { parseDatabaseUrl } from './database-url.js';
 import { EventFeed } from './event-feed.js';
 import { EventStore, type Fence } from './event-store.js';
+import { PrimaryLocator } from './primary-locator.js';
 import { isPrimaryLost } from './primary-lost.js';
+import { PrimaryWatch } from './primary-watch.js';
 import { NotLeaderError } from './store-errors.js';
 import { storeSql } from './store-sql.js';
 import type { StoredEvent } from './stored-event.js';
@@ -153,6 +157,37 @@ test('appends go on through a switchover and land on the new primary', { timeout
   assert.notEqual(promoted, before);
   await assertPoolOnPrimary(promoted);
   await cluster.waitForPrimary(); // the old primary streams again as the sync standby
+});
+
+test('a standby watched during a switchover is seen promoted on the connection kept to it', {
+  timeout: 90_000,
+}, async () => {
+  const before = await cluster.waitForPrimary();
+  const locator = new PrimaryLocator(parseDatabaseUrl(cluster.url));
+  const standby = locator.url.hosts.find((h) => h.config.port !== portOf(before));
+  assert.ok(standby);
+  /** Per connection the watch opened: its answers to "in recovery?", in order. */
+  const answers = new Map<pg.Client, boolean[]>();
+  const watch = new PrimaryWatch(
+    [standby],
+    {
+      client: (host) => new pg.Client(locator.configFor(host)),
+      state: async (client) => {
+        const state = await locator.state(client);
+        answers.set(client, [...(answers.get(client) ?? []), state.inRecovery]);
+        return state;
+      },
+    },
+    () => true,
+  );
+  const [found, promoted] = await Promise.all([watch.found, cluster.switchover()]);
+  assert.equal(found, standby);
+  assert.equal(portOf(promoted), standby.config.port);
+  // A session lives through its server's promotion: the connection that saw the standby writable
+  // had seen it in recovery first — no new connection (nor its authentication) came between.
+  const seen = [...answers.values()].find((a) => a.at(-1) === false);
+  assert.deepEqual([seen?.[0], seen?.at(-1)], [true, false]);
+  await cluster.waitForPrimary();
 });
 
 test("appends go on when the primary's host dies", { timeout: 90_000 }, async () => {

@@ -38,9 +38,19 @@ export const MIGRATIONS = [
   { name: '0012-claim-fence-function', class: ClaimFenceFunction },
 ];
 
+/**
+ * How long a query of the node's pool may go unanswered before its connection is given up (and
+ * destroyed: the host is looked for again). A host that vanished without a reset (a dead machine,
+ * a cut link) answers nothing, and TCP would give up on a query in flight only after its
+ * retransmissions, ≈ 15 min. Above any query the node runs on its pool, and below the gateway's
+ * wait for a node (NODE_TIMEOUT_MS, 15 s): a write timed out here is resent with its key, so its
+ * outcome is never lost nor doubled. Not for the migrations, which may rightly run longer.
+ */
+export const QUERY_TIMEOUT_MS = 10_000;
+
 export async function openDatabase(
   databaseUrl: string,
-  options: { poolSize?: number } = {},
+  options: { poolSize?: number; queryTimeoutMs?: number } = {},
 ): Promise<MikroORM> {
   const locator = primaryLocator(databaseUrl);
   await withMigrationLock(locator, async () => {
@@ -52,7 +62,7 @@ export async function openDatabase(
     }
   });
   const poolSize = options.poolSize ?? 10;
-  const orm = await init(locator, poolSize, true);
+  const orm = await init(locator, poolSize, true, options.queryTimeoutMs ?? QUERY_TIMEOUT_MS);
   // Open the warm connections now, not on the first appends (./warm-connection.ts): issued at
   // once, each query takes a connection of its own.
   const warm = Math.min(WARM_CONNECTIONS, poolSize);
@@ -60,7 +70,12 @@ export async function openDatabase(
   return orm;
 }
 
-function init(locator: PrimaryLocator, poolSize: number, warm = false): Promise<MikroORM> {
+function init(
+  locator: PrimaryLocator,
+  poolSize: number,
+  warm = false,
+  queryTimeoutMs?: number,
+): Promise<MikroORM> {
   // Not `clientUrl`: MikroORM reads it with `new URL`, which refuses a list of hosts. The pool's
   // own Client class picks the host (the writable primary) for every connection it opens.
   const first = locator.url.hosts[0]?.config ?? {};
@@ -71,7 +86,9 @@ function init(locator: PrimaryLocator, poolSize: number, warm = false): Promise<
     password: typeof first.password === 'string' ? first.password : undefined,
     dbName: first.database,
     // The migrations' pool (`warm` false) runs before append_batch may exist in its current form.
-    driverOptions: { Client: primaryClientClass(locator, warm ? warmConnection : undefined) },
+    driverOptions: {
+      Client: primaryClientClass(locator, { prepare: warm ? warmConnection : undefined, queryTimeoutMs }),
+    },
     entities: ENTITIES,
     extensions: [Migrator],
     migrations: {

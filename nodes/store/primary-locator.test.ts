@@ -1,12 +1,13 @@
 /**
  * Finding the writable primary among the hosts of a URL, on a real PostgreSQL (embedded): a host
  * that does not answer is skipped, one that hangs does not hold up the others, a read-only one is
- * refused, a wait for a primary ends when a host becomes writable, and a pool connection that
- * finds its server read-only is destroyed instead of going back to the pool.
+ * refused, a wait for a primary ends when a host becomes writable, a pool connection that
+ * finds its server read-only is destroyed instead of going back to the pool, and one whose host
+ * went silent is given up after the pool's query timeout.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import { freePort, startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
@@ -127,6 +128,53 @@ test('a pool connection whose server turned read-only is destroyed, not reused',
   await sql`set session default_transaction_read_only = on`.execute(db);
   await assert.rejects(store.append(n1, [created()]), (e: Error) => isPrimaryLost(e));
   assert.equal((await store.append(n1, [created()])).kind, 'appended', 'on a new connection');
+  const after = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
+  assert.notEqual(after.rows[0]?.pid, before.rows[0]?.pid);
+});
+
+/**
+ * A TCP relay to the database whose open connections can go silent: nothing more passes either
+ * way and nothing is closed, as when a host vanishes without a reset. New connections pass.
+ */
+async function silentRelay(port: number) {
+  const open: Socket[][] = [];
+  const server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    client.pipe(upstream);
+    upstream.pipe(client);
+    for (const socket of [client, upstream]) socket.on('error', () => {});
+    open.push([client, upstream]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    silence() {
+      for (const [client, upstream] of open) {
+        client?.unpipe();
+        upstream?.unpipe();
+        client?.pause();
+        upstream?.pause();
+      }
+    },
+    close() {
+      for (const socket of open.flat()) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+test('a pool query to a host gone silent (no reset) fails after the query timeout, and the next one goes on a new connection', async (t) => {
+  const url = await pg.createDatabase();
+  const relay = await silentRelay(pg.port);
+  t.after(() => relay.close());
+  const through = `${url.replace(`@127.0.0.1:${pg.port}/`, `@127.0.0.1:${relay.port}/`)}?target_session_attrs=read-write`;
+  const orm = await openDatabase(through, { poolSize: 1, queryTimeoutMs: 300 });
+  t.after(() => orm.close());
+  const db = storeSql(orm);
+  const before = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
+  relay.silence();
+  // Without a bound, this query would wait for TCP to give up (never, on this relay).
+  await assert.rejects(sql`select 1`.execute(db), (e: Error) => isPrimaryLost(e));
   const after = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
   assert.notEqual(after.rows[0]?.pid, before.rows[0]?.pid);
 });

@@ -24,8 +24,17 @@ const SOCKET_GONE = new Set([
   'EHOSTDOWN',
 ]);
 
-/** pg's own messages for a connection that broke or never came up (they carry no code). */
-const PG_BROKEN = [/^Connection terminated/, /not queryable/, /^timeout expired$/, /^Client was closed/];
+/**
+ * pg's own messages for a connection that broke, never came up or stopped answering (its
+ * query_timeout: a host that vanished without a reset); they carry no code.
+ */
+const PG_BROKEN = [
+  /^Connection terminated/,
+  /not queryable/,
+  /^timeout expired$/,
+  /^Client was closed/,
+  /^Query read timeout$/,
+];
 
 /**
  * Thrown when no host of the URL is the writable primary (yet). `standbyAnswered`: a host did

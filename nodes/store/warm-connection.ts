@@ -7,7 +7,8 @@
  * acknowledged write. So the node's pool opens its connections at start, keeps them (no idle
  * reaping), and runs each one's first `append_batch` on an empty batch: that plans every
  * statement, stores nothing and takes no lock (append_batch skips the fence lock when the batch
- * is empty), so a follower warming up never delays the leader's appends.
+ * is empty), so a follower warming up never delays the leader's appends. (Not a connection that
+ * waited on a standby for its promotion, primary-locator.ts: there the write waits on the warm-up.)
  */
 import type pg from 'pg';
 
