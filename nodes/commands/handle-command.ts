@@ -67,7 +67,11 @@ export async function handleCommand<C extends { readonly type: string }, E exten
     const events = upTo(recordedOf(decider, await store.readStream(first.stream)), first.position);
     return { events, state: fold(decider, events), outcome: 'repeat' };
   };
-  if (idempotencyKey !== undefined) {
+  // A repeat is found before deciding, so it is answered as the first attempt was, not decided
+  // anew on a stream that moved on. Not for a new stream: its decision cannot differ, and the
+  // append itself finds the key (a `duplicate`, answered the same way) — one round trip fewer
+  // on every create, the write a client waits on after a failover among them.
+  if (idempotencyKey !== undefined && !options.newStream) {
     const first = await store.findByIdempotencyKey(idempotencyKey);
     if (first) return answerRepeat(first);
   }
