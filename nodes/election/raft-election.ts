@@ -264,8 +264,9 @@ export class RaftElection {
    * Hand leadership over (Raft thesis §3.10): this leader stops taking new writes (see
    * `acceptingWrites`) and tells the target to campaign at once with TimeoutNow. The target must
    * be a follower this leader heard from within the last minimum election timeout; without one
-   * named, the follower heard from without a break for the longest is chosen. If no new leader shows itself within
-   * a minimum election timeout the transfer is aborted and this node leads on as before.
+   * named, the follower heard from without a break for the longest is chosen. If no new leader
+   * shows itself within a minimum election timeout the transfer is aborted and this node leads on
+   * as before.
    */
   transferLeadership(to?: NodeId): TransferResult {
     const refuse = (reason: TransferRefusal): TransferResult => ({

@@ -3,8 +3,9 @@
  * `target_session_attrs=read-write`: try the hosts (all at once, unlike libpq, so a dead one
  * cannot hold up the search), and after connecting ask each server whether it is read-only or in
  * recovery; skip it if so. During a failover, a connection may wait (bounded) for a host to
- * become the writable primary (primary-watch.ts: the hosts watched on kept connections). pg has no multi-host support, so every connection of a node comes from here: raw clients
- * (the migrations lock, the LISTEN feed) from `connect()`, the pool's from `PrimaryClient`.
+ * become the writable primary (primary-watch.ts: the hosts watched on kept connections). pg has
+ * no multi-host support, so every connection of a node comes from here: raw clients (the
+ * migrations lock, the LISTEN feed) from `connect()`, the pool's from `PrimaryClient`.
  *
  * A connection that sees an error meaning the primary moved (primary-lost.ts) makes the locator
  * forget the host, and the pool destroys that connection instead of keeping it: the next one is
