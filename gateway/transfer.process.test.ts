@@ -141,6 +141,36 @@ test('transferLeadership refusals: an unknown node or the leader itself (BAD_USE
   assert.equal((await gatewayLeader(GATEWAY)).term, leader.term, 'no refusal changed the leader');
 });
 
+test('a leader stopped with SIGTERM lingers once handed over: not ready, writes sent to it refused NOT_LEADER naming its successor; then exit 0', {
+  timeout: 60_000,
+}, async () => {
+  const old = await gatewayLeader(GATEWAY);
+  const lingering = c.waitFor(
+    (r) => r.node === old.id && r.msg.startsWith('lingering'),
+    10_000,
+    'the linger',
+  );
+  const exited = c.kill(old.id, 'SIGTERM');
+  await lingering;
+  const ready = await fetch(`${c.url(old.id)}/readyz`);
+  assert.equal(ready.status, 503);
+  assert.deepEqual(((await ready.json()) as { missing: string[] }).missing, ['stopping']);
+  const write = await fetch(`${c.url(old.id)}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': 'linger-write', ...auth },
+    body: JSON.stringify({ query: 'mutation { createTask(input: { title: "linger-write" }) { id } }' }),
+  });
+  const refused = (await write.json()) as GraphqlAnswer;
+  const next = await gatewayLeader(GATEWAY, old.term);
+  assert.equal(refused.errors?.[0]?.extensions?.code, 'NOT_LEADER');
+  assert.equal(refused.errors?.[0]?.extensions?.leader?.id, next.id, 'the refusal names the successor');
+  assert.deepEqual(await exited, { code: 0, signal: null });
+  const back = c.waitForReady([old.id]);
+  c.start(old.id);
+  await back;
+  await c.waitForAgreement(30_000);
+});
+
 test('SIGTERM on the leader, 10 times under load: handed over without an election timeout, exit 0, each write once', {
   timeout: 480_000,
 }, async () => {

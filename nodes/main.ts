@@ -4,7 +4,8 @@
  * fence — and then joins the election over UDP, whose term and vote live on its own disk. When
  * it becomes leader it announces itself to the gateway. Stops cleanly on SIGINT/SIGTERM
  * (common/shutdown.ts): a leader first hands its leadership to a follower (see
- * shutdownTransferMs), so that a planned restart costs no election timeout.
+ * shutdownTransferMs), so that a planned restart costs no election timeout, and lingers a moment
+ * before closing (handOverLingerMs).
  */
 import * as nodeModule from 'node:module';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { startTracing } from '../common/tracing.js';
 import { nodeConfigSchema } from './config.js';
 import { ElectionService } from './election/election-service.js';
 import { HardStateFile } from './election/hard-state-file.js';
-import { shutdownTransferMs } from './shutdown-transfer.js';
+import { handOverLingerMs, shutdownTransferMs } from './shutdown-transfer.js';
 import { UdpTransport } from './transport/udp-transport.js';
 import type { WebServer } from './web-server.js';
 
@@ -26,6 +27,7 @@ const config = loadConfigOrExit('node', nodeConfigSchema);
 const logger = createLogger('node', config.logLevel, { node: config.nodeId });
 
 const handOverMs = shutdownTransferMs(config.electionTimeoutMs.max);
+const lingerMs = handOverLingerMs(config.electionTimeoutMs.max);
 
 async function main(): Promise<void> {
   const transport = await UdpTransport.open({
@@ -63,7 +65,14 @@ async function main(): Promise<void> {
 
   let web: WebServer | null = null;
   const shutdown = stopOnSignals(logger, async () => {
-    await web?.handOverLeadership(handOverMs);
+    web?.markStopping();
+    if (await web?.handOverLeadership(handOverMs)) {
+      logger.info(
+        { node: config.nodeId, lingerMs },
+        'lingering before closing, so that the new leader starts alone',
+      );
+      await new Promise((resolve) => setTimeout(resolve, lingerMs));
+    }
     election.stop();
     await web?.stop();
     await transport.close();

@@ -40,14 +40,17 @@ export function nodeHealth(parts: {
 
 /**
  * The node's `/readyz`: it knows a leader (itself included) and its last database probe
- * answered. A node without either is taken out of the gateway's and the orchestrator's rotation,
- * not restarted: it comes back by itself once both hold.
+ * answered, and it is not stopping. A node without either is taken out of the gateway's and the
+ * orchestrator's rotation, not restarted: it comes back by itself once both hold. A stopping one
+ * (from its SIGTERM on, through its handover and linger) is on its way out.
  */
 export function nodeReadiness(
   status: { readonly leader: string | null },
   database: { readonly failingForMs: number },
+  stopping = false,
 ): Readiness {
   return readiness(status.leader, [
+    stopping && 'stopping',
     status.leader === null && 'no leader known',
     database.failingForMs > 0 && `the database has not answered for ${database.failingForMs} ms`,
   ]);

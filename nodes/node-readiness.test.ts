@@ -21,3 +21,11 @@ test('a node without a leader, or whose database is failing, is not ready and sa
   ]);
   assert.equal(nodeReadiness({ leader: null }, { failingForMs: 9 }).missing.length, 2);
 });
+
+test('a stopping node is not ready, whatever else holds', () => {
+  assert.deepEqual(nodeReadiness({ leader: 'n2' }, { failingForMs: 0 }, true), {
+    ready: false,
+    missing: ['stopping'],
+    leader: 'n2',
+  });
+});

@@ -46,7 +46,10 @@ async function connect(config: NodeConfig, logger: Logger): Promise<MikroORM> {
 
 export interface WebServer {
   /** The graceful shutdown's first step: a leader hands over (bounded by `limitMs`); a follower does nothing. */
-  handOverLeadership(limitMs: number): Promise<void>;
+  /** From now on /readyz answers 503 (`stopping`): the first step of a stop. */
+  markStopping(): void;
+  /** On a leader: hands over (bounded by `limitMs`); true once a successor holds the fence. */
+  handOverLeadership(limitMs: number): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -82,16 +85,18 @@ export async function startWebServer(options: {
   const keeper = new FenceKeeper({ election, fence: store.fence, self, logger, announcer, urls, watch });
   const leaderChanges = new LeaderChanges(election, urls);
   const transitions = new ElectionTransitions(election, self.id);
+  const eventFeed = await EventFeed.start(config.databaseUrl, store, logger);
+  let stopping = false;
   const handover = new LeadershipHandover({
     election,
     keeper,
     fence: store.fence,
+    logChanged: (limitMs) => eventFeed.nextChange(limitMs),
     urls,
     voters: [config.nodeId, ...config.peers.map((p) => p.id)],
     electionTimeoutMs: config.electionTimeoutMs,
     logger,
   });
-  const eventFeed = await EventFeed.start(config.databaseUrl, store, logger);
   const server = await startGraphqlServer({
     host: config.bindHost,
     port: config.httpPort,
@@ -109,7 +114,7 @@ export async function startWebServer(options: {
       status: 200,
       body: nodeHealth({ url: config.nodeUrl, election, urls, keeper, watch, transport }),
     }),
-    readyz: () => nodeReadiness(election.status(), watch.health()),
+    readyz: () => nodeReadiness(election.status(), watch.health(), stopping),
   });
   const rehearsal = new WriteRehearsal({
     selfUrl: server.url,
@@ -125,21 +130,31 @@ export async function startWebServer(options: {
   transitions.start();
   await watch.start();
   return {
+    markStopping() {
+      stopping = true;
+    },
     async handOverLeadership(limitMs) {
-      if (election.status().role !== 'leader') return;
+      if (election.status().role !== 'leader') return false;
       logger.info({ node: self.id, limitMs }, 'handing leadership over before stopping');
       let timer: NodeJS.Timeout | undefined;
       const outcome = await Promise.race([
         handover.transferLeadership().then(
-          (change) => `handed over to ${change.leader.id} in term ${change.term}`,
-          (error: Error) => `leadership not handed over: ${error.message}`,
+          (change) => ({
+            handedOver: true,
+            what: `handed over to ${change.leader.id} in term ${change.term}`,
+          }),
+          (error: Error) => ({ handedOver: false, what: `leadership not handed over: ${error.message}` }),
         ),
-        new Promise<string>((resolve) => {
-          timer = setTimeout(() => resolve(`leadership not handed over within ${limitMs} ms`), limitMs);
+        new Promise<{ handedOver: boolean; what: string }>((resolve) => {
+          timer = setTimeout(
+            () => resolve({ handedOver: false, what: `leadership not handed over within ${limitMs} ms` }),
+            limitMs,
+          );
         }),
       ]);
       clearTimeout(timer);
-      logger.info({ node: self.id }, outcome);
+      logger.info({ node: self.id }, outcome.what);
+      return outcome.handedOver;
     },
     async stop() {
       await rehearsal.stop();

@@ -22,9 +22,15 @@ const LEADER: ElectionStatus = {
   acceptingWrites: true,
 };
 
-function handover(options: { status?: ElectionStatus; outcome?: TransferOutcome; fences?: Fence[] }) {
+function handover(options: {
+  status?: ElectionStatus;
+  outcome?: TransferOutcome;
+  fences?: Fence[];
+  logChanged?: (limitMs: number) => Promise<void>;
+}) {
   const asked: (string | undefined)[] = [];
   const fences = [...(options.fences ?? [])];
+  let reads = 0;
   const subject = new LeadershipHandover({
     election: {
       status: () => options.status ?? LEADER,
@@ -34,13 +40,19 @@ function handover(options: { status?: ElectionStatus; outcome?: TransferOutcome;
       },
     },
     keeper: { handOver: (transfer) => transfer() },
-    fence: { current: async () => (fences.length > 1 ? (fences.shift() as Fence) : (fences[0] ?? null)) },
+    fence: {
+      current: async () => {
+        reads++;
+        return fences.length > 1 ? (fences.shift() as Fence) : (fences[0] ?? null);
+      },
+    },
+    logChanged: options.logChanged ?? (async () => {}),
     urls: { lookup: async (id) => `http://${id}` },
     voters: ['n1', 'n2', 'n3'],
     electionTimeoutMs: { min: 150, max: 300 },
     logger: pino({ level: 'silent' }),
   });
-  return { subject, asked };
+  return { subject, asked, reads: () => reads };
 }
 
 const refusedWith = (code: string, message?: RegExp) => (error: unknown) => {
@@ -101,4 +113,30 @@ test('a completed transfer is answered once the fence names the new leader', asy
     { id: change.leader.id, url: change.leader.url, role: change.leader.role, term: change.leader.term },
     { id: 'n2', url: 'http://n2', role: 'LEADER', term: 5 },
   );
+});
+
+test('the old leader reads the fence again at each change of the log, not on a timer', async () => {
+  const changes: Array<{ limitMs: number; notify: () => void }> = [];
+  const { subject, reads } = handover({
+    outcome: { kind: 'completed', leader: 'n2', term: 5, target: 'n2' },
+    fences: [
+      { term: 4, nodeId: 'n1' },
+      { term: 5, nodeId: 'n2' },
+    ],
+    logChanged: (limitMs) => new Promise<void>((notify) => changes.push({ limitMs, notify })),
+  });
+  let answered = false;
+  const change = subject.transferLeadership().then((c) => {
+    answered = true;
+    return c;
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  // One read (the old fence), then a wait on the log: no second read while nothing changed.
+  assert.equal(reads(), 1);
+  assert.equal(answered, false);
+  assert.equal(changes.length, 1);
+  assert.ok((changes[0]?.limitMs ?? 0) >= 50, 'a lost notification is bounded by a recheck, not a busy poll');
+  changes[0]?.notify(); // the claim's LeaderElected committed
+  assert.equal((await change).leader.id, 'n2');
+  assert.equal(reads(), 2);
 });

@@ -2,10 +2,10 @@
  * The transferLeadership mutation on a node, and the graceful shutdown's first step: the leader
  * holds new writes back, lets those already taken commit, and asks the election to hand over
  * (TimeoutNow, nodes/election/); once the election hears of the new leader, it waits for that
- * leader's claim of the write fence. A follower refuses with NOT_LEADER naming the leader (as it
- * refuses every write): the gateway sends the mutation to the leader.
+ * leader's claim of the write fence, looking at each change of the log. A follower refuses with
+ * NOT_LEADER naming the leader (as it refuses every write): the gateway sends the mutation to the
+ * leader.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ApiError } from '../../api/errors.js';
 import type { LeaderChangeDto, Leadership } from '../../api/ports.js';
@@ -14,8 +14,11 @@ import type { Fence } from '../store/event-store.js';
 import type { FenceKeeper } from './fence-keeper.js';
 import type { PeerUrls } from './peer-urls.js';
 
-/** How often the old leader looks whether the new one has claimed the fence. */
-const FENCE_POLL_MS = 10;
+/**
+ * The old leader looks whether the new one has claimed the fence at each change of the log (the
+ * claim appends `LeaderElected`), and at least this often (a notification can be lost).
+ */
+const FENCE_RECHECK_MS = 100;
 /** How long the new leader may take to claim the fence once elected before TRANSFER_TIMEOUT. */
 export const FENCE_WAIT_MS = 3_000;
 
@@ -25,6 +28,8 @@ export class LeadershipHandover implements Leadership {
       readonly election: Pick<ElectionService, 'status' | 'transferLeadership'>;
       readonly keeper: Pick<FenceKeeper, 'handOver'>;
       readonly fence: { current(): Promise<Fence | null> };
+      /** Resolves at the log's next change, or after `limitMs` (EventFeed.nextChange). */
+      readonly logChanged: (limitMs: number) => Promise<void>;
       readonly urls: Pick<PeerUrls, 'lookup'>;
       readonly voters: readonly string[];
       readonly electionTimeoutMs: { readonly min: number; readonly max: number };
@@ -55,6 +60,8 @@ export class LeadershipHandover implements Leadership {
   private async fenceClaimed(leader: string, term: number): Promise<LeaderChangeDto> {
     const deadline = Date.now() + FENCE_WAIT_MS;
     for (;;) {
+      // Armed before the read, so that a claim committed while it runs is not missed.
+      const changed = this.options.logChanged(FENCE_RECHECK_MS);
       const fence = await this.options.fence.current().catch(() => null);
       if (fence && fence.term >= term) {
         const at = new Date();
@@ -70,7 +77,7 @@ export class LeadershipHandover implements Leadership {
           `${leader} won term ${term} but has not claimed the write fence within ${FENCE_WAIT_MS} ms`,
         );
       }
-      await sleep(FENCE_POLL_MS);
+      await changed;
     }
   }
 

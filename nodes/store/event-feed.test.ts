@@ -118,3 +118,16 @@ test('leaving a subscription ends its iterator', async () => {
   await sub.return?.();
   assert.deepEqual(await next, { done: true, value: undefined });
 });
+
+test('nextChange resolves at the notification of an append, and after its limit without one', async () => {
+  const { store, feed } = await setup();
+  const within = (wait: Promise<void>, ms: number) =>
+    Promise.race([wait.then(() => 'resolved'), new Promise((r) => setTimeout(() => r('still waiting'), ms))]);
+  // A limit far beyond the check's bound: only the append's notification can end this wait.
+  const changed = feed.nextChange(3_600_000);
+  assert.equal(await within(changed, 100), 'still waiting');
+  await create(store);
+  assert.equal(await within(changed, 5_000), 'resolved');
+  // Nothing appended: the limit ends it.
+  assert.equal(await within(feed.nextChange(20), 5_000), 'resolved');
+});

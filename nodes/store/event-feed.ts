@@ -94,6 +94,22 @@ export class EventFeed {
     await client?.end().catch(() => {});
   }
 
+  /**
+   * Resolves at the next sign that the log changed (a notification, a reconnect, the safety
+   * tick), or after `limitMs`: for a reader that waits for one particular append.
+   */
+  nextChange(limitMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, limitMs);
+      this.waiters.add(done);
+    });
+  }
+
   private nextSignal(stop: Promise<unknown>): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
