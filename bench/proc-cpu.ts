@@ -16,6 +16,19 @@ export function cpuMs(pid: number): number {
   }
 }
 
+/**
+ * A process's time on a CPU and its time runnable but waiting for one (the run queue), in ms,
+ * from /proc/<pid>/schedstat (nanoseconds, unlike stat's 10 ms ticks); zeros once it is gone.
+ */
+export function schedMs(pid: number): { run: number; wait: number } {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { run: (run ?? 0) / 1e6, wait: (wait ?? 0) / 1e6 };
+  } catch {
+    return { run: 0, wait: 0 };
+  }
+}
+
 /** The PostgreSQL server listening on `port` and its children (backends, walwriter, …). */
 export function postgresPids(port: number): number[] {
   const stats: Array<{ pid: number; ppid: number }> = [];

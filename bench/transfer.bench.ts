@@ -4,7 +4,9 @@
  * acknowledged); `--restarts` times each, alternating, the leader is stopped with SIGTERM (it
  * hands its leadership over first) or killed with kill -9, then started again. The figure for
  * each stop is the longest time between two acknowledged writes from the stop until the gateway
- * knows the new leader (and the first write after): the client's write gap.
+ * knows the new leader (and the first write after): the client's write gap. With `--sched`, it
+ * also takes each process's CPU time and run-queue wait from each SIGTERM to the write that ended
+ * its gap (/proc/<pid>/schedstat): where a hand-over's time goes on a shared machine.
  */
 import { parseArgs } from 'node:util';
 import type { LogRecord } from '../launcher/local-cluster.js';
@@ -12,6 +14,7 @@ import type { ServiceRecord } from '../launcher/service-process.js';
 import { SteadyWriter } from '../test-support/steady-writer.js';
 import { BENCH_TOKEN, startBenchCluster } from './bench-cluster.js';
 import { printTrace } from './log-trace.js';
+import { postgresPids, schedMs } from './proc-cpu.js';
 import { ms, type Summary, summarize } from './stats.js';
 
 const { values } = parseArgs({
@@ -20,6 +23,8 @@ const { values } = parseArgs({
     'base-port': { type: 'string', default: '25300' },
     /** Print every log line of the nodes and the gateway (at debug) from each stop to its first write after. */
     trace: { type: 'boolean', default: false },
+    /** Per SIGTERM: each process's CPU time and run-queue wait from the stop to the write that ended the gap. */
+    sched: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -43,6 +48,11 @@ const writer = new SteadyWriter({
   retry: true,
 });
 const gaps = { planned: [] as number[], crash: [] as number[] };
+/** The roles whose scheduling --sched reports, in print order. */
+const ROLES = ['old leader', 'new leader', 'other node', 'gateway', 'PostgreSQL', 'client'] as const;
+type Role = (typeof ROLES)[number];
+type Sched = Record<Role, { run: number; wait: number }>;
+const scheds: Sched[] = [];
 const uncleanExits: string[] = [];
 try {
   writer.start();
@@ -54,6 +64,7 @@ try {
     await writer.more(20); // steady state before the stop
     const refusedBefore = writer.refusals.length;
     const from = { node: nodeRecords.length, gateway: gatewayRecords.length };
+    const sched = values.sched && kind === 'planned' ? schedWatch(leader) : null;
     const stoppedAt = Date.now();
     const stopped = performance.now();
     const exit = await bench.cluster.kill(leader, kind === 'planned' ? 'SIGTERM' : 'SIGKILL');
@@ -61,8 +72,16 @@ try {
     await bench.leader(known.term);
     const next = performance.now();
     await writer.more(1);
-    const gap = writer.longestGap(stopped, next);
+    const span = writer.longestGapSpan(stopped, next);
+    const gap = span.ms;
     gaps[kind].push(gap);
+    const spent = sched?.at(span.end, (await bench.leader(known.term)).id);
+    if (spent) {
+      scheds.push(spent);
+      process.stdout.write(
+        `  CPU / run-queue wait (ms) from SIGTERM to the write ending the gap: ${schedRow(spent)}\n`,
+      );
+    }
     const refused = writer.refusals.length - refusedBefore;
     if (values.trace) printTrace(nodeRecords, gatewayRecords, from, stoppedAt);
     process.stdout.write(
@@ -86,10 +105,77 @@ try {
   console.log(
     `crash ÷ planned        ${(crash.p50 / planned.p50).toFixed(1).padStart(5)}   ${(crash.p90 / planned.p90).toFixed(1).padStart(5)}   ${(crash.p99 / planned.p99).toFixed(1).padStart(5)}   ${(crash.max / planned.max).toFixed(1).padStart(5)}`,
   );
+  if (scheds.length > 0) {
+    const p50 = (role: Role, what: 'run' | 'wait') => summarize(scheds.map((x) => x[role][what])).p50;
+    const median = Object.fromEntries(
+      ROLES.map((r) => [r, { run: p50(r, 'run'), wait: p50(r, 'wait') }]),
+    ) as Sched;
+    console.log(
+      `CPU / run-queue wait (ms) from SIGTERM to the write ending the gap, p50 of each: ${schedRow(median)}`,
+    );
+  }
   console.log(
     `${writer.acks.length} writes acknowledged, ${writer.refusals.length} refusals resent with the same key; ${uncleanExits.length ? `unclean exits on SIGTERM: ${uncleanExits.join(', ')}` : 'every SIGTERM exited 0'}`,
   );
 } finally {
   await writer.stop();
   await bench.stop();
+}
+
+/**
+ * Snapshots of the processes' schedstat at the stop and at each acknowledgement until the stop's
+ * figures are taken: `at(ackTime, newLeader)` gives each role's CPU and wait between the stop and
+ * that acknowledgement (reading a few files per write: only with --sched).
+ */
+function schedWatch(stopping: string) {
+  const nodePids = new Map(bench.cluster.ids.map((id) => [id, bench.cluster.pid(id)]));
+  const pids = {
+    nodes: [...nodePids.values()].filter((p) => p !== undefined),
+    gateway: bench.gateway.pid,
+    postgres: postgresPids(bench.postgresPort),
+  };
+  const take = () => {
+    const one = (pid: number | undefined) => (pid === undefined ? { run: 0, wait: 0 } : schedMs(pid));
+    const sum = (list: number[]) =>
+      list.map(one).reduce((a, b) => ({ run: a.run + b.run, wait: a.wait + b.wait }), { run: 0, wait: 0 });
+    return {
+      nodes: new Map(pids.nodes.map((pid) => [pid, one(pid)])),
+      gateway: one(pids.gateway),
+      postgres: sum(pids.postgres),
+      client: one(process.pid),
+    };
+  };
+  const start = take();
+  const byAck = new Map<number, ReturnType<typeof take>>();
+  const off = writer.onAck((ack) => byAck.set(ack.at, take()));
+  return {
+    at(ackTime: number, newLeader: string): Sched | null {
+      off();
+      const end = byAck.get(ackTime);
+      if (!end) return null;
+      const minus = (a: { run: number; wait: number }, b: { run: number; wait: number }) => ({
+        run: a.run - b.run,
+        wait: a.wait - b.wait,
+      });
+      const node = (id: string | undefined) => {
+        const pid = id === undefined ? undefined : nodePids.get(id);
+        const [a, b] = [pid && end.nodes.get(pid), pid && start.nodes.get(pid)];
+        // Gone by then (its figures read as zeros): not known.
+        return a && b && a.run > 0 ? minus(a, b) : { run: Number.NaN, wait: Number.NaN };
+      };
+      const other = bench.cluster.ids.find((id) => id !== stopping && id !== newLeader);
+      return {
+        'old leader': node(stopping),
+        'new leader': node(newLeader),
+        'other node': node(other),
+        gateway: minus(end.gateway, start.gateway),
+        PostgreSQL: minus(end.postgres, start.postgres),
+        client: minus(end.client, start.client),
+      };
+    },
+  };
+}
+
+function schedRow(s: Sched): string {
+  return ROLES.map((r) => `${r} ${s[r].run.toFixed(1)} / ${s[r].wait.toFixed(1)}`).join(', ');
 }

@@ -15,6 +15,7 @@ export interface Ack {
 export class SteadyWriter {
   readonly acks: Ack[] = [];
   readonly refusals: string[] = [];
+  private readonly ackListeners = new Set<(ack: Ack) => void>();
   private running = false;
   private clients: Promise<void>[] = [];
 
@@ -41,9 +42,22 @@ export class SteadyWriter {
   }
 
   /** Resolves once `n` more writes have been acknowledged. */
-  async more(n: number): Promise<void> {
+  more(n: number): Promise<void> {
     const target = this.acks.length + n;
-    while (this.acks.length < target) await new Promise((r) => setTimeout(r, 5));
+    if (n <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const off = this.onAck(() => {
+        if (this.acks.length < target) return;
+        off();
+        resolve();
+      });
+    });
+  }
+
+  /** Calls `listener` with each acknowledgement as it arrives; returns the unsubscribe function. */
+  onAck(listener: (ack: Ack) => void): () => void {
+    this.ackListeners.add(listener);
+    return () => this.ackListeners.delete(listener);
   }
 
   /**
@@ -51,6 +65,11 @@ export class SteadyWriter {
    * to the first one after `to` (performance.now() times): the write gap around an event.
    */
   longestGap(from: number, to: number): number {
+    return this.longestGapSpan(from, to).ms;
+  }
+
+  /** The same gap, with the time of the acknowledgement that ended it (0 without one). */
+  longestGapSpan(from: number, to: number): { ms: number; end: number } {
     const times = this.acks.map((a) => a.at).sort((a, b) => a - b);
     const first = Math.max(
       0,
@@ -58,9 +77,11 @@ export class SteadyWriter {
     );
     const afterTo = times.findIndex((t) => t >= to);
     const last = afterTo === -1 ? times.length - 1 : afterTo;
-    let longest = 0;
-    for (let i = first + 1; i <= last; i++)
-      longest = Math.max(longest, (times[i] ?? 0) - (times[i - 1] ?? 0));
+    let longest = { ms: 0, end: 0 };
+    for (let i = first + 1; i <= last; i++) {
+      const ms = (times[i] ?? 0) - (times[i - 1] ?? 0);
+      if (ms > longest.ms) longest = { ms, end: times[i] ?? 0 };
+    }
     return longest;
   }
 
@@ -71,6 +92,7 @@ export class SteadyWriter {
         const outcome = await this.write(title);
         if (typeof outcome !== 'string') {
           this.acks.push(outcome);
+          for (const listener of [...this.ackListeners]) listener(outcome);
           break;
         }
         this.refusals.push(`${title}: ${outcome}`);
