@@ -21,6 +21,9 @@ import { type AppendResult, EventStore, type StreamAppend } from '../store/event
 import { NotLeaderError } from '../store/store-errors.js';
 import { DatabaseWatch } from './database-watch.js';
 import { FenceKeeper } from './fence-keeper.js';
+
+type FenceKeeperOptions = ConstructorParameters<typeof FenceKeeper>[0];
+
 import { PeerUrls } from './peer-urls.js';
 
 let postgres: TestPostgres;
@@ -68,7 +71,7 @@ function watchedLogger() {
 }
 
 /** n1, the only voter of its election (so it elects itself), with its fence keeper started. */
-function startNode(orm: MikroORM) {
+function startNode(orm: MikroORM, announcer: FenceKeeperOptions['announcer'] = null) {
   const store = new EventStore(orm);
   const { logger, logged } = watchedLogger();
   let hard: HardState = { term: 0, votedFor: null };
@@ -99,7 +102,7 @@ function startNode(orm: MikroORM) {
     fence: store.fence,
     self: { id: 'n1', url: 'http://n1' },
     logger,
-    announcer: null,
+    announcer,
     urls,
     watch,
   });
@@ -253,6 +256,7 @@ test('a handover waits for the writes let in, holds new ones until it ends, then
 async function whileClaimHeld(
   table: 'leadership' | 'node',
   body: (node: ReturnType<typeof startNode>, blocker: pg.Client, url: string) => Promise<void>,
+  announcer: FenceKeeperOptions['announcer'] = null,
 ): Promise<void> {
   const url = await postgres.createDatabase();
   const db = await openDatabase(url);
@@ -261,7 +265,7 @@ async function whileClaimHeld(
   await blocker.query('set idle_in_transaction_session_timeout = 0');
   await blocker.query('begin');
   await blocker.query(`lock table ${table} in exclusive mode`);
-  const node = startNode(db);
+  const node = startNode(db, announcer);
   try {
     await node.logged('elected: claiming the write fence');
     await body(node, blocker, url);
@@ -378,3 +382,74 @@ test(
       assert.deepEqual(await keeper.writeFence(), { term: 1, nodeId: 'n1' });
     }),
 );
+
+/** An announcer that records each announcement in `order`; `announced` resolves at the first. */
+function recordingAnnouncer(order: string[]) {
+  let first = (_: number) => {};
+  const announced = new Promise<number>((resolve) => {
+    first = resolve;
+  });
+  const announcer = {
+    announce: async (term: number) => {
+      order.push(`announced term ${term}`);
+      first(term);
+      return 'acknowledged' as const;
+    },
+    cancel: () => {},
+  };
+  return { announcer, announced };
+}
+
+test('a new leader announces itself after the writes that queued behind its claim are answered', {
+  timeout: 20_000,
+}, async () => {
+  const order: string[] = [];
+  const { announcer, announced } = recordingAnnouncer(order);
+  await whileClaimHeld(
+    'leadership',
+    async ({ store, keeper }, blocker) => {
+      let answer = () => {};
+      let appended = () => {};
+      const landed = new Promise<void>((resolve) => {
+        appended = resolve;
+      });
+      const write = keeper.withWriteFence(async (fence) => {
+        const result = await store.append(fence, taskCreated('queued behind the claim'));
+        order.push('write appended');
+        appended();
+        // Still in flight (its answer not yet sent) until the test lets it finish.
+        await new Promise<void>((resolve) => {
+          answer = resolve;
+        });
+        order.push('write answered');
+        return result;
+      });
+      await blocker.query('commit');
+      await landed; // behind the claim: the fence is claimed by now
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(order, ['write appended'], 'no announcement while the write is unanswered');
+      answer();
+      await write;
+      assert.equal(await announced, 1);
+      assert.deepEqual(order, ['write appended', 'write answered', 'announced term 1']);
+    },
+    announcer,
+  );
+});
+
+test('a new leader with no write in flight announces itself as soon as it holds the fence', {
+  timeout: 20_000,
+}, async () => {
+  const order: string[] = [];
+  const { announcer, announced } = recordingAnnouncer(order);
+  const db = await openDatabase(await postgres.createDatabase());
+  const { logged, stop } = startNode(db, announcer);
+  try {
+    await logged('claimed the write fence for term 1');
+    assert.equal(await announced, 1);
+    assert.deepEqual(order, ['announced term 1']);
+  } finally {
+    await stop();
+    await db.close();
+  }
+});
