@@ -67,6 +67,9 @@ async function main(): Promise<void> {
   const shutdown = stopOnSignals(logger, async () => {
     web?.markStopping();
     if (await web?.handOverLeadership(handOverMs)) {
+      // Handed over: this node must not stand again while it lingers (its successor failing in
+      // that moment would otherwise make it leader just before it closes). It still votes.
+      election.setEligible(false);
       logger.info(
         { node: config.nodeId, lingerMs },
         'lingering before closing, so that the new leader starts alone',

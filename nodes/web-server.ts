@@ -45,10 +45,12 @@ async function connect(config: NodeConfig, logger: Logger): Promise<MikroORM> {
 }
 
 export interface WebServer {
-  /** The graceful shutdown's first step: a leader hands over (bounded by `limitMs`); a follower does nothing. */
   /** From now on /readyz answers 503 (`stopping`): the first step of a stop. */
   markStopping(): void;
-  /** On a leader: hands over (bounded by `limitMs`); true once a successor holds the fence. */
+  /**
+   * The graceful shutdown's next step: a leader hands over (bounded by `limitMs`), true once a
+   * successor holds the fence; a follower does nothing (false).
+   */
   handOverLeadership(limitMs: number): Promise<boolean>;
   stop(): Promise<void>;
 }
