@@ -99,15 +99,11 @@ export class EventFeed {
    * tick), or after `limitMs`: for a reader that waits for one particular append.
    */
   nextChange(limitMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, limitMs);
-      this.waiters.add(done);
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, limitMs);
     });
+    return this.nextSignal(limit).then(() => clearTimeout(timer));
   }
 
   private nextSignal(stop: Promise<unknown>): Promise<void> {
