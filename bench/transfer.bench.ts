@@ -69,13 +69,13 @@ try {
     const stopped = performance.now();
     const exit = await bench.cluster.kill(leader, kind === 'planned' ? 'SIGTERM' : 'SIGKILL');
     if (kind === 'planned' && exit?.code !== 0) uncleanExits.push(`${leader}: ${JSON.stringify(exit)}`);
-    await bench.leader(known.term);
+    const successor = await bench.leader(known.term);
     const next = performance.now();
     await writer.more(1);
     const span = writer.longestGapSpan(stopped, next);
     const gap = span.ms;
     gaps[kind].push(gap);
-    const spent = sched?.at(span.end, (await bench.leader(known.term)).id);
+    const spent = sched?.at(span.end, successor.id);
     if (spent) {
       scheds.push(spent);
       process.stdout.write(
@@ -136,12 +136,10 @@ function schedWatch(stopping: string) {
   };
   const take = () => {
     const one = (pid: number | undefined) => (pid === undefined ? { run: 0, wait: 0 } : schedMs(pid));
-    const sum = (list: number[]) =>
-      list.map(one).reduce((a, b) => ({ run: a.run + b.run, wait: a.wait + b.wait }), { run: 0, wait: 0 });
     return {
       nodes: new Map(pids.nodes.map((pid) => [pid, one(pid)])),
       gateway: one(pids.gateway),
-      postgres: sum(pids.postgres),
+      postgres: new Map(pids.postgres.map((pid) => [pid, one(pid)])),
       client: one(process.pid),
     };
   };
@@ -163,13 +161,18 @@ function schedWatch(stopping: string) {
         // Gone by then (its figures read as zeros): not known.
         return a && b && a.run > 0 ? minus(a, b) : { run: Number.NaN, wait: Number.NaN };
       };
+      // PostgreSQL's processes that lived to the end (a backend of the stopped node may not).
+      const postgres = [...end.postgres]
+        .filter(([, a]) => a.run > 0)
+        .map(([pid, a]) => minus(a, start.postgres.get(pid) ?? a))
+        .reduce((a, b) => ({ run: a.run + b.run, wait: a.wait + b.wait }), { run: 0, wait: 0 });
       const other = bench.cluster.ids.find((id) => id !== stopping && id !== newLeader);
       return {
         'old leader': node(stopping),
         'new leader': node(newLeader),
         'other node': node(other),
         gateway: minus(end.gateway, start.gateway),
-        PostgreSQL: minus(end.postgres, start.postgres),
+        PostgreSQL: postgres,
         client: minus(end.client, start.client),
       };
     },
