@@ -18,6 +18,7 @@ import { EventNodeNotAForeignKey } from './migrations/0009-event-node-not-a-fore
 import { ProjectionAsCurrentCode } from './migrations/0010-projection-as-current-code.js';
 import { WarmAppendBatch } from './migrations/0011-warm-append-batch.js';
 import { ClaimFenceFunction } from './migrations/0012-claim-fence-function.js';
+import { RehearsedClaimFence } from './migrations/0013-rehearsed-claim-fence.js';
 import { type PrimaryLocator, primaryClientClass, primaryLocator } from './primary-locator.js';
 import { WARM_CONNECTIONS, warmConnection } from './warm-connection.js';
 
@@ -36,6 +37,7 @@ export const MIGRATIONS = [
   { name: '0010-projection-as-current-code', class: ProjectionAsCurrentCode },
   { name: '0011-warm-append-batch', class: WarmAppendBatch },
   { name: '0012-claim-fence-function', class: ClaimFenceFunction },
+  { name: '0013-rehearsed-claim-fence', class: RehearsedClaimFence },
 ];
 
 /**

@@ -45,30 +45,64 @@ test('the pool has its warm connections open once the database is opened', async
   assert.ok(open >= WARM_CONNECTIONS, `${open} connections open, expected at least ${WARM_CONNECTIONS}`);
 });
 
-test('warming a connection neither waits for the fence lock nor stores anything', async () => {
+/** What a warm-up must leave as it was: the log, the fence, the Node table. */
+async function stored(): Promise<unknown> {
+  return withClient(async (c) => ({
+    events: (await c.query('select count(*)::int as n from event')).rows[0],
+    fence: (await c.query('select * from leadership')).rows,
+    nodes: (await c.query('select * from node order by id')).rows,
+  }));
+}
+
+test('warming a connection (a claim rehearsed too) neither waits for the fence lock nor stores anything', async () => {
   const store = new EventStore(orm);
   await store.fence.claim({ term: 1, nodeId: 'n1' }, 'http://n1');
   await withClient(async (holder) => {
-    // A leader's append in progress: the fence row locked until this transaction ends.
+    // A leader's append in progress: the fence row locked until this transaction ends; and the
+    // Node row a claim upserts, locked too.
     await holder.query('begin');
     await holder.query('select 1 from leadership where singleton for update');
+    await holder.query(`select 1 from node where id = 'n1' for update`);
     try {
-      const before = await withClient(
-        async (c) => (await c.query('select count(*)::int as n from event')).rows[0],
-      );
-      // With the lock held elsewhere, a call that took it would block: lock_timeout turns that into an error.
+      const before = await stored();
+      // With the locks held elsewhere, a call that took one would block: lock_timeout turns that into an error.
       await withClient(async (c) => {
         await c.query(`set lock_timeout = '2s'`);
         await warmConnection(c);
       });
-      const after = await withClient(
-        async (c) => (await c.query('select count(*)::int as n from event')).rows[0],
-      );
-      assert.deepEqual(after, before);
+      assert.deepEqual(await stored(), before);
     } finally {
       await holder.query('rollback');
     }
   });
+  // The fence works as before on a connection that rehearsed: a newer term claims it.
+  await store.fence.claim({ term: 2, nodeId: 'n2' }, 'http://n2');
+  assert.deepEqual(await store.fence.current(), { term: 2, nodeId: 'n2' });
+});
+
+test('a claim rehearsed on a database never claimed creates no fence and does not lock the table', async () => {
+  const fresh = await postgres.createDatabase();
+  const freshOrm = await openDatabase(fresh, { poolSize: 1 });
+  await freshOrm.close();
+  const client = new pg.Client(fresh);
+  const holder = new pg.Client(fresh);
+  await client.connect();
+  await holder.connect();
+  try {
+    // Conflicts with the EXCLUSIVE lock a first real claim takes, not with a zero-row statement's.
+    await holder.query('begin');
+    await holder.query('lock table leadership in row exclusive mode');
+    await client.query(`set lock_timeout = '2s'`);
+    await warmConnection(client);
+    await holder.query('rollback');
+    const { rows } = await client.query(
+      'select (select count(*)::int from leadership) as fences, (select count(*)::int from node) as nodes',
+    );
+    assert.deepEqual(rows[0], { fences: 0, nodes: 0 });
+  } finally {
+    await client.end();
+    await holder.end();
+  }
 });
 
 test('a non-empty batch still waits for the fence lock', async () => {
