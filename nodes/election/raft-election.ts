@@ -109,7 +109,12 @@ export interface ElectionStatus {
   readonly leader: NodeId | null;
   /** The follower this leader is handing over to, while a transfer runs. */
   readonly transferTarget: NodeId | null;
-  /** Whether to take new writes: only a leader that is not handing over its leadership does. */
+  /**
+   * Whether Raft would take new writes: only a leader that is not handing over its leadership
+   * (§3.10: a replicated log stops growing so that the target can catch up). A node's writes go
+   * to the database's log under its fence instead, and go on through a transfer until the
+   * successor's claim (nodes/leadership/fence-keeper.ts, `handOver`).
+   */
   readonly acceptingWrites: boolean;
 }
 
@@ -261,8 +266,8 @@ export class RaftElection {
   }
 
   /**
-   * Hand leadership over (Raft thesis §3.10): this leader stops taking new writes (see
-   * `acceptingWrites`) and tells the target to campaign at once with TimeoutNow. The target must
+   * Hand leadership over (Raft thesis §3.10): this leader stops taking new writes in Raft's
+   * sense (see `acceptingWrites`) and tells the target to campaign at once with TimeoutNow. The target must
    * be a follower this leader heard from within the last minimum election timeout; without one
    * named, the follower heard from without a break for the longest is chosen. If no new leader
    * shows itself within a minimum election timeout the transfer is aborted and this node leads on

@@ -5,7 +5,7 @@
  * database orders their appends after the claim, or refuses them). When an append or a claim
  * finds the fence moved to a newer term, `fenceLost` — the one place that handles it — forgets
  * the claimed term and tells the election, which steps down. While the node hands its leadership
- * over (`handOver`), new writes wait and the ones already let in are finished first.
+ * over (`handOver`), its writes go on under its fence until its successor's claim takes it.
  */
 import type { Logger } from 'pino';
 import { ApiError } from '../../api/errors.js';
@@ -45,8 +45,11 @@ export class FenceKeeper implements FenceAccess {
   /** Writes let in under the fence and not yet answered. */
   private inFlight = 0;
   private readonly idle = new Set<() => void>();
-  /** Set while a handover runs: new writes wait for it (see handOver). */
-  private handover: Promise<void> | null = null;
+  /**
+   * While a handover runs, the term whose fence this node still writes under — though its
+   * election may already follow the successor — until the successor's claim moves it (see handOver).
+   */
+  private handingOver: number | null = null;
 
   constructor(
     private readonly options: {
@@ -95,8 +98,7 @@ export class FenceKeeper implements FenceAccess {
    * nothing; that write goes again once the claim has ended.
    */
   async withWriteFence<T>(write: (fence: Fence) => Promise<T>): Promise<T> {
-    while (this.handover) await this.handover;
-    // Counted from the moment it is let in (no await before this), so a handover waits for it.
+    // Counted from the moment it is let in (no await before this): the announcement waits for it.
     this.inFlight++;
     try {
       const claiming = this.fenceBeingClaimed();
@@ -125,23 +127,27 @@ export class FenceKeeper implements FenceAccess {
   }
 
   /**
-   * Runs `transfer` (a leadership transfer) with new writes held back and the writes already let
-   * in answered first (waiting at most `drainMs` for them): a write accepted before a transfer
-   * commits under this leader's fence. Held writes go on when `transfer` ends: here, if this node
-   * still leads (the transfer was given up), else refused as NOT_LEADER naming the new leader.
+   * Runs `transfer` (a leadership transfer, up to the successor's claim of the fence) while this
+   * node's writes go on under its fence: until the successor's claim commits, the fence is this
+   * node's, and an append under it lands before that claim in the log; once the claim has
+   * committed, the database refuses it (`fenceLost`: NOT_LEADER naming the successor, and the
+   * gateway sends the write there with its key). So nothing a write needs is lost by not holding
+   * writes back, and the writes stop only from the claim on, not from the transfer's start — in
+   * Raft a leader holds writes during a transfer so that the target's log can catch up, but this
+   * log is the database's, not the nodes'. After `transfer`, a node that no longer leads refuses
+   * as every follower does.
    */
-  async handOver<T>(transfer: () => Promise<T>, drainMs: number): Promise<T> {
-    if (this.handover) throw ApiError.conflict('a leadership transfer of this node is already running');
-    let release = () => {};
-    this.handover = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+  async handOver<T>(transfer: () => Promise<T>): Promise<T> {
+    if (this.handingOver !== null) {
+      throw ApiError.conflict('a leadership transfer of this node is already running');
+    }
+    const s = this.options.election.status();
+    // Only a leader holding its fence hands over (the election refuses anyone else's transfer).
+    this.handingOver = s.role === 'leader' && this.claimed === s.term ? s.term : null;
     try {
-      await this.drain(drainMs);
       return await transfer();
     } finally {
-      this.handover = null;
-      release();
+      this.handingOver = null;
     }
   }
 
@@ -160,7 +166,6 @@ export class FenceKeeper implements FenceAccess {
   }
 
   async writeFence(): Promise<Fence> {
-    while (this.handover) await this.handover;
     return this.fenceNow();
   }
 
@@ -170,6 +175,10 @@ export class FenceKeeper implements FenceAccess {
     if (!this.canWrite() && this.options.election.status().role === 'leader') await this.claimProgress();
     const s = this.options.election.status();
     if (this.canWrite()) return { term: s.term, nodeId: s.id };
+    // Handing over: the fence is this node's until the successor's claim (see handOver).
+    if (this.handingOver !== null && this.claimed === this.handingOver) {
+      return { term: this.handingOver, nodeId: s.id };
+    }
     // Still the leader, its claim waiting on the database (a failover under way, a lock): not a
     // NOT_LEADER, which sends the gateway looking for another leader that will not come, but a
     // "retry here with the same key".

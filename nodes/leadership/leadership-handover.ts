@@ -1,8 +1,8 @@
 /**
  * The transferLeadership mutation on a node, and the graceful shutdown's first step: the leader
- * holds new writes back, lets those already taken commit, and asks the election to hand over
- * (TimeoutNow, nodes/election/); once the election hears of the new leader, it waits for that
- * leader's claim of the write fence, looking at each change of the log. A follower refuses with
+ * asks the election to hand over (TimeoutNow, nodes/election/) and, once the election hears of
+ * the new leader, waits for that leader's claim of the write fence, looking at each change of
+ * the log; its writes go on under its fence until that claim (FenceKeeper.handOver). A follower refuses with
  * NOT_LEADER naming the leader (as it refuses every write): the gateway sends the mutation to the
  * leader.
  */
@@ -38,7 +38,7 @@ export class LeadershipHandover implements Leadership {
   ) {}
 
   async transferLeadership(to?: string): Promise<LeaderChangeDto> {
-    const { election, keeper, voters, electionTimeoutMs } = this.options;
+    const { election, keeper, voters } = this.options;
     const s = election.status();
     if (to !== undefined && !voters.includes(to)) {
       throw ApiError.badUserInput(`\`to\`: no node ${to} in this cluster (its nodes: ${voters.join(', ')})`, {
@@ -49,11 +49,12 @@ export class LeadershipHandover implements Leadership {
       throw ApiError.badUserInput(`\`to\`: ${to} is the leader already`, { argument: 'to' });
     }
     if (s.role !== 'leader') throw await this.notLeader(s.leader);
-    // The writes let in are answered within a heartbeat or two; a database that stalls them
-    // must not hold the transfer for long (their fence then refuses them, the gateway resends).
-    const outcome = await keeper.handOver(() => election.transferLeadership(to), electionTimeoutMs.max);
-    if (outcome.kind !== 'completed') throw await this.refusal(outcome);
-    return this.fenceClaimed(outcome.leader, outcome.term);
+    // Up to the successor's claim, this node's writes go on under its fence (FenceKeeper.handOver).
+    return keeper.handOver(async () => {
+      const outcome = await election.transferLeadership(to);
+      if (outcome.kind !== 'completed') throw await this.refusal(outcome);
+      return this.fenceClaimed(outcome.leader, outcome.term);
+    });
   }
 
   /** The new leader, once the fence names it (or a later leader) for `term` or later. */
