@@ -85,7 +85,7 @@ try {
     const refused = writer.refusals.length - refusedBefore;
     if (values.trace) printTrace(nodeRecords, gatewayRecords, from, stoppedAt);
     process.stdout.write(
-      `${kind === 'planned' ? 'SIGTERM' : 'kill -9'} ${leader}: longest write gap ${gap.toFixed(0)} ms${refused ? `, ${refused} refusals resent` : ''}${values.trace ? ` (from +${(span.end - gap - stopped).toFixed(0)} to +${(span.end - stopped).toFixed(0)} ms)` : ''}\n`,
+      `${kind === 'planned' ? 'SIGTERM' : 'kill -9'} ${leader}: longest write gap ${gap.toFixed(0)} ms${refused ? `, ${refused} refusals resent` : ''} (from +${(span.end - gap - stopped).toFixed(0)} to +${(span.end - stopped).toFixed(0)} ms after the stop)\n`,
     );
     const back = bench.cluster.waitForReady([leader]);
     bench.cluster.start(leader);
