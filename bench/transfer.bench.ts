@@ -83,7 +83,15 @@ try {
       );
     }
     const refused = writer.refusals.length - refusedBefore;
-    if (values.trace) printTrace(nodeRecords, gatewayRecords, from, stoppedAt);
+    if (values.trace) {
+      printTrace(nodeRecords, gatewayRecords, from, stoppedAt);
+      // The client's side: each acknowledgement from the stop to the write that ended the gap.
+      const acked = writer.acks
+        .map((a) => a.at - stopped)
+        .filter((t) => t >= -5 && t <= span.end - stopped)
+        .sort((a, b) => a - b);
+      process.stdout.write(`    acknowledged at +${acked.map((t) => t.toFixed(0)).join(' +')} ms\n`);
+    }
     process.stdout.write(
       `${kind === 'planned' ? 'SIGTERM' : 'kill -9'} ${leader}: longest write gap ${gap.toFixed(0)} ms${refused ? `, ${refused} refusals resent` : ''} (from +${(span.end - gap - stopped).toFixed(0)} to +${(span.end - stopped).toFixed(0)} ms after the stop)\n`,
     );
