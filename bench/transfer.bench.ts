@@ -6,8 +6,11 @@
  * each stop is the longest time between two acknowledged writes from the stop until the gateway
  * knows the new leader (and the first write after): the client's write gap. With `--sched`, it
  * also takes each process's CPU time and run-queue wait from each SIGTERM to the write that ended
- * its gap (/proc/<pid>/schedstat): where a hand-over's time goes on a shared machine.
+ * its gap (/proc/<pid>/schedstat): where a hand-over's time goes on a shared machine. After
+ * each SIGTERM's restart, a window as long as that stop's with no stop in it gives the baseline:
+ * the longest gap the machine makes anyway.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { LogRecord } from '../launcher/local-cluster.js';
 import type { ServiceRecord } from '../launcher/service-process.js';
@@ -47,7 +50,7 @@ const writer = new SteadyWriter({
   prefix: `transfer-bench-${Date.now()}`,
   retry: true,
 });
-const gaps = { planned: [] as number[], crash: [] as number[] };
+const gaps = { planned: [] as number[], crash: [] as number[], none: [] as number[] };
 /** The roles whose scheduling --sched reports, in print order. */
 const ROLES = ['old leader', 'new leader', 'other node', 'gateway', 'PostgreSQL', 'client'] as const;
 type Role = (typeof ROLES)[number];
@@ -98,6 +101,17 @@ try {
     const back = bench.cluster.waitForReady([leader]);
     bench.cluster.start(leader);
     await back;
+    if (kind === 'planned') {
+      // The baseline: a window as long as this stop's, with no stop in it, after the same
+      // preamble — the gaps this machine makes anyway (a commit's fsync, a GC, a busy core).
+      await bench.cluster.waitForAgreement(30_000);
+      await writer.more(20);
+      const from = performance.now();
+      await sleep(next - stopped);
+      const to = performance.now();
+      await writer.more(1);
+      gaps.none.push(writer.longestGapSpan(from, to).ms);
+    }
   }
   await writer.stop();
   const planned = summarize(gaps.planned);
@@ -110,6 +124,7 @@ try {
   console.log('                         p50     p90     p99     max   (ms)');
   console.log(row('planned (SIGTERM)', planned));
   console.log(row('crash (kill -9)', crash));
+  console.log(row('no stop (baseline)', summarize(gaps.none)));
   console.log(
     `crash ÷ planned        ${(crash.p50 / planned.p50).toFixed(1).padStart(5)}   ${(crash.p90 / planned.p90).toFixed(1).padStart(5)}   ${(crash.p99 / planned.p99).toFixed(1).padStart(5)}   ${(crash.max / planned.max).toFixed(1).padStart(5)}`,
   );
