@@ -86,7 +86,8 @@ try {
       );
     }
     const refused = writer.refusals.length - refusedBefore;
-    if (values.trace) {
+    // A planned stop far past its target shows its log lines (info, or debug with --trace) anyway.
+    if (values.trace || (kind === 'planned' && gap >= 100)) {
       printTrace(nodeRecords, gatewayRecords, from, stoppedAt);
       // The client's side: each acknowledgement from the stop to the write that ended the gap.
       const acked = writer.acks
