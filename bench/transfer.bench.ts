@@ -61,10 +61,7 @@ try {
   writer.start();
   for (let i = 0; i < 2 * restarts; i++) {
     const kind = i % 2 === 0 ? 'planned' : 'crash';
-    const { leader } = await bench.cluster.waitForAgreement(30_000);
-    const known = await bench.leader();
-    if (known.id !== leader) await bench.leader(known.term); // the gateway has caught up
-    await writer.more(20); // steady state before the stop
+    const { leader, known } = await steadyState();
     const refusedBefore = writer.refusals.length;
     const from = { node: nodeRecords.length, gateway: gatewayRecords.length };
     const sched = values.sched && kind === 'planned' ? schedWatch(leader) : null;
@@ -105,8 +102,7 @@ try {
     if (kind === 'planned') {
       // The baseline: a window as long as this stop's, with no stop in it, after the same
       // preamble — the gaps this machine makes anyway (a commit's fsync, a GC, a busy core).
-      await bench.cluster.waitForAgreement(30_000);
-      await writer.more(20);
+      await steadyState();
       const from = performance.now();
       await sleep(next - stopped);
       const to = performance.now();
@@ -151,6 +147,15 @@ try {
  * figures are taken: `at(ackTime, newLeader)` gives each role's CPU and wait between the stop and
  * that acknowledgement (reading a few files per write: only with --sched).
  */
+/** The cluster agreed on a leader, the gateway knowing it, and writes flowing: before each window. */
+async function steadyState() {
+  const { leader } = await bench.cluster.waitForAgreement(30_000);
+  const known = await bench.leader();
+  if (known.id !== leader) await bench.leader(known.term); // the gateway has caught up
+  await writer.more(20);
+  return { leader, known };
+}
+
 function schedWatch(stopping: string) {
   const nodePids = new Map(bench.cluster.ids.map((id) => [id, bench.cluster.pid(id)]));
   const pids = {

@@ -102,7 +102,7 @@ export class FenceKeeper implements FenceAccess {
     this.inFlight++;
     try {
       const claiming = this.fenceBeingClaimed();
-      if (claiming === null) return await write(await this.fenceNow());
+      if (claiming === null) return await write(await this.writeFence());
       try {
         return await write(claiming);
       } catch (error) {
@@ -112,7 +112,7 @@ export class FenceKeeper implements FenceAccess {
           'an append reached the fence before the claim did; sending it again once the claim ends',
         );
         await this.claimProgress();
-        return await write(await this.fenceNow());
+        return await write(await this.writeFence());
       }
     } finally {
       if (--this.inFlight === 0) for (const done of [...this.idle]) done();
@@ -165,11 +165,8 @@ export class FenceKeeper implements FenceAccess {
     this.idle.delete(done);
   }
 
+  /** The fence a write goes under now, or why there is none (NOT_LEADER, SERVICE_UNAVAILABLE). */
   async writeFence(): Promise<Fence> {
-    return this.fenceNow();
-  }
-
-  private async fenceNow(): Promise<Fence> {
     // Elected but still claiming (the gateway learns of a new leader from its transition, before
     // the claim commits): wait for the claim in flight rather than refuse, bounded.
     if (!this.canWrite() && this.options.election.status().role === 'leader') await this.claimProgress();
