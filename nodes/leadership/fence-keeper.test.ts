@@ -208,21 +208,10 @@ test('while it hands over, a leader writes under its fence until the successor c
   /** One task created under the keeper's fence, as the command handler does it. */
   const createTask = (title: string) =>
     keeper.withWriteFence(async (fence) => {
-      const id = randomUUID();
+      const appends = taskCreated(title);
       try {
-        await store.append(fence, [
-          {
-            stream: `task-${id}`,
-            expectedVersion: 0,
-            events: [
-              {
-                type: 'TaskCreated',
-                data: { id, title, description: null, status: 'TODO', createdBy: 'n1' },
-              },
-            ],
-          },
-        ]);
-        return { fence, stream: `task-${id}` };
+        await store.append(fence, appends);
+        return { fence, stream: appends[0]?.stream ?? '' };
       } catch (error) {
         if (error instanceof NotLeaderError) throw keeper.fenceLost(error);
         throw error;
