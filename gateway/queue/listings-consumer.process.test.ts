@@ -55,7 +55,7 @@ class RecordingWriter implements ListingWriter {
 }
 
 test('a burst with the default prefetch: batches of at most one request’s worth, two at a time, all acked', {
-  timeout: 60_000,
+  timeout: 120_000,
 }, async () => {
   const messages = 2_500;
   const prefetch = gatewayConfigSchema.parse({
@@ -100,8 +100,8 @@ test('a burst with the default prefetch: batches of at most one request’s wort
   try {
     while (writer.keys.size < messages) await delay(20);
   } finally {
-    // Waits for the batches out (their acks included), then closes: an unacked message would be
-    // back in the queue.
+    // Waits for the batches out, then closes the channel (RabbitMQ has its acks) before the
+    // connection: an unacked message would be back in the queue.
     await consumer.stop();
   }
   try {

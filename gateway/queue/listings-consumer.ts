@@ -132,6 +132,10 @@ export class ListingsConsumer {
     if (this.lagTimer) clearInterval(this.lagTimer);
     // Unfinished messages are simply not acked: RabbitMQ hands them to the next consumer.
     await Promise.race([Promise.allSettled([...this.inFlight]), delay(2_000)]);
+    // The channel first: its Close follows its acks on the same stream, and RabbitMQ answers once
+    // it has taken them. amqplib writes the connection's Close on a stream of its own, which its
+    // round robin may send before acks still buffered — RabbitMQ then requeues those messages.
+    await this.channel?.close().catch(() => {});
     await this.connection?.close().catch(() => {});
   }
 
