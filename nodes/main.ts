@@ -16,6 +16,7 @@ import { startTracing } from '../common/tracing.js';
 import { nodeConfigSchema } from './config.js';
 import { ElectionService } from './election/election-service.js';
 import { HardStateFile } from './election/hard-state-file.js';
+import { ElectionRehearsal } from './rehearsal/election-rehearsal.js';
 import { handOverLingerMs, shutdownTransferMs } from './shutdown-transfer.js';
 import { UdpTransport } from './transport/udp-transport.js';
 import type { WebServer } from './web-server.js';
@@ -63,6 +64,10 @@ async function main(): Promise<void> {
     attributes: { 'service.instance.id': config.nodeId, 'ensemble.node.id': config.nodeId },
   });
 
+  // Before the election starts, and on: an election runs warm code (nodes/rehearsal/).
+  const rehearsal = new ElectionRehearsal({ logger });
+  rehearsal.start();
+
   let web: WebServer | null = null;
   const shutdown = stopOnSignals(logger, async () => {
     web?.markStopping();
@@ -77,6 +82,7 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, lingerMs));
     }
     election.stop();
+    rehearsal.stop();
     await web?.stop();
     await transport.close();
     await tracing.shutdown();

@@ -51,6 +51,26 @@ describe('PeerAddresses', () => {
     assert.equal(await addresses.resolve('node-2.test'), '10.0.0.3');
   });
 
+  test('an address is known at once for an IP, and for a name once its look-up answered, until the TTL or forget', async () => {
+    let now = 1_000;
+    const hosts = hostsTable({ 'node-1.test': '10.0.0.1' });
+    const addresses = new PeerAddresses({ family: 4, ttlMs: 2_000, lookup: hosts.lookup, now: () => now });
+    assert.equal(addresses.known('127.0.0.5'), '127.0.0.5');
+    assert.equal(addresses.known('node-1.test'), null, 'never looked up');
+    const asked = addresses.resolve('node-1.test');
+    assert.equal(addresses.known('node-1.test'), null, 'look-up not answered yet');
+    await asked;
+    assert.equal(addresses.known('node-1.test'), '10.0.0.1');
+    now += 2_000;
+    assert.equal(addresses.known('node-1.test'), null, 'past the TTL');
+    await addresses.resolve('node-1.test');
+    addresses.forget('node-1.test');
+    assert.equal(addresses.known('node-1.test'), null, 'forgotten after a failed send');
+    assert.equal(addresses.known('node-2.test'), null);
+    await assert.rejects(addresses.resolve('node-2.test'));
+    assert.equal(addresses.known('node-2.test'), null, 'a failed look-up is not an address');
+  });
+
   test('the system resolver reads localhost from /etc/hosts', async () => {
     assert.equal(await new PeerAddresses({ family: 4 }).resolve('localhost'), '127.0.0.1');
   });

@@ -21,6 +21,8 @@ export const systemLookup: Lookup = async (host, family) => (await dnsLookup(hos
 interface Entry {
   readonly address: Promise<string>;
   readonly until: number;
+  /** The address once the look-up has answered. */
+  resolved?: string;
 }
 
 export class PeerAddresses {
@@ -35,6 +37,18 @@ export class PeerAddresses {
     },
   ) {}
 
+  /**
+   * The host's address if it is known now — an IP, or a look-up answered within the TTL — so that
+   * the datagram goes out at once, not after a promise's turn (resolve); else null.
+   */
+  known(host: string): string | null {
+    if (isIP(host) !== 0) return host;
+    const cached = this.entries.get(host);
+    return cached?.resolved !== undefined && cached.until > (this.options.now ?? Date.now)()
+      ? cached.resolved
+      : null;
+  }
+
   /** The host's address: itself for an IP, else the cached look-up or a fresh one. Rejects when it does not resolve. */
   resolve(host: string): Promise<string> {
     if (isIP(host) !== 0) return Promise.resolve(host);
@@ -43,12 +57,17 @@ export class PeerAddresses {
     if (cached && cached.until > now) return cached.address;
     const lookup = this.options.lookup ?? systemLookup;
     const address = lookup(host, this.options.family);
-    const entry = { address, until: now + (this.options.ttlMs ?? DEFAULT_PEER_ADDRESS_TTL_MS) };
+    const entry: Entry = { address, until: now + (this.options.ttlMs ?? DEFAULT_PEER_ADDRESS_TTL_MS) };
     this.entries.set(host, entry);
-    // A name that did not resolve is asked again at the next send, not after the TTL.
-    address.catch(() => {
-      if (this.entries.get(host) === entry) this.entries.delete(host);
-    });
+    address.then(
+      (resolved) => {
+        entry.resolved = resolved;
+      },
+      // A name that did not resolve is asked again at the next send, not after the TTL.
+      () => {
+        if (this.entries.get(host) === entry) this.entries.delete(host);
+      },
+    );
     return address;
   }
 

@@ -121,6 +121,20 @@ describe('UdpTransport', () => {
     assert.equal(a.drops.total + b.drops.total, 0);
   });
 
+  test('a datagram to a known address leaves before send returns: sent just before close, it arrives', {
+    timeout: 5_000,
+  }, async () => {
+    // The election logs and tells its listeners after sending; a datagram that waited for a later
+    // turn of the event loop would wait for all of that (and here, find the transport closed).
+    const [a, b] = await pair();
+    open.push(b);
+    const delivered = nextMessage(b);
+    const vote: ElectionMessage = { type: 'RequestVote', from: 'a', to: 'b', term: 7, preVote: false };
+    a.send(vote);
+    await a.close();
+    assert.deepEqual(await delivered, vote);
+  });
+
   test('garbage is counted and logged as drops, and the transport keeps working', async () => {
     const logged: { obj: object; msg: string }[] = [];
     const [a, b] = await pair({ debug: (obj, msg) => logged.push({ obj, msg }) });

@@ -7,6 +7,8 @@
  */
 
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { isIP } from 'node:net';
 import type { ElectionMessage, NodeId } from '../election/messages.js';
 import { DatagramDecoder, DatagramEncoder, DropCounters, MAX_ID_LENGTH } from './datagram-codec.js';
 import { type Lookup, PeerAddresses } from './peer-addresses.js';
@@ -79,6 +81,17 @@ export function parsePeers(spec: string): Peer[] {
 
 // A process that opens, closes and reopens a node (tests, an in-process cluster) must still
 // look like a new incarnation to its peers, even within the same millisecond.
+/** dgram's look-up for the IPs the transport sends to: the address itself, synchronously. */
+function ipAsItself(
+  address: string,
+  options: number | LookupOneOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = isIP(address);
+  if (family !== 0) callback(null, address, family);
+  else dnsLookup(address, options as LookupOneOptions, callback);
+}
+
 let lastBoot = 0;
 function nextBoot(now: number): number {
   lastBoot = Math.max(Math.floor(now), lastBoot + 1);
@@ -135,7 +148,10 @@ export class UdpTransport {
       ...(opts.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: opts.maxClockSkewMs }),
     });
 
-    const socket = createSocket(opts.bindHost.includes(':') ? 'udp6' : 'udp4');
+    // dgram looks up even an IP with dns.lookup, which answers on process.nextTick — after the
+    // caller's synchronous work (the election's logging and listeners). The transport resolves
+    // names itself (PeerAddresses) and sends to IPs only, so an IP's "look-up" answers at once.
+    const socket = createSocket({ type: opts.bindHost.includes(':') ? 'udp6' : 'udp4', lookup: ipAsItself });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
         socket.off('listening', onListening);
@@ -206,7 +222,15 @@ export class UdpTransport {
       warn(this.logger, { err, to: msg.to, type: msg.type }, 'cannot encode message');
       return;
     }
-    // The peer's name is resolved now (briefly cached), so a peer back on a new address is reached.
+    // Sent before this call returns when the address is known: the election logs and tells its
+    // listeners after sending, and a reply should not wait for that (nor for a promise's turn,
+    // which runs only once they are done). Otherwise the peer's name is resolved now (briefly
+    // cached), so a peer back on a new address is reached.
+    const known = this.addresses.known(peer.host);
+    if (known !== null) {
+      this.sendTo(peer, known, frame);
+      return;
+    }
     this.addresses.resolve(peer.host).then(
       (address) => this.sendTo(peer, address, frame),
       (err: unknown) => this.sendFailed(peer, err),
