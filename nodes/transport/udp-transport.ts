@@ -79,8 +79,6 @@ export function parsePeers(spec: string): Peer[] {
   return peers;
 }
 
-// A process that opens, closes and reopens a node (tests, an in-process cluster) must still
-// look like a new incarnation to its peers, even within the same millisecond.
 /** dgram's look-up for the IPs the transport sends to: the address itself, synchronously. */
 function ipAsItself(
   address: string,
@@ -92,6 +90,8 @@ function ipAsItself(
   else dnsLookup(address, options as LookupOneOptions, callback);
 }
 
+// A process that opens, closes and reopens a node (tests, an in-process cluster) must still
+// look like a new incarnation to its peers, even within the same millisecond.
 let lastBoot = 0;
 function nextBoot(now: number): number {
   lastBoot = Math.max(Math.floor(now), lastBoot + 1);
