@@ -5,7 +5,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { pino } from 'pino';
 import { startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
 import { openDatabase } from './database.js';
-import { EventFeed } from './event-feed.js';
+import { EventFeed, UNLISTEN_AFTER_MS } from './event-feed.js';
 import { EventStore } from './event-store.js';
 import type { StoredEvent } from './stored-event.js';
 
@@ -133,4 +133,46 @@ test('nextChange resolves at the notification of an append, and after its limit 
   assert.equal(await within(changed, 5_000), 'resolved');
   // Nothing appended: the limit ends it.
   assert.equal(await within(feed.nextChange(20), 5_000), 'resolved');
+});
+
+/** Turns of the event loop until `cond` holds, at most `ms`. */
+async function until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('the feed listens only while someone waits on it, and stops a moment after the last one left', async () => {
+  const { store, feed } = await setup();
+  assert.equal(feed.isListening, false, 'nobody waits: no notification costs this node a wake-up');
+  const sub = feed.subscribe();
+  const first = take(sub, 1);
+  await until(() => feed.isListening, 'the subscription to make the feed listen');
+  await create(store);
+  assert.equal((await first)[0]?.type, 'TaskCreated');
+  const left = Date.now();
+  await sub.return?.();
+  assert.equal(feed.isListening, true, 'still listening just after the last one left');
+  await until(() => !feed.isListening, 'the feed to stop listening', UNLISTEN_AFTER_MS + 5_000);
+  assert.ok(Date.now() - left >= UNLISTEN_AFTER_MS - 10);
+  // A wait that starts again makes it listen again.
+  const changed = feed.nextChange(3_600_000);
+  await until(() => feed.isListening, 'nextChange to make the feed listen');
+  await changed; // woken once the LISTEN took effect: the caller looks again
+});
+
+test('a subscription opened while the feed does not listen gets what is appended at once, not at the safety tick', {
+  timeout: 4_000, // the safety tick (5 s) would deliver it too late for this test
+}, async () => {
+  const { store, feed } = await setup();
+  assert.equal(feed.isListening, false);
+  for (let i = 0; i < 3; i++) {
+    const sub = feed.subscribe({ afterPosition: await store.readLatestPosition() });
+    const next = take(sub, 1);
+    await create(store); // right away: before, during or after the LISTEN
+    assert.equal((await next)[0]?.type, 'TaskCreated');
+    await sub.return?.();
+  }
 });
