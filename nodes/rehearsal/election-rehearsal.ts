@@ -160,7 +160,10 @@ export class ElectionRehearsal {
       this.options.onRehearsed?.(rehearseElection());
     } catch (error) {
       // A bug to report, not a reason to stop the node: its real election does not depend on this.
-      this.options.logger.warn({ err: (error as Error).message }, 'election rehearsal failed');
+      this.options.logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'election rehearsal failed',
+      );
     }
   }
 }

@@ -147,7 +147,7 @@ async function until(cond: () => boolean, what: string, ms = 5_000): Promise<voi
 test('the feed listens only while someone waits on it, and stops a moment after the last one left', async () => {
   const { store, feed } = await setup();
   assert.equal(feed.isListening, false, 'nobody waits: no notification costs this node a wake-up');
-  const sub = feed.subscribe();
+  const sub = feed.subscribe({ afterPosition: await store.readLatestPosition() });
   const first = take(sub, 1);
   await until(() => feed.isListening, 'the subscription to make the feed listen');
   await create(store);

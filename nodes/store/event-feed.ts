@@ -75,13 +75,17 @@ export class EventFeed {
     return new Repeater<StoredEvent>(async (push, stop) => {
       const release = this.interest();
       let done = false;
+      // One reaction on `stop` for the subscription's life (one per turn would pile up until it ends).
+      let endWait = () => {};
       stop.then(() => {
         done = true;
         release();
+        endWait();
       });
       let cursor = args.afterPosition ?? (await this.store.readLatestPosition());
       while (!done && !this.stopped) {
-        const signal = this.nextSignal(stop);
+        const { signal, end } = this.nextSignal();
+        endWait = end;
         let batch: StoredEvent[];
         try {
           batch = await this.store.readAll({
@@ -94,6 +98,7 @@ export class EventFeed {
           if (!isPrimaryLost(error)) throw error;
           this.logger.warn({ err: (error as Error).message }, 'event feed cannot read the log; retrying');
           await Promise.race([signal, sleep(READ_RETRY_MS)]);
+          end();
           continue;
         }
         for (const e of batch) {
@@ -102,6 +107,7 @@ export class EventFeed {
           cursor = e.position;
         }
         if (batch.length < BATCH) await signal;
+        else end(); // more to read at once: this turn's wait is not needed
       }
       stop();
     });
@@ -128,11 +134,9 @@ export class EventFeed {
    */
   nextChange(limitMs: number): Promise<void> {
     const release = this.interest();
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, limitMs);
-    });
-    return this.nextSignal(limit).then(() => {
+    const { signal, end } = this.nextSignal();
+    const timer = setTimeout(end, limitMs);
+    return signal.then(() => {
       clearTimeout(timer);
       release();
     });
@@ -165,8 +169,10 @@ export class EventFeed {
     try {
       await client.query(`listen ${EVENTS_CHANNEL}`);
     } catch (error) {
-      // The connection broke: its reconnection listens again if anyone still waits.
+      // The connection broke: its reconnection listens again if anyone still waits. Meanwhile the
+      // waiters read again now rather than at the safety tick.
       if (this.client === client) this.listening = false;
+      this.wake();
       throw error;
     }
     this.wake();
@@ -181,15 +187,17 @@ export class EventFeed {
     await client.query(`unlisten ${EVENTS_CHANNEL}`).catch(() => {});
   }
 
-  private nextSignal(stop: Promise<unknown>): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.waiters.delete(done);
+  /** A wait that the next wake() ends, or `end` (the waiter leaves). */
+  private nextSignal(): { signal: Promise<void>; end: () => void } {
+    let end = () => {};
+    const signal = new Promise<void>((resolve) => {
+      end = () => {
+        this.waiters.delete(end);
         resolve();
       };
-      this.waiters.add(done);
-      stop.then(done);
+      this.waiters.add(end);
     });
+    return { signal, end };
   }
 
   private wake(): void {
@@ -200,6 +208,10 @@ export class EventFeed {
     // On the writable primary (found again after a failover, waited for while none is writable):
     // a standby's NOTIFY never comes.
     const client = await primaryLocator(this.databaseUrl).connect(PRIMARY_WAIT_MS);
+    if (this.stopped) {
+      await client.end().catch(() => {});
+      return;
+    }
     client.on('notification', () => this.wake());
     client.on('error', (error) => {
       this.logger.warn({ err: error }, 'event feed connection lost; reconnecting');
@@ -217,6 +229,11 @@ export class EventFeed {
     }
     this.client = client;
     this.listening = listening;
+    // The last waiter may have left while the LISTEN was on its way: stop again after the delay.
+    if (listening && this.interested === 0 && !this.unlistenTimer) {
+      this.unlistenTimer = setTimeout(() => void this.unlisten(), UNLISTEN_AFTER_MS);
+      this.unlistenTimer.unref();
+    }
     this.reconnectDelay = RECONNECT_FIRST_MS;
     // Anything committed while we were not listening is picked up now.
     this.wake();
