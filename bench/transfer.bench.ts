@@ -142,11 +142,6 @@ try {
   await bench.stop();
 }
 
-/**
- * Snapshots of the processes' schedstat at the stop and at each acknowledgement until the stop's
- * figures are taken: `at(ackTime, newLeader)` gives each role's CPU and wait between the stop and
- * that acknowledgement (reading a few files per write: only with --sched).
- */
 /** The cluster agreed on a leader, the gateway knowing it, and writes flowing: before each window. */
 async function steadyState() {
   const { leader } = await bench.cluster.waitForAgreement(30_000);
@@ -156,6 +151,11 @@ async function steadyState() {
   return { leader, known };
 }
 
+/**
+ * Snapshots of the processes' schedstat at the stop and at each acknowledgement until the stop's
+ * figures are taken: `at(ackTime, newLeader)` gives each role's CPU and wait between the stop and
+ * that acknowledgement (reading a few files per write: only with --sched).
+ */
 function schedWatch(stopping: string) {
   const nodePids = new Map(bench.cluster.ids.map((id) => [id, bench.cluster.pid(id)]));
   const pids = {

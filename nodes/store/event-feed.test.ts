@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { pino } from 'pino';
+import { eventually } from '../../test-support/eventually.js';
 import { startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
 import { openDatabase } from './database.js';
 import { EventFeed, UNLISTEN_AFTER_MS } from './event-feed.js';
@@ -135,14 +136,9 @@ test('nextChange resolves at the notification of an append, and after its limit 
   assert.equal(await within(feed.nextChange(20), 5_000), 'resolved');
 });
 
-/** Turns of the event loop until `cond` holds, at most `ms`. */
-async function until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Until `cond` holds, at most `ms`. */
+const until = (cond: () => boolean, what: string, ms = 5_000) =>
+  eventually(what, async () => (cond() ? true : null), ms);
 
 test('the feed listens only while someone waits on it, and stops a moment after the last one left', async () => {
   const { store, feed } = await setup();

@@ -157,10 +157,15 @@ export class EventFeed {
     return () => {
       if (released) return;
       released = true;
-      if (--this.interested > 0 || this.stopped) return;
-      this.unlistenTimer = setTimeout(() => void this.unlisten(), UNLISTEN_AFTER_MS);
-      this.unlistenTimer.unref();
+      if (--this.interested === 0) this.unlistenLater();
     };
+  }
+
+  /** UNLISTEN_AFTER_MS from now, unless someone waits again meanwhile (see `interest`). */
+  private unlistenLater(): void {
+    if (this.stopped || this.unlistenTimer) return;
+    this.unlistenTimer = setTimeout(() => void this.unlisten(), UNLISTEN_AFTER_MS);
+    this.unlistenTimer.unref();
   }
 
   /** LISTEN on `client`, then wake every waiter: what was committed before it took effect is read now. */
@@ -230,10 +235,7 @@ export class EventFeed {
     this.client = client;
     this.listening = listening;
     // The last waiter may have left while the LISTEN was on its way: stop again after the delay.
-    if (listening && this.interested === 0 && !this.unlistenTimer) {
-      this.unlistenTimer = setTimeout(() => void this.unlisten(), UNLISTEN_AFTER_MS);
-      this.unlistenTimer.unref();
-    }
+    if (listening && this.interested === 0) this.unlistenLater();
     this.reconnectDelay = RECONNECT_FIRST_MS;
     // Anything committed while we were not listening is picked up now.
     this.wake();
