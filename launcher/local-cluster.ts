@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { HEALTHZ_PATH, type NodeHealth, parseNodeHealth } from '../common/node-health.js';
-import { LogWaiters } from './log-waiters.js';
+import { LogWaiters, type WaitOptions } from './log-waiters.js';
 
 export interface LogRecord {
   readonly node: string;
@@ -166,13 +166,14 @@ export class LocalCluster {
     await Promise.all(this.ids.map((id) => this.kill(id, 'SIGTERM')));
   }
 
-  /** Resolves with the first log record (from now on) that matches. */
+  /** Resolves with the first log record (from now on, or with `past` also before) that matches. */
   waitFor(
     predicate: (r: LogRecord) => boolean,
     timeoutMs = 10_000,
     what = 'a log record',
+    options: WaitOptions = {},
   ): Promise<LogRecord> {
-    return this.waiters.waitFor(predicate, timeoutMs, what);
+    return this.waiters.waitFor(predicate, timeoutMs, what, options);
   }
 
   /**

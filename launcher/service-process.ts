@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { LogWaiters } from './log-waiters.js';
+import { LogWaiters, type WaitOptions } from './log-waiters.js';
 
 export interface ServiceRecord {
   readonly service: string;
@@ -70,13 +70,14 @@ export class ServiceProcess {
     await exited;
   }
 
-  /** Resolves with the first log record (from now on) that matches. */
+  /** Resolves with the first log record (from now on, or with `past` also before) that matches. */
   waitFor(
     predicate: (r: ServiceRecord) => boolean,
     timeoutMs = 10_000,
     what = 'a log record',
+    options: WaitOptions = {},
   ): Promise<ServiceRecord> {
-    return this.waiters.waitFor(predicate, timeoutMs, `${this.options.name}: ${what}`);
+    return this.waiters.waitFor(predicate, timeoutMs, `${this.options.name}: ${what}`, options);
   }
 
   private line(line: string, stream: 'stdout' | 'stderr'): void {

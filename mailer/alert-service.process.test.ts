@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LocalCluster, type LogRecord } from '../launcher/local-cluster.js';
+import { LogWaiters, type WaitOptions } from '../launcher/log-waiters.js';
 import { type SmtpSink, startSmtpSink } from '../launcher/smtp-sink.js';
 import { readEml } from '../test-support/eml.js';
 import { freePortRange } from '../test-support/free-port-range.js';
@@ -29,7 +30,7 @@ const WAIT = 60_000;
 /** The compiled mailer in its own process, its JSON log lines awaited like LocalCluster's. */
 class MailerProcess {
   readonly records: LogRecord[] = [];
-  private readonly lines = new EventEmitter<{ record: [LogRecord] }>();
+  private readonly waiters = new LogWaiters<LogRecord>();
   private child: ChildProcess | null = null;
 
   constructor(private readonly env: () => Record<string, string>) {}
@@ -45,28 +46,21 @@ class MailerProcess {
       const record = { ...JSON.parse(line), node: 'mailer' } as LogRecord;
       this.records.push(record);
       if (record.level >= 40) process.stderr.write(`[mailer] ${record.msg} ${JSON.stringify(record)}\n`);
-      this.lines.emit('record', record);
+      this.waiters.offer(record);
     });
     createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) =>
       process.stderr.write(`[mailer] ${line}\n`),
     );
   }
 
-  /** The first record from now on that matches. */
-  waitFor(predicate: (r: LogRecord) => boolean, what: string, timeoutMs = WAIT): Promise<LogRecord> {
-    return new Promise((resolve, reject) => {
-      const listener = (r: LogRecord) => {
-        if (!predicate(r)) return;
-        clearTimeout(timer);
-        this.lines.off('record', listener);
-        resolve(r);
-      };
-      const timer = setTimeout(() => {
-        this.lines.off('record', listener);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for the mailer to log ${what}`));
-      }, timeoutMs);
-      this.lines.on('record', listener);
-    });
+  /** The first record from now on (with `past`, also before) that matches. */
+  waitFor(
+    predicate: (r: LogRecord) => boolean,
+    what: string,
+    timeoutMs = WAIT,
+    options: WaitOptions = {},
+  ): Promise<LogRecord> {
+    return this.waiters.waitFor(predicate, timeoutMs, `the mailer to log ${what}`, options);
   }
 
   /** Resolves with the exit code (null when the signal killed it). */
@@ -182,7 +176,12 @@ async function keepFeedNodeFollowing(): Promise<void> {
 }
 
 /** SMTP stopped, then the leader killed: resolves once the mailer failed to send the new alert. */
-async function failoverWhileSmtpDown(): Promise<{ killed: string; pendingTerm: number; retryInMs: number }> {
+async function failoverWhileSmtpDown(): Promise<{
+  killed: string;
+  failure: LogRecord;
+  pendingTerm: number;
+  retryInMs: number;
+}> {
   await keepFeedNodeFollowing();
   const above = term;
   const failed = mailer.waitFor(
@@ -192,7 +191,12 @@ async function failoverWhileSmtpDown(): Promise<{ killed: string; pendingTerm: n
   await stopSink();
   const killed = await killLeader();
   const record = await failed;
-  return { killed, pendingTerm: record.term as number, retryInMs: record.retryInMs as number };
+  return {
+    killed,
+    failure: record,
+    pendingTerm: record.term as number,
+    retryInMs: record.retryInMs as number,
+  };
 }
 
 before(async () => {
@@ -296,11 +300,14 @@ describe('the alert service on a 3-node cluster', { timeout: 300_000 }, () => {
   });
 
   test('SMTP down when the leader changes: the alert is sent once SMTP is back', async () => {
-    const { killed, pendingTerm, retryInMs } = await failoverWhileSmtpDown();
-    // Still down at the next try: tried again, after a longer wait.
+    const { killed, failure, pendingTerm, retryInMs } = await failoverWhileSmtpDown();
+    // Still down at the next try: tried again, after a longer wait (maybe already, while the
+    // failover above waited for agreement: `past`).
     const again = await mailer.waitFor(
-      (r) => r.msg === 'alert not sent; retrying' && r.term === pendingTerm,
+      (r) => r.msg === 'alert not sent; retrying' && r.term === pendingTerm && r !== failure,
       'a second failed send',
+      WAIT,
+      { past: true },
     );
     assert.ok(
       (again.retryInMs as number) >= retryInMs,
