@@ -45,7 +45,8 @@ async function runCli(args: string[], env: Record<string, string>) {
   child.stderr.on('data', (chunk) => {
     stderr += chunk;
   });
-  const [code] = (await once(child, 'exit')) as [number | null];
+  // 'close', not 'exit': the exit may be seen before the last of its output.
+  const [code] = (await once(child, 'close')) as [number | null];
   return { code, stdout, stderr };
 }
 
@@ -226,7 +227,7 @@ describe('a scrape round: the demo shop to RabbitMQ and FTP', () => {
     child.stdout.on('data', (chunk) => {
       terminal += chunk;
     });
-    const [code] = (await once(child, 'exit')) as [number | null];
+    const [code] = (await once(child, 'close')) as [number | null];
     assert.equal(code, 0, terminal);
     const frames = [...terminal.matchAll(/scraping \S+ (\d+)\/(\d+) pages/g)].map((m) => ({
       done: Number(m[1]),
