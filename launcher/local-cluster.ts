@@ -57,7 +57,7 @@ export class LocalCluster {
   readonly ids: readonly string[];
   private readonly children = new Map<string, ChildProcess>();
   private readonly waiters = new LogWaiters<LogRecord>();
-  /** Nodes whose web server is up (they logged "node <id> up") since they were last started. */
+  /** Running nodes whose web server is up (they logged "node <id> up") since they were last started. */
   private readonly ready = new Set<string>();
   /** The leader each node last reported following ("leader is X in term T"). */
   private readonly follows = new Map<string, { leader: string | null; term: number }>();
@@ -128,7 +128,11 @@ export class LocalCluster {
       this.line(id, line, 'stderr'),
     );
     child.on('exit', (code, signal) => {
-      if (this.children.get(id) === child) this.children.delete(id);
+      if (this.children.get(id) === child) {
+        this.children.delete(id);
+        // Else a waitForReady([id]) made before the next start would answer from this life.
+        this.ready.delete(id);
+      }
       this.options.onExit?.(id, code, signal);
     });
   }
