@@ -89,7 +89,8 @@ test('npm start: the whole stack, ready when a leader is announced, stopped in o
   second.stderr?.on('data', (d: Buffer) => {
     secondErr += d.toString();
   });
-  const [code] = (await once(second, 'exit')) as [number];
+  // 'close', not 'exit': the exit may be seen before the last of its stderr.
+  const [code] = (await once(second, 'close')) as [number];
   assert.equal(code, 1);
   assert.match(secondErr, /already running/);
 
