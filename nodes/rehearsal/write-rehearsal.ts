@@ -11,8 +11,9 @@
  * route has its own layers: the first JSON body a process parses loads iconv-lite's tables, ≈ 25
  * ms). Each carries REHEARSAL_HEADER with its rehearsal mark (common/rehearsal-mark.ts) and runs
  * through every layer: GraphQL, the command handler, the group commit and `append_batch`, which
- * refuses it, because a rehearsal's fence (term 0) is never the fenced one. Nothing is stored,
- * and the fence keeper never hears of it.
+ * runs it in full — insert, projection — under the rehearsal fence (term 0, never claimed), takes
+ * no fence lock, keeps nothing and refuses it (nodes/store/rehearsal-fence.ts). Nothing is
+ * stored, and the fence keeper never hears of it.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -28,7 +29,7 @@ import {
 import { IDEMPOTENCY_KEY_HEADER, REHEARSAL_HEADER, SIGNATURE_HEADER } from '../../common/http-headers.js';
 import { rehearsalMark } from '../../common/rehearsal-mark.js';
 import type { FenceAccess } from '../commands/fence-access.js';
-import type { Fence } from '../store/event-store.js';
+import { REHEARSAL_FENCE } from '../store/rehearsal-fence.js';
 
 /**
  * Rehearsals in a row at start: a node just (re)started may lead within a second (a crash of
@@ -42,9 +43,6 @@ const SEND_TIMEOUT_MS = 5_000;
 
 /** Often enough that V8 keeps the write path's code (it drops code left unrun for a while). */
 export const REHEARSAL_INTERVAL_MS = 10_000;
-
-/** A fence no claim ever takes (terms start at 1): `append_batch` refuses every append under it. */
-export const REHEARSAL_FENCE: Fence = { term: 0, nodeId: '(rehearsal)' };
 
 /** The message a rehearsed write is refused with. */
 export const REHEARSAL_REFUSAL = 'a rehearsal: nothing is written';

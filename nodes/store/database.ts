@@ -19,6 +19,7 @@ import { ProjectionAsCurrentCode } from './migrations/0010-projection-as-current
 import { WarmAppendBatch } from './migrations/0011-warm-append-batch.js';
 import { ClaimFenceFunction } from './migrations/0012-claim-fence-function.js';
 import { RehearsedClaimFence } from './migrations/0013-rehearsed-claim-fence.js';
+import { RehearsedAppendBatch } from './migrations/0014-rehearsed-append-batch.js';
 import { type PrimaryLocator, primaryClientClass, primaryLocator } from './primary-locator.js';
 import { WARM_CONNECTIONS, warmConnection } from './warm-connection.js';
 
@@ -38,6 +39,7 @@ export const MIGRATIONS = [
   { name: '0011-warm-append-batch', class: WarmAppendBatch },
   { name: '0012-claim-fence-function', class: ClaimFenceFunction },
   { name: '0013-rehearsed-claim-fence', class: RehearsedClaimFence },
+  { name: '0014-rehearsed-append-batch', class: RehearsedAppendBatch },
 ];
 
 /**

@@ -3,12 +3,18 @@
  * open at start and stay open, and the warm-up call never waits on, nor holds, the fence lock.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
+import { streams } from '../../schema/events.js';
 import { startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
 import { openDatabase } from './database.js';
+import { appendBatchCall, type BatchResult, EventLog, type Fence, type FencedAppend } from './event-log.js';
 import { EventStore } from './event-store.js';
+import { REHEARSAL_FENCE, rehearsalAnswer } from './rehearsal-fence.js';
+import { NotLeaderError } from './store-errors.js';
+import { storeSql } from './store-sql.js';
 import { WARM_CONNECTIONS, warmConnection } from './warm-connection.js';
 
 let postgres: TestPostgres;
@@ -122,4 +128,72 @@ test('a non-empty batch still waits for the fence lock', async () => {
       await holder.query('rollback');
     }
   });
+});
+
+/** One new task under `fence`, as `append_batch` takes it. */
+function taskAppend(fence: Fence): { append: FencedAppend; stream: string } {
+  const id = randomUUID();
+  const stream = streams.task(id);
+  const data = { id, title: 'a task', description: null, status: 'TODO', createdBy: fence.nodeId } as const;
+  return {
+    stream,
+    append: {
+      fence,
+      appends: [{ stream, expectedVersion: 0, events: [{ type: 'TaskCreated', data }] }],
+      options: { idempotencyKey: randomUUID() },
+    },
+  };
+}
+
+test('a batch of rehearsals runs on rows, without the fence lock, and keeps nothing even in a transaction that commits', async () => {
+  const { append } = taskAppend(REHEARSAL_FENCE);
+  await withClient(async (holder) => {
+    await holder.query('begin');
+    await holder.query('select 1 from leadership where singleton for update');
+    try {
+      const before = await stored();
+      await withClient(async (c) => {
+        await c.query(`set lock_timeout = '2s'`);
+        await c.query('begin');
+        const failed = await c
+          .query(`select append_batch($1::jsonb, '{}'::bytea[])`, [appendBatchCall([append]).appends])
+          .then(
+            () => null,
+            (error: unknown) => error,
+          );
+        const answer = JSON.parse(rehearsalAnswer(failed) ?? 'null') as BatchResult | null;
+        assert.ok(answer, `a rehearsal ends with its own failure, not ${String(failed)}`);
+        assert.deepEqual(answer.outcomes, [null], 'the rehearsed append was accepted');
+        assert.equal(answer.inserted.length, 1, 'and its event inserted (and projected)');
+        const { command } = await c.query('commit');
+        assert.equal(command, 'ROLLBACK');
+      });
+      assert.deepEqual(await stored(), before);
+    } finally {
+      await holder.query('rollback');
+    }
+  });
+});
+
+test('rehearsals and real appends in one batch: the real ones are stored, the rehearsals refused as NOT_LEADER', async () => {
+  const store = new EventStore(orm);
+  const current = await store.fence.current();
+  const fence = { term: (current?.term ?? 0) + 1, nodeId: 'n9' };
+  await store.fence.claim(fence, 'http://n9');
+  const log = new EventLog(storeSql(orm));
+  const rehearsal = taskAppend(REHEARSAL_FENCE);
+  const real = taskAppend(fence);
+  const [refused, appended] = await log.appendBatch([rehearsal.append, real.append]);
+  assert.equal(refused?.status, 'rejected');
+  assert.ok(refused.status === 'rejected' && refused.reason instanceof NotLeaderError);
+  assert.equal(appended?.status === 'fulfilled' && appended.value.kind, 'appended');
+  assert.equal((await store.readStream(real.stream)).length, 1);
+  assert.deepEqual(await store.readStream(rehearsal.stream), []);
+
+  // A batch of rehearsals alone: each refused as NOT_LEADER with no fence, nothing stored.
+  const alone = taskAppend(REHEARSAL_FENCE);
+  const [result] = await log.appendBatch([alone.append]);
+  assert.ok(result?.status === 'rejected' && result.reason instanceof NotLeaderError);
+  assert.equal(result.reason.fence, null);
+  assert.deepEqual(await store.readStream(alone.stream), []);
 });

@@ -13,6 +13,20 @@
  *  3. store the content-addressed blobs of the accepted appends;
  *  4. project the new events (`project_events`, ./project-events.sql.ts).
  *
+ * A rehearsal — a batch whose every append is under the rehearsal fence (term 0, node
+ * '(rehearsal)': nodes/store/rehearsal-fence.ts) — runs all of that for real, on rows, without
+ * the fence lock: its appends are accepted (under term 1, by the node '(rehearsal)', whose row it
+ * adds) unless their own checks refuse them, inserted and projected; then it raises
+ * REHEARSAL_SQLSTATE with its would-be answer as the error's detail, so that nothing it did is
+ * kept, inside a caller's transaction or not. A PostgreSQL session runs a function's statements
+ * cold the first time they meet rows (the insert's indexes and trigger, the projection's
+ * statements and foreign keys): a connection's first real append took 4–6 ms against ≈ 1.5
+ * after. A rehearsal takes that cost off the first append a new leader makes on each connection
+ * (nodes/store/warm-connection.ts, nodes/rehearsal/write-rehearsal.ts), and locks nothing a
+ * leader's append waits on. A batch that mixes rehearsals with real appends is a real batch (the
+ * rehearsals in it are refused as NOT_LEADER). Positions a rehearsal drew are never used (as any
+ * rolled-back insert's): the log has gaps, never a reordering.
+ *
  * The caller puts no two appends that write the same stream or carry the same idempotency key in
  * one batch (the next batch takes the later one), so each append's checks are independent of
  * its batch-mates and the whole decision is set-based. Within one append, a stream listed twice
@@ -28,6 +42,8 @@
  * migration 0005 holds the text it first ran with. The SQL avoids the `?` jsonb operator: it
  * would read as a bind placeholder in a driver.
  */
+import { REHEARSAL_SQLSTATE } from '../rehearsal-fence.js';
+
 export const APPEND_BATCH_SQL = `
   create or replace function append_batch(p_appends jsonb, p_blobs bytea[]) returns jsonb
     language plpgsql volatile
@@ -41,10 +57,19 @@ export const APPEND_BATCH_SQL = `
     v_versions jsonb;
     v_inserted jsonb;
     v_positions bigint[];
+    v_rehearse boolean;
+    v_result jsonb;
   begin
-    -- An empty batch is a warm-up (a new pooled connection's first call, nodes/store/warm-connection.ts):
-    -- it runs, and so plans, every statement below on no rows, without locking the fence.
-    if jsonb_array_length(p_appends) > 0 then
+    select coalesce(bool_and(x.a ->> 'term' = '0' and x.a ->> 'node' = '(rehearsal)'), false)
+      into v_rehearse from jsonb_array_elements(p_appends) as x(a);
+    if v_rehearse then
+      -- No fence lock: the rehearsal writes as the node '(rehearsal)' in term 1, for itself only.
+      v_term := 1;
+      v_node := '(rehearsal)';
+      insert into node (id, url, role, term, last_seen_at)
+      values (v_node, '', 'FOLLOWER', v_term, now()) on conflict (id) do nothing;
+    elsif jsonb_array_length(p_appends) > 0 then
+      -- An empty batch is a warm-up that plans every statement below on no rows without locking.
       select l.term, l.node_id into v_term, v_node from leadership l where l.singleton for update;
     end if;
 
@@ -70,7 +95,8 @@ export const APPEND_BATCH_SQL = `
     o as (
       select a.i, a.a,
              case
-               when v_term is null or (a.a ->> 'term')::bigint <> v_term or a.a ->> 'node' <> v_node
+               when not v_rehearse
+                    and (v_term is null or (a.a ->> 'term')::bigint <> v_term or a.a ->> 'node' <> v_node)
                  then jsonb_build_object('kind', 'notLeader')
                when k.first is not null then jsonb_build_object('kind', 'duplicate', 'first', k.first)
                when c.stream is not null
@@ -117,10 +143,15 @@ export const APPEND_BATCH_SQL = `
     -- The new events into the read models (the projection, ./project-events.sql.ts).
     perform project_events(v_positions);
 
-    return jsonb_build_object(
+    v_result := jsonb_build_object(
       'fence', case when v_term is null then null
                     else jsonb_build_object('term', v_term, 'node', v_node) end,
       'outcomes', coalesce(v_outcomes, '[]'::jsonb),
       'versions', v_versions,
       'inserted', v_inserted);
+    if v_rehearse then
+      raise exception using errcode = '${REHEARSAL_SQLSTATE}',
+        message = 'append_batch rehearsed: every statement ran, nothing is kept', detail = v_result::text;
+    end if;
+    return v_result;
   end $$`;
