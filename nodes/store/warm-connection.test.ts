@@ -190,10 +190,18 @@ test('rehearsals and real appends in one batch: the real ones are stored, the re
   assert.equal((await store.readStream(real.stream)).length, 1);
   assert.deepEqual(await store.readStream(rehearsal.stream), []);
 
-  // A batch of rehearsals alone: each refused as NOT_LEADER with no fence, nothing stored.
+  // A batch of rehearsals alone: each refused as NOT_LEADER with no fence, nothing stored, and no
+  // position drawn from the log's sequence (the next real event follows the last one).
+  const head = await store.readLatestPosition();
   const alone = taskAppend(REHEARSAL_FENCE);
   const [result] = await log.appendBatch([alone.append]);
   assert.ok(result?.status === 'rejected' && result.reason instanceof NotLeaderError);
   assert.equal(result.reason.fence, null);
   assert.deepEqual(await store.readStream(alone.stream), []);
+  const next = taskAppend(fence);
+  await log.appendBatch([next.append]);
+  assert.deepEqual(
+    (await store.readStream(next.stream)).map((e) => e.position),
+    [head + 1],
+  );
 });

@@ -23,9 +23,10 @@
  * statements and foreign keys): a connection's first real append took 4–6 ms against ≈ 1.5
  * after. A rehearsal takes that cost off the first append a new leader makes on each connection
  * (nodes/store/warm-connection.ts, nodes/rehearsal/write-rehearsal.ts), and locks nothing a
- * leader's append waits on. A batch that mixes rehearsals with real appends is a real batch (the
- * rehearsals in it are refused as NOT_LEADER). Positions a rehearsal drew are never used (as any
- * rolled-back insert's): the log has gaps, never a reordering.
+ * leader's append waits on. Its events take negative positions, given explicitly, rather than the
+ * log's sequence: a rolled-back draw would leave a gap in the positions every time a node warms
+ * up. A batch that mixes rehearsals with real appends is a real batch (the rehearsals in it are
+ * refused as NOT_LEADER).
  *
  * The caller puts no two appends that write the same stream or carry the same idempotency key in
  * one batch (the next batch takes the later one), so each append's checks are independent of
@@ -120,7 +121,7 @@ export const APPEND_BATCH_SQL = `
         from o
         join s on s.i = o.i
         cross join lateral jsonb_array_elements(s.events) with ordinality as ev(e, k)
-       where o.refusal is null
+       where o.refusal is null and not v_rehearse
        order by s.i, s.j, ev.k
       returning position, stream, version
     )
@@ -131,6 +132,27 @@ export const APPEND_BATCH_SQL = `
               from ins),
            (select array_agg(ins.position order by ins.position) from ins)
       into v_outcomes, v_versions, v_inserted, v_positions;
+
+    if v_rehearse then
+      -- The rehearsal's accepted events, at positions below every real one (negative, explicit):
+      -- nothing is drawn from the log's sequence, so a rehearsal leaves no gap in the positions.
+      with r as (
+        insert into event (position, stream, version, type, data, metadata, term, node_id, created_at)
+        overriding system value
+        select -(row_number() over ()), y.s ->> 'stream',
+               coalesce((v_versions ->> (y.s ->> 'stream'))::int, 0) + (y.s ->> 'offset')::int + ev.k::int,
+               ev.e ->> 'type', ev.e -> 'data', ev.e -> 'metadata', v_term, v_node,
+               (x.a ->> 'createdAt')::timestamptz
+          from jsonb_array_elements(p_appends) with ordinality as x(a, ord)
+          cross join lateral jsonb_array_elements(x.a -> 'entries') as y(s)
+          cross join lateral jsonb_array_elements(y.s -> 'events') with ordinality as ev(e, k)
+         where v_outcomes -> (x.ord::int - 1) = 'null'::jsonb
+        returning position, stream, version
+      )
+      select coalesce(jsonb_agg(jsonb_build_array(r.stream, r.version, r.position)), '[]'::jsonb),
+             array_agg(r.position order by r.position)
+        into v_inserted, v_positions from r;
+    end if;
 
     -- Bodies before the rows that refer to them (stored_file.sha256 references blob).
     insert into blob (sha256, content)
