@@ -122,10 +122,10 @@ export class LocalCluster {
     });
     this.children.set(id, child);
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) =>
-      this.line(id, line, 'stdout'),
+      this.line(id, child, line, 'stdout'),
     );
     createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) =>
-      this.line(id, line, 'stderr'),
+      this.line(id, child, line, 'stderr'),
     );
     child.on('exit', (code, signal) => {
       if (this.children.get(id) === child) {
@@ -234,7 +234,7 @@ export class LocalCluster {
     return parsed.health;
   }
 
-  private line(id: string, line: string, stream: 'stdout' | 'stderr'): void {
+  private line(id: string, child: ChildProcess, line: string, stream: 'stdout' | 'stderr'): void {
     let record: LogRecord | null = null;
     if (line.startsWith('{')) {
       try {
@@ -247,7 +247,8 @@ export class LocalCluster {
       this.options.onText?.(id, line, stream);
       return;
     }
-    if (record.msg === `node ${id} up`) this.ready.add(id);
+    // A line read after its process exited (or from a previous life) does not make the node ready.
+    if (record.msg === `node ${id} up` && this.children.get(id) === child) this.ready.add(id);
     if ('leader' in record && typeof record.term === 'number' && record.to === undefined) {
       this.follows.set(id, { leader: (record.leader as string | null) ?? null, term: record.term });
     }

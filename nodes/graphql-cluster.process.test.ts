@@ -16,7 +16,8 @@ import WebSocket from 'ws';
 import { rehearsalMark } from '../common/rehearsal-mark.js';
 import { LocalCluster, type LogRecord } from '../launcher/local-cluster.js';
 import { startTestPostgres, type TestPostgres } from '../test-support/postgres.js';
-import { REHEARSAL_REFUSAL, WriteRehearsal } from './rehearsal/write-rehearsal.js';
+import { WriteRehearsal } from './rehearsal/write-rehearsal.js';
+import { REHEARSAL_REFUSAL } from './store/rehearsal-fence.js';
 
 const TOKEN = 'graphql-cluster-test-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };

@@ -11,8 +11,8 @@
  * route has its own layers: the first JSON body a process parses loads iconv-lite's tables, ≈ 25
  * ms). Each carries REHEARSAL_HEADER with its rehearsal mark (common/rehearsal-mark.ts) and runs
  * through every layer: GraphQL, the command handler, the group commit and `append_batch`, which
- * runs it in full — insert, projection — under the rehearsal fence (term 0, never claimed), takes
- * no fence lock, keeps nothing and refuses it (nodes/store/rehearsal-fence.ts). Nothing is
+ * runs it — decision, insert, projection — under the rehearsal fence (term 0, never claimed),
+ * without the fence lock, undoes it and refuses it (nodes/store/rehearsal-fence.ts). Nothing is
  * stored, and the fence keeper never hears of it.
  */
 import { randomUUID } from 'node:crypto';
@@ -29,7 +29,7 @@ import {
 import { IDEMPOTENCY_KEY_HEADER, REHEARSAL_HEADER, SIGNATURE_HEADER } from '../../common/http-headers.js';
 import { rehearsalMark } from '../../common/rehearsal-mark.js';
 import type { FenceAccess } from '../commands/fence-access.js';
-import { REHEARSAL_FENCE } from '../store/rehearsal-fence.js';
+import { REHEARSAL_FENCE, REHEARSAL_REFUSAL } from '../store/rehearsal-fence.js';
 
 /**
  * Rehearsals in a row at start: a node just (re)started may lead within a second (a crash of
@@ -43,9 +43,6 @@ const SEND_TIMEOUT_MS = 5_000;
 
 /** Often enough that V8 keeps the write path's code (it drops code left unrun for a while). */
 export const REHEARSAL_INTERVAL_MS = 10_000;
-
-/** The message a rehearsed write is refused with. */
-export const REHEARSAL_REFUSAL = 'a rehearsal: nothing is written';
 
 /** The fence access of rehearsed writes: the rehearsal fence, and its refusal as the answer. */
 export const rehearsalFence: FenceAccess = {

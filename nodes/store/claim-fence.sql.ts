@@ -14,13 +14,15 @@
  * p_node: { id, url, term }; p_appends: append_batch's first argument (the LeaderElected append).
  * Returns { kind: 'held' } | { kind: 'refused', term, node } | { kind: 'claimed', appended }.
  *
- * A rehearsal (p_node { rehearse: true }, p_appends '[]') runs every statement of a claim on no
- * row and answers { kind: 'rehearsed' }: it writes nothing and locks no row, so it never waits
- * for, nor delays, a leader's appends. A session runs a PL/pgSQL function's statements cold the
- * first time (parsed, looked up in the catalogs, planned: a claim 3–5 ms cold against ≈ 1 warm);
- * every pooled connection rehearses once when it opens (warm-connection.ts), so a new leader's
- * claim runs warm. Each statement is written once, with the rehearsal as a condition inside it,
- * because what warms is running that very statement.
+ * A rehearsal (p_node { rehearse: true }) runs every statement of a claim on no row — it writes
+ * no fence or Node row and locks none, so it never waits for, nor delays, a leader's appends —
+ * then passes p_appends to `append_batch`, and answers { kind: 'rehearsed', appended }: pooled
+ * connections pass a LeaderElected under the rehearsal fence, which `append_batch` runs on rows
+ * and undoes (./projection/append-batch.sql.ts). A session runs a PL/pgSQL function's statements
+ * cold the first time (parsed, looked up in the catalogs, planned: a claim 3–5 ms cold against
+ * ≈ 1 warm); every pooled connection rehearses once when it opens (warm-connection.ts), so a new
+ * leader's claim runs warm. Each statement is written once, with the rehearsal as a condition
+ * inside it, because what warms is running that very statement.
  * Current code, installed by migrations like the projection (see ./projection/project-events.sql.ts).
  */
 export const CLAIM_FENCE_SQL = `

@@ -2,8 +2,8 @@
  * The cluster's log: appending (one path for every event, a leader's LeaderElected included) and
  * reading.
  *
- * Every append first locks the single `leadership` row (the write fence, write-fence.ts). That
- * one lock does three jobs:
+ * Every append first locks the single `leadership` row (the write fence, write-fence.ts) — but
+ * for rehearsals, which keep nothing (rehearsal-fence.ts). That one lock does three jobs:
  *  - fencing: the append checks, under the lock, that its term and node are the fenced ones, and
  *    a claim for a higher term must wait for the lock, so a deposed leader cannot slip a write in
  *    after its successor's claim — even one paused through the whole election;
@@ -17,7 +17,7 @@ import type { Context } from '@opentelemetry/api';
 import { type RawBuilder, sql } from 'kysely';
 import { type DomainEvent, eventSchemas } from '../../schema/events.js';
 import type { EventMetadata } from './entities.js';
-import { rehearsalAnswer } from './rehearsal-fence.js';
+import { REHEARSAL_REFUSAL } from './rehearsal-fence.js';
 import { NotLeaderError, VersionConflictError } from './store-errors.js';
 import type { StoreSql } from './store-sql.js';
 import { type StoredEvent, toStoredEvent } from './stored-event.js';
@@ -78,6 +78,8 @@ export interface BatchResult {
   readonly versions: Record<string, number>;
   /** [stream, version, position] of every inserted event. */
   readonly inserted: readonly [string, number, number][];
+  /** A batch of rehearsals (./rehearsal-fence.ts): the answer it would have had; nothing was kept. */
+  readonly rehearsed?: true;
 }
 
 /** One append as `append_batch` takes it (see migration 0005). */
@@ -124,21 +126,8 @@ export class EventLog {
     db: StoreSql = this.db,
   ): Promise<PromiseSettledResult<AppendResult>[]> {
     const call = appendBatchCall(batch);
-    let rows: { result: BatchResult | string }[];
-    try {
-      ({ rows } = await sql<{ result: BatchResult | string }>`
-        select append_batch(${call.appends}::jsonb, ${call.blobs}) as result`.execute(db));
-    } catch (error) {
-      const rehearsed = rehearsalAnswer(error);
-      if (rehearsed === null) throw error;
-      // A batch of rehearsals (./rehearsal-fence.ts) ran in full and kept nothing: its answer is
-      // read as a real one is, so that code is warm too, and every append is refused.
-      settleAppendBatch(call, rehearsed);
-      return batch.map(() => ({
-        status: 'rejected',
-        reason: new NotLeaderError(null, 'a rehearsal: nothing is kept'),
-      }));
-    }
+    const { rows } = await sql<{ result: BatchResult | string }>`
+      select append_batch(${call.appends}::jsonb, ${call.blobs}) as result`.execute(db);
     return settleAppendBatch(call, rows[0]?.result);
   }
 
@@ -282,7 +271,7 @@ export function settleAppendBatch(
   const positions = new Map(
     result.inserted.map(([stream, version, position]) => [`${stream}\u0000${version}`, position]),
   );
-  return batch.map((p, i) => {
+  const settled = batch.map((p, i): PromiseSettledResult<AppendResult> => {
     const outcome = result.outcomes[i];
     try {
       if (outcome === undefined) throw new Error('unreachable: an append without an outcome');
@@ -306,6 +295,10 @@ export function settleAppendBatch(
       return { status: 'rejected', reason };
     }
   });
+  // A rehearsal's would-be answer is read as a real one (that code stays warm too), then refused.
+  if (result.rehearsed)
+    return batch.map(() => ({ status: 'rejected', reason: new NotLeaderError(null, REHEARSAL_REFUSAL) }));
+  return settled;
 }
 
 /** An accepted append's events as stored: versions from the log's, positions from the INSERT. */

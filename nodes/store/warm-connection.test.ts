@@ -12,7 +12,7 @@ import { startTestPostgres, type TestPostgres } from '../../test-support/postgre
 import { openDatabase } from './database.js';
 import { appendBatchCall, type BatchResult, EventLog, type Fence, type FencedAppend } from './event-log.js';
 import { EventStore } from './event-store.js';
-import { REHEARSAL_FENCE, rehearsalAnswer } from './rehearsal-fence.js';
+import { REHEARSAL_FENCE } from './rehearsal-fence.js';
 import { NotLeaderError } from './store-errors.js';
 import { storeSql } from './store-sql.js';
 import { WARM_CONNECTIONS, warmConnection } from './warm-connection.js';
@@ -145,7 +145,7 @@ function taskAppend(fence: Fence): { append: FencedAppend; stream: string } {
   };
 }
 
-test('a batch of rehearsals runs on rows, without the fence lock, and keeps nothing even in a transaction that commits', async () => {
+test('a batch of rehearsals runs on rows, without the fence lock, and keeps nothing, in a transaction that commits', async () => {
   const { append } = taskAppend(REHEARSAL_FENCE);
   await withClient(async (holder) => {
     await holder.query('begin');
@@ -155,23 +155,39 @@ test('a batch of rehearsals runs on rows, without the fence lock, and keeps noth
       await withClient(async (c) => {
         await c.query(`set lock_timeout = '2s'`);
         await c.query('begin');
-        const failed = await c
-          .query(`select append_batch($1::jsonb, '{}'::bytea[])`, [appendBatchCall([append]).appends])
-          .then(
-            () => null,
-            (error: unknown) => error,
-          );
-        const answer = JSON.parse(rehearsalAnswer(failed) ?? 'null') as BatchResult | null;
-        assert.ok(answer, `a rehearsal ends with its own failure, not ${String(failed)}`);
+        const { rows } = await c.query<{ result: BatchResult }>(
+          `select append_batch($1::jsonb, '{}'::bytea[]) as result`,
+          [appendBatchCall([append]).appends],
+        );
+        const answer = rows[0]?.result;
+        assert.equal(answer?.rehearsed, true, 'answered as a rehearsal');
         assert.deepEqual(answer.outcomes, [null], 'the rehearsed append was accepted');
-        assert.equal(answer.inserted.length, 1, 'and its event inserted (and projected)');
+        assert.equal(answer.inserted.length, 1, 'and its event inserted');
+        assert.ok((answer.inserted[0]?.[2] ?? 0) < 0, 'at a position no real event has');
         const { command } = await c.query('commit');
-        assert.equal(command, 'ROLLBACK');
+        assert.equal(command, 'COMMIT', "the caller's transaction is not failed");
       });
       assert.deepEqual(await stored(), before);
     } finally {
       await holder.query('rollback');
     }
+  });
+});
+
+test("a rehearsal runs the projection: a TaskCreated of a task that exists fails on the task's key", async () => {
+  const store = new EventStore(orm);
+  const current = await store.fence.current();
+  const fence = { term: (current?.term ?? 0) + 1, nodeId: 'n8' };
+  await store.fence.claim(fence, 'http://n8');
+  const real = taskAppend(fence);
+  await new EventLog(storeSql(orm)).appendBatch([real.append]);
+  const again = { ...real.append, fence: REHEARSAL_FENCE, options: {} };
+  const twin = { ...again, appends: again.appends.map((a) => ({ ...a, stream: `${a.stream}-twin` })) };
+  await withClient(async (c) => {
+    await assert.rejects(
+      c.query(`select append_batch($1::jsonb, '{}'::bytea[])`, [appendBatchCall([twin]).appends]),
+      (error: { code?: string }) => error.code === '23505',
+    );
   });
 });
 

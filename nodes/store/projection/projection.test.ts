@@ -11,7 +11,7 @@ import { startTestPostgres, type TestPostgres } from '../../../test-support/post
 import { CLAIM_FENCE_SQL } from '../claim-fence.sql.js';
 import { openDatabase } from '../database.js';
 import { EventStore, type Fence } from '../event-store.js';
-import { APPEND_BATCH_SQL } from './append-batch.sql.js';
+import { APPEND_BATCH_RUN_SQL, APPEND_BATCH_SQL } from './append-batch.sql.js';
 import { PROJECTION_SQL } from './project-events.sql.js';
 import { rebuildProjections } from './rebuild-projections.js';
 import { projectionOracle, type ReadModelRows } from './test/projection-oracle.js';
@@ -209,7 +209,7 @@ describe('the projection', () => {
 
   test('the database runs the module’s current text (an edit needs a migration that applies it again)', async () => {
     const em = orm.em.fork();
-    for (const sql of [...PROJECTION_SQL, APPEND_BATCH_SQL, CLAIM_FENCE_SQL]) {
+    for (const sql of [...PROJECTION_SQL, APPEND_BATCH_RUN_SQL, APPEND_BATCH_SQL, CLAIM_FENCE_SQL]) {
       const [, name, body] =
         /create or replace function (\w+)\([\s\S]*? as \$\$([\s\S]*)\$\$/.exec(sql) ?? [];
       assert.ok(name && body !== undefined, `no function in ${sql.slice(0, 80)}`);
