@@ -191,7 +191,8 @@ export const APPEND_BATCH_SQL = `
   declare
     v_detail text;
   begin
-    if jsonb_array_length(p_appends) > 0 and not exists (
+    -- The first append's term first: a real batch is told by it without reading the others.
+    if p_appends -> 0 ->> 'term' = '0' and not exists (
          select from jsonb_array_elements(p_appends) as x(a)
           where not coalesce(x.a ->> 'term' = '0' and x.a ->> 'node' = '(rehearsal)', false)) then
       begin
