@@ -47,7 +47,7 @@
  * migration 0005 holds the text it first ran with. The SQL avoids the `?` jsonb operator: it
  * would read as a bind placeholder in a driver.
  */
-import { REHEARSAL_SQLSTATE } from '../rehearsal-fence.js';
+import { REHEARSAL_FENCE, REHEARSAL_SQLSTATE } from '../rehearsal-fence.js';
 
 /** The batch's work; a rehearsal (p_rehearse) ends by raising REHEARSAL_SQLSTATE (above). */
 export const APPEND_BATCH_RUN_SQL = `
@@ -63,13 +63,12 @@ export const APPEND_BATCH_RUN_SQL = `
     v_versions jsonb;
     v_inserted jsonb;
     v_positions bigint[];
-    v_rehearse boolean := p_rehearse;
     v_result jsonb;
   begin
-    if v_rehearse then
+    if p_rehearse then
       -- No fence lock: the rehearsal writes as the node '(rehearsal)' in term 1, for itself only.
       v_term := 1;
-      v_node := '(rehearsal)';
+      v_node := '${REHEARSAL_FENCE.nodeId}';
       insert into node (id, url, role, term, last_seen_at)
       values (v_node, '', 'FOLLOWER', v_term, now()) on conflict (id) do nothing;
     elsif jsonb_array_length(p_appends) > 0 then
@@ -98,7 +97,7 @@ export const APPEND_BATCH_RUN_SQL = `
     o as (
       select a.i, a.a,
              case
-               when not v_rehearse
+               when not p_rehearse
                     and (v_term is null or (a.a ->> 'term')::bigint <> v_term or a.a ->> 'node' <> v_node)
                  then jsonb_build_object('kind', 'notLeader')
                when k.first is not null then jsonb_build_object('kind', 'duplicate', 'first', k.first)
@@ -123,7 +122,7 @@ export const APPEND_BATCH_RUN_SQL = `
         from o
         join s on s.i = o.i
         cross join lateral jsonb_array_elements(s.events) with ordinality as ev(e, k)
-       where o.refusal is null and not v_rehearse
+       where o.refusal is null and not p_rehearse
        order by s.i, s.j, ev.k
       returning position, stream, version
     )
@@ -135,7 +134,7 @@ export const APPEND_BATCH_RUN_SQL = `
            (select array_agg(ins.position order by ins.position) from ins)
       into v_outcomes, v_versions, v_inserted, v_positions;
 
-    if v_rehearse then
+    if p_rehearse then
       -- The rehearsal's accepted events, at positions below every real one (negative, explicit):
       -- nothing is drawn from the log's sequence, so a rehearsal leaves no gap in the positions.
       with r as (
@@ -174,7 +173,7 @@ export const APPEND_BATCH_RUN_SQL = `
       'outcomes', coalesce(v_outcomes, '[]'::jsonb),
       'versions', v_versions,
       'inserted', v_inserted);
-    if v_rehearse then
+    if p_rehearse then
       raise exception using errcode = '${REHEARSAL_SQLSTATE}',
         message = 'append_batch rehearsed: every statement ran, nothing is kept', detail = v_result::text;
     end if;
@@ -192,9 +191,10 @@ export const APPEND_BATCH_SQL = `
     v_detail text;
   begin
     -- The first append's term first: a real batch is told by it without reading the others.
-    if p_appends -> 0 ->> 'term' = '0' and not exists (
+    if p_appends -> 0 ->> 'term' = '${REHEARSAL_FENCE.term}' and not exists (
          select from jsonb_array_elements(p_appends) as x(a)
-          where not coalesce(x.a ->> 'term' = '0' and x.a ->> 'node' = '(rehearsal)', false)) then
+          where not coalesce(x.a ->> 'term' = '${REHEARSAL_FENCE.term}'
+                             and x.a ->> 'node' = '${REHEARSAL_FENCE.nodeId}', false)) then
       begin
         perform append_batch_run(p_appends, p_blobs, true);
         raise exception 'append_batch_run kept a rehearsal';
