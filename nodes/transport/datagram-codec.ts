@@ -11,8 +11,8 @@
  */
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
 import type { ElectionMessage, NodeId } from '../election/messages.js';
+import { checkMessage, checkPayload, isCounter, isId, MAX_ID_LENGTH } from './datagram-payload.js';
 
 /** Well under the smallest path MTU we expect, so a datagram is never IP-fragmented. */
 export const MAX_DATAGRAM_BYTES = 1024;
@@ -21,7 +21,6 @@ export const DATAGRAM_VERSION = 1;
 const MAC_BYTES = 32;
 const MAC_OFFSET = DATAGRAM_MAGIC.length + 1;
 export const HEADER_BYTES: number = MAC_OFFSET + MAC_BYTES;
-export const MAX_ID_LENGTH = 64;
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 30_000;
 /** Anti-replay window width, as in IPsec (RFC 4303 §3.4.3). */
 export const REPLAY_WINDOW = 64;
@@ -40,44 +39,6 @@ export const DROP_REASONS = [
 export type DropReason = (typeof DROP_REASONS)[number];
 
 export type DecodeResult = { ok: true; msg: ElectionMessage } | { ok: false; reason: DropReason };
-
-// Counters are carried in JSON numbers, so anything above 2^53 would lose precision silently.
-const counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const nodeId = z.string().min(1).max(MAX_ID_LENGTH);
-const base = { from: nodeId, to: nodeId, term: counter };
-
-const messageSchema = z.discriminatedUnion('type', [
-  // `transfer` is optional so that nodes of the version before it and after it read each other's
-  // ordinary votes; the encoder writes it only when true.
-  z.strictObject({
-    type: z.literal('RequestVote'),
-    ...base,
-    preVote: z.boolean(),
-    transfer: z.boolean().optional(),
-  }),
-  z.strictObject({
-    type: z.literal('RequestVoteReply'),
-    ...base,
-    preVote: z.boolean(),
-    granted: z.boolean(),
-  }),
-  z.strictObject({ type: z.literal('AppendEntries'), ...base }),
-  z.strictObject({ type: z.literal('AppendEntriesReply'), ...base, success: z.boolean() }),
-  z.strictObject({ type: z.literal('TimeoutNow'), ...base }),
-]);
-
-const payloadSchema = z.strictObject({
-  cluster: nodeId,
-  boot: counter,
-  seq: counter.min(1),
-  ts: counter,
-  msg: messageSchema,
-});
-
-// Fails to compile if messages.ts and the schema drift apart in either direction.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const _schemaMatchesMessages: Same<z.infer<typeof messageSchema>, ElectionMessage> = true;
-void _schemaMatchesMessages;
 
 function mac(secret: string, version: number, payload: Uint8Array): Buffer {
   return createHmac('sha256', secret)
@@ -142,10 +103,8 @@ export class DatagramEncoder {
 
   constructor(opts: EncoderOptions) {
     requireNonEmpty('secret', opts.secret);
-    if (!nodeId.safeParse(opts.clusterId).success) {
-      throw new Error(`clusterId must be 1..${MAX_ID_LENGTH} characters`);
-    }
-    if (!counter.safeParse(opts.boot).success) throw new Error('boot must be a non-negative safe integer');
+    if (!isId(opts.clusterId)) throw new Error(`clusterId must be 1..${MAX_ID_LENGTH} characters`);
+    if (!isCounter(opts.boot)) throw new Error('boot must be a non-negative safe integer');
     this.secret = opts.secret;
     this.clusterId = opts.clusterId;
     this.boot = opts.boot;
@@ -155,8 +114,8 @@ export class DatagramEncoder {
   /** Throws if the message is not valid on the wire: better the sender learns it than the peer
    * silently drops it. */
   encode(msg: ElectionMessage): Buffer {
-    const checked = messageSchema.safeParse(wireFields(msg));
-    if (!checked.success) throw new Error(`invalid ElectionMessage: ${z.prettifyError(checked.error)}`);
+    const checked = checkMessage(wireFields(msg));
+    if (typeof checked === 'string') throw new Error(`invalid ElectionMessage: ${checked}`);
     const seq = this.seq + 1;
     if (seq > Number.MAX_SAFE_INTEGER) throw new Error('sequence number exhausted; restart with a new boot');
     const payload = {
@@ -164,7 +123,7 @@ export class DatagramEncoder {
       boot: this.boot,
       seq,
       ts: Math.floor(this.now()),
-      msg: checked.data,
+      msg: checked,
     };
     const frame = sealFrame(this.secret, Buffer.from(JSON.stringify(payload), 'utf8'));
     if (frame.length > MAX_DATAGRAM_BYTES) {
@@ -244,9 +203,9 @@ export class DatagramDecoder {
     if (!timingSafeEqual(bytes.subarray(MAC_OFFSET, HEADER_BYTES), expected)) return drop('bad-signature');
 
     // Only authenticated bytes reach the parsers.
-    const parsed = payloadSchema.safeParse(JSON.parse(utf8.decode(payload)));
-    if (!parsed.success) return drop('malformed');
-    const { cluster, boot, seq, ts, msg } = parsed.data;
+    const parsed = checkPayload(JSON.parse(utf8.decode(payload)));
+    if (typeof parsed === 'string') return drop('malformed');
+    const { cluster, boot, seq, ts, msg } = parsed;
 
     if (cluster !== this.clusterId) return drop('wrong-cluster');
     if (!this.knownPeers.has(msg.from) || msg.from === this.self) return drop('unknown-sender');

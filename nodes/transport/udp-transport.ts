@@ -10,7 +10,8 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import type { ElectionMessage, NodeId } from '../election/messages.js';
-import { DatagramDecoder, DatagramEncoder, DropCounters, MAX_ID_LENGTH } from './datagram-codec.js';
+import { DatagramDecoder, DatagramEncoder, DropCounters } from './datagram-codec.js';
+import { MAX_ID_LENGTH } from './datagram-payload.js';
 import { type Lookup, PeerAddresses } from './peer-addresses.js';
 
 export interface Peer {
