@@ -23,6 +23,8 @@ function cluster() {
   const clockReads = new Map<NodeId, number>();
   const events: Array<TimedElectionEvent & { node: NodeId }> = [];
   const services = new Map<NodeId, ElectionService>();
+  /** Every save and send, in the order they happened (all nodes). */
+  const journal: string[] = [];
   for (const id of IDS) {
     let hard: HardState = { term: 0, votedFor: null };
     clockReads.set(id, 0);
@@ -33,6 +35,7 @@ function cluster() {
       heartbeatIntervalMs: 50,
       transport: {
         send: (m) => {
+          journal.push(`${id} sends ${described(m)}`);
           if (down.has(id) || down.has(m.to)) return;
           setTimeout(() => {
             if (!down.has(m.to)) handlers.get(m.to)?.(m);
@@ -43,6 +46,7 @@ function cluster() {
       store: {
         load: () => hard,
         save: (s) => {
+          journal.push(`${id} stores term ${s.term}, vote ${s.votedFor}`);
           hard = s;
         },
       },
@@ -57,7 +61,15 @@ function cluster() {
     services.set(id, service);
   }
   const leaders = () => IDS.filter((id) => !down.has(id) && services.get(id)?.status().role === 'leader');
-  return { services, down, clockReads, events, leaders };
+  return { services, down, clockReads, events, leaders, journal };
+}
+
+function described(m: ElectionMessage): string {
+  if (m.type === 'RequestVote') return `${m.preVote ? 'PreVote' : 'RequestVote'} ${m.term} to ${m.to}`;
+  if (m.type === 'RequestVoteReply') {
+    return `${m.preVote ? 'PreVote' : 'RequestVote'}Reply ${m.term} ${m.granted ? 'granted' : 'refused'} to ${m.to}`;
+  }
+  return `${m.type} ${m.term} to ${m.to}`;
 }
 
 /** A started cluster once it has a leader (`old`, its service `leader`) and a follower `target`. */
@@ -133,6 +145,97 @@ describe('ElectionService', () => {
     const preVotes = c.events.filter((e) => e.kind === 'transition' && e.to === 'pre-candidate');
     assert.equal(preVotes.length, 1, '10 s of missed ticks fired one timeout');
     lone.stop();
+  });
+
+  it('a candidate asks for votes before it stores its term and vote; a voter answers only once its vote is stored', () => {
+    const c = cluster();
+    for (const s of c.services.values()) s.start();
+    advance(1_000);
+    const [leader] = c.leaders();
+    assert.ok(leader);
+    const term = c.services.get(leader)?.status().term as number;
+    const at = (line: string) => {
+      const i = c.journal.indexOf(line);
+      assert.ok(i >= 0, `${line} — not in:\n${c.journal.join('\n')}`);
+      return i;
+    };
+    const voter = IDS.find(
+      (id) =>
+        id !== leader && c.journal.includes(`${id} sends RequestVoteReply ${term} granted to ${leader}`),
+    );
+    assert.ok(voter, 'a vote granted to the winner');
+    // Raft thesis §3.8: a server persists its term and vote before it answers. A request promises
+    // nothing, so it goes first and the candidate's fsync overlaps the voters' work (etcd's raft
+    // sends MsgVote at once, MsgVoteResp only after its storage write).
+    assert.ok(
+      at(`${leader} sends RequestVote ${term} to ${voter}`) <
+        at(`${leader} stores term ${term}, vote ${leader}`),
+    );
+    assert.ok(
+      at(`${voter} stores term ${term}, vote ${leader}`) <
+        at(`${voter} sends RequestVoteReply ${term} granted to ${leader}`),
+    );
+    for (const s of c.services.values()) s.stop();
+  });
+
+  it('a candidate that cannot store its term and vote has asked for votes, but never counts them', () => {
+    const sent: ElectionMessage[] = [];
+    const fatal: Error[] = [];
+    let deliver: (m: ElectionMessage) => void = () => {};
+    const service = new ElectionService({
+      id: 'n1',
+      voters: IDS,
+      electionTimeoutMs: { min: 150, max: 300 },
+      heartbeatIntervalMs: 50,
+      transport: { send: (m) => sent.push(m), onMessage: (h) => (deliver = h) },
+      store: {
+        load: () => ({ term: 0, votedFor: null }),
+        save: () => {
+          throw new Error('disk full');
+        },
+      },
+      logger: pino({ level: 'silent' }),
+      onFatal: (e) => fatal.push(e),
+      now: () => Date.now(),
+    });
+    service.start();
+    advance(301);
+    const preVote = sent.find((m) => m.type === 'RequestVote' && m.preVote);
+    assert.ok(preVote, 'a pre-vote after the election timeout (it stores nothing)');
+    deliver({
+      type: 'RequestVoteReply',
+      from: 'n2',
+      to: 'n1',
+      term: preVote.term,
+      preVote: true,
+      granted: true,
+    });
+    const requests = () => sent.filter((m) => m.type === 'RequestVote' && !m.preVote);
+    const [request] = requests();
+    assert.ok(request, 'the vote requests went out before the save');
+    assert.deepEqual(
+      requests()
+        .map((m) => m.to)
+        .sort(),
+      ['n2', 'n3'],
+    );
+    assert.deepEqual(
+      fatal.map((e) => e.message),
+      ['disk full'],
+    );
+    // n2's vote would make a majority with n1's own — which was never stored.
+    deliver({
+      type: 'RequestVoteReply',
+      from: 'n2',
+      to: 'n1',
+      term: request.term,
+      preVote: false,
+      granted: true,
+    });
+    assert.notEqual(service.status().role, 'leader');
+    advance(1_000);
+    assert.equal(requests().length, 2, 'stopped: no second campaign');
+    service.stop();
   });
 
   it('transferLeadership resolves once the named follower leads, well within an election timeout', async () => {

@@ -2,12 +2,18 @@
  * The election at run time: the pure state machine wired to a real clock, real randomness, a
  * durable store and a transport. Everything here is plumbing; the rules live in raft-election.
  *
- * For every output: persist first (synchronously, fsync'd), then send, then report. If the
- * state cannot be persisted nothing is sent: a node that cannot remember its vote must not vote.
+ * For every output: persist (synchronously, fsync'd), send, report. Replies — a vote granted
+ * or refused, a leader acknowledged — go only once the term and vote they answer from are
+ * stored: a node that cannot remember its vote must not vote, and if the state cannot be
+ * persisted no reply is sent. Requests — a candidate's vote requests above all — promise
+ * nothing and go before the save, so that the voters' work overlaps the candidate's fsync, as
+ * etcd's raft sends MsgVote at once and holds only responses (msgsAfterAppend) until its storage
+ * write is durable. The candidate's own vote still counts only once stored: the save returns
+ * before any reply can be read (one thread), and a failed save stops the node first.
  */
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ElectionMessage, NodeId } from './messages.js';
+import { type ElectionMessage, isReply, type NodeId } from './messages.js';
 import {
   type ElectionEvent,
   type ElectionStatus,
@@ -231,7 +237,9 @@ export class ElectionService {
   private apply(input: () => Output): void {
     if (this.failed) return;
     const out = input();
+    const { transport } = this.options;
     if (out.hardState) {
+      for (const m of out.messages) if (!isReply(m)) transport.send(m);
       try {
         this.options.store.save(out.hardState);
       } catch (error) {
@@ -240,8 +248,10 @@ export class ElectionService {
         this.options.onFatal(error as Error);
         return;
       }
+      for (const m of out.messages) if (isReply(m)) transport.send(m);
+    } else {
+      for (const m of out.messages) transport.send(m);
     }
-    for (const m of out.messages) this.options.transport.send(m);
     const at = new Date();
     for (const e of out.events) {
       this.log(e);

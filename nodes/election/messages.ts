@@ -68,3 +68,12 @@ export const MESSAGE_TYPES = [
   'AppendEntriesReply',
   'TimeoutNow',
 ] as const;
+
+/**
+ * An answer to another node's message. It may promise what the stored term and vote must keep (a
+ * vote granted, a leader acknowledged), so it leaves only once they are stored; a request promises
+ * nothing and may leave before (see ElectionService).
+ */
+export function isReply(m: ElectionMessage): boolean {
+  return m.type === 'RequestVoteReply' || m.type === 'AppendEntriesReply';
+}

@@ -49,7 +49,7 @@ function main(): number {
   for (const f of s.failures.slice(0, 3)) console.log(describeFailure(f));
   console.log(
     `${s.runs} seeds (${from}..${from + count - 1}) in ${seconds} s: ${s.failures.length} failed; ` +
-      `${s.leaderTerms} leader terms, ${s.crashes} crashes, ${s.partitions} partitions, ` +
+      `${s.leaderTerms} leader terms, ${s.crashes} crashes (${s.crashesBeforeSave} before a save), ${s.partitions} partitions, ` +
       `${s.messagesSent} messages (${s.messagesDropped} dropped); slowest recovery ${s.slowestRecovery} ticks ` +
       `(bound ${LIVENESS_BOUND_TICKS})`,
   );

@@ -4,10 +4,12 @@
  * duplication, delay and reordering, full, partial and one-way partitions, crashes and restarts
  * from durable state) alternate with calm ones. Leadership transfers are requested at random
  * moments of the chaos, and as a drill at the end of most calm phases, where the target is now
- * and then crashed or cut off at once. Safety invariants are checked after every step; liveness
- * at the end of every calm phase and after every drill.
+ * and then crashed or cut off at once. A node sends its requests before it stores its term and
+ * vote, as the real adapter does, and in chaos now and then crashes between the two. Safety
+ * invariants are checked after every step; liveness at the end of every calm phase and after
+ * every drill.
  */
-import type { NodeId } from '../messages.js';
+import { isReply, type NodeId } from '../messages.js';
 import { type ElectionConfig, type HardState, type Output, RaftElection } from '../raft-election.js';
 import { InvariantChecker } from './invariants.js';
 import { Prng } from './prng.js';
@@ -40,6 +42,8 @@ export interface SimulationResult {
   /** Terms in which some node became leader. */
   readonly leaderTerms: number;
   readonly crashes: number;
+  /** Of those, crashes after sending vote requests and before storing the term and vote they ask in. */
+  readonly crashesBeforeSave: number;
   readonly partitions: number;
   readonly messages: { readonly sent: number; readonly delivered: number; readonly dropped: number };
   /** The longest time, in ticks, from the start of a calm phase to a stable leader. */
@@ -79,6 +83,9 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   const tail: string[] = [];
   let now = 0;
   let crashes = 0;
+  let crashesBeforeSave = 0;
+  /** While chaos runs, a node may crash between its requests and its save. */
+  let chaotic = false;
   let partitions = 0;
   let slowestRecovery = 0;
   const transfers = new TransferTracker(TIMING.electionTimeoutMin, (v) => checker.fail(v));
@@ -93,8 +100,19 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   };
 
   const apply = (id: NodeId, node: RaftElection, out: Output): void => {
-    // Persist before anything leaves the node, as the real adapter does.
-    if (out.hardState) durable.set(id, out.hardState);
+    // As the real adapter does (ElectionService): requests leave before the term and vote are
+    // stored, replies only after them.
+    if (out.hardState) {
+      const requests = out.messages.filter((m) => !isReply(m));
+      for (const m of requests) network.send(now, m);
+      if (chaotic && requests.length > 0 && rng.chance(0.05)) {
+        crashesBeforeSave++;
+        trace(`${id} asked for votes in term ${out.hardState.term} and crashes before storing it`);
+        crash(id);
+        return;
+      }
+      durable.set(id, out.hardState);
+    }
     for (const e of out.events) {
       if (e.kind === 'transition') trace(`${id} ${e.from}→${e.to} term=${e.term} (${e.reason})`);
       else if (e.kind === 'vote') {
@@ -109,7 +127,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
       }
     }
     transfers.observe(id, out.events, now);
-    for (const m of out.messages) network.send(now, m);
+    for (const m of out.messages) if (!out.hardState || isReply(m)) network.send(now, m);
     checker.observe(node.status(), `t=${now} seed=${options.seed}`);
   };
 
@@ -210,6 +228,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     trace(
       `chaos for ${length} ticks: loss=${faults.loss} dup=${faults.duplication} delay<=${faults.maxDelay} cuts=${network.describeCuts()}`,
     );
+    chaotic = true;
     for (let i = 0; i < length && now < totalTicks; i++) {
       if (rng.chance(0.004) && live.size > 0) crash(rng.pick([...live.keys()]));
       if (rng.chance(0.004) && live.size > 0) randomTransfer();
@@ -223,6 +242,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
       }
       step();
     }
+    chaotic = false;
   };
 
   const calm = (): void => {
@@ -317,6 +337,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     violations: checker.violations,
     leaderTerms: checker.leaders().size,
     crashes,
+    crashesBeforeSave,
     partitions,
     messages: { sent: network.sent, delivered: network.delivered, dropped: network.dropped },
     slowestRecovery,

@@ -15,6 +15,8 @@ test('1,000 seeded runs keep every safety invariant and elect a leader after eve
   assert.equal(s.failures.length, 0, s.failures.map(describeFailure).join('\n\n'));
   // The runs must actually have exercised the faults they claim to.
   assert.ok(s.crashes > 500, `only ${s.crashes} crashes`);
+  // Some between a candidate's vote requests and the save of the term and vote they ask in.
+  assert.ok(s.crashesBeforeSave > 100, `only ${s.crashesBeforeSave} crashes before a save`);
   assert.ok(s.partitions > 500, `only ${s.partitions} partitions`);
   assert.ok(s.messagesDropped > 10_000, `only ${s.messagesDropped} drops`);
   assert.ok(s.leaderTerms > 3000, `only ${s.leaderTerms} leader terms`);

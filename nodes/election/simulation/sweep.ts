@@ -7,6 +7,7 @@ export interface SweepSummary {
   readonly failures: readonly SimulationResult[];
   readonly leaderTerms: number;
   readonly crashes: number;
+  readonly crashesBeforeSave: number;
   readonly partitions: number;
   readonly messagesSent: number;
   readonly messagesDropped: number;
@@ -20,6 +21,7 @@ export function sweep(firstSeed: number, count: number, ticks?: number): SweepSu
   const failures: SimulationResult[] = [];
   let leaderTerms = 0;
   let crashes = 0;
+  let crashesBeforeSave = 0;
   let partitions = 0;
   let messagesSent = 0;
   let messagesDropped = 0;
@@ -32,6 +34,7 @@ export function sweep(firstSeed: number, count: number, ticks?: number): SweepSu
     if (r.violations.length > 0) failures.push(r);
     leaderTerms += r.leaderTerms;
     crashes += r.crashes;
+    crashesBeforeSave += r.crashesBeforeSave;
     partitions += r.partitions;
     messagesSent += r.messages.sent;
     messagesDropped += r.messages.dropped;
@@ -48,6 +51,7 @@ export function sweep(firstSeed: number, count: number, ticks?: number): SweepSu
     failures,
     leaderTerms,
     crashes,
+    crashesBeforeSave,
     partitions,
     messagesSent,
     messagesDropped,
