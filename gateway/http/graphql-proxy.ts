@@ -16,12 +16,12 @@ import { errorBody, internalErrorBody } from '../../api/error-response.js';
 import { ApiError } from '../../api/errors.js';
 import { responseMediaType } from '../../api/response-media-type.js';
 import { checkBearer, refusalOf } from '../../common/bearer-token.js';
+import type { HttpResponse } from '../../common/http-client.js';
 import { IDEMPOTENCY_KEY_HEADER, PREFLIGHTED } from '../../common/http-headers.js';
 import { MAX_JSON_BYTES } from '../../common/limits.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { asApiError } from '../ports/remote-graphql.js';
 import type { LeaderRouter } from '../routing/leader-router.js';
-import type { NodeResponse } from '../routing/node-http.js';
 import type { QueryRouter } from '../routing/query-router.js';
 
 /** Room for the multipart envelope around the largest file. */
@@ -86,7 +86,7 @@ export function graphqlProxy(options: {
     headers: Record<string, string>,
   ): Promise<void> => {
     try {
-      const answer: NodeResponse =
+      const answer: HttpResponse =
         kind === 'query'
           ? await options.queries.send(body, headers)
           : await options.leader.send(body, headers);

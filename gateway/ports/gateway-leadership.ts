@@ -7,10 +7,10 @@
  */
 import { ApiError } from '../../api/errors.js';
 import type { LeaderChangeDto, Leadership } from '../../api/ports.js';
+import { HttpUnreachableError } from '../../common/http-client.js';
 import { graphql } from '../../schema/generated/index.js';
 import type { KnownLeader, LeaderRegistry } from '../routing/leader-registry.js';
 import { type NodeTransport, plainTransport } from '../routing/node-batcher.js';
-import { NodeUnreachableError } from '../routing/node-http.js';
 import { runRemote } from './remote-graphql.js';
 
 /** A node answers a transfer within an election timeout plus the new leader's fence claim. */
@@ -43,8 +43,8 @@ export class GatewayLeadership implements Leadership {
         return await this.announced(change.term, change.leader.id);
       } catch (error) {
         const deposed = error instanceof ApiError && error.code === 'NOT_LEADER';
-        if (!(deposed || error instanceof NodeUnreachableError) || attempt >= MAX_ATTEMPTS) {
-          if (error instanceof NodeUnreachableError)
+        if (!(deposed || error instanceof HttpUnreachableError) || attempt >= MAX_ATTEMPTS) {
+          if (error instanceof HttpUnreachableError)
             throw ApiError.noLeader(`the leader is unreachable: ${error.message}`);
           throw error;
         }

@@ -4,12 +4,12 @@
  * The node's refusals come back as the same ApiErrors, so a client sees the node's codes.
  */
 import { ApiError, isApiError } from '../../api/errors.js';
+import type { HttpResponse } from '../../common/http-client.js';
 import type { TypedDocumentString } from '../../schema/generated/graphql.js';
-import type { NodeResponse } from '../routing/node-http.js';
 import { NoLeaderError, NoNodeError } from '../routing/routing-errors.js';
 
 export interface Router {
-  send(body: Buffer | string, headers: Record<string, string>): Promise<NodeResponse>;
+  send(body: Buffer | string, headers: Record<string, string>): Promise<HttpResponse>;
 }
 
 const DATE_KEYS = ['createdAt', 'updatedAt', 'scrapedAt', 'lastSeenAt', 'at'] as const;
@@ -42,7 +42,7 @@ export async function runRemote<T, V>(
   router: Router,
   request: { query: TypedDocumentString<T, V>; headers?: Record<string, string> } & VariablesFor<V>,
 ): Promise<Revived<T>> {
-  let res: NodeResponse;
+  let res: HttpResponse;
   try {
     res = await router.send(
       JSON.stringify({ query: String(request.query), variables: request.variables ?? {} }),
@@ -58,7 +58,7 @@ export async function runRemote<T, V>(
 }
 
 /** The `data` of a node's GraphQL answer, or its first error as an ApiError. */
-export function dataOf<T>(res: NodeResponse): T {
+export function dataOf<T>(res: HttpResponse): T {
   let body: { data?: unknown; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
   try {
     body = parseWithDates(res.body.toString('utf8')) as typeof body;

@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { pino } from 'pino';
+import { HttpUnreachableError } from '../../common/http-client.js';
 import { IDEMPOTENCY_KEY_HEADER } from '../../common/http-headers.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { LeaderRegistry } from './leader-registry.js';
 import { LeaderRouter } from './leader-router.js';
 import type { NodeTransport } from './node-batcher.js';
 import type { NodeDirectory } from './node-directory.js';
-import { NodeUnreachableError } from './node-http.js';
 
 const DEAD = 'http://dead';
 const NEXT = 'http://next';
@@ -46,7 +46,7 @@ test('a write outlives an election longer than its attempts, and goes to the win
         // The next leader is elected only after the dead one was looked at 15 times (over the
         // 12 attempts a write has); each look fails at once, as a refused connection does.
         if (++deadTries === 15) registry.accept({ id: 'n2', url: NEXT, term: 3 });
-        throw new NodeUnreachableError(url, 'ECONNREFUSED');
+        throw new HttpUnreachableError(url, 'ECONNREFUSED');
       }
       return { status: 200, contentType: 'application/json', body: Buffer.from('{"data":{}}') };
     },
@@ -63,7 +63,7 @@ test('with no leader other than a dead one, a write fails NO_LEADER once the lea
   registry.accept({ id: 'n1', url: DEAD, term: 1 });
   const transport: NodeTransport = {
     send: async (url) => {
-      throw new NodeUnreachableError(url, 'ECONNREFUSED');
+      throw new HttpUnreachableError(url, 'ECONNREFUSED');
     },
   };
   const started = Date.now();

@@ -11,13 +11,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { type HttpResponse, HttpUnreachableError } from '../../common/http-client.js';
 import { IDEMPOTENCY_KEY_HEADER } from '../../common/http-headers.js';
 import { tracingOn } from '../../common/tracing.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { KnownLeader, LeaderRegistry } from './leader-registry.js';
 import { type NodeTransport, plainTransport } from './node-batcher.js';
 import type { NodeDirectory } from './node-directory.js';
-import { type NodeResponse, NodeUnreachableError } from './node-http.js';
 import { NoLeaderError } from './routing-errors.js';
 import { routeSpan } from './traced-routing.js';
 
@@ -37,7 +37,7 @@ const MAX_ATTEMPTS = 12;
  */
 const DATABASE_RESEND_MS = 100;
 
-export interface RoutedResponse extends NodeResponse {
+export interface RoutedResponse extends HttpResponse {
   readonly leader: KnownLeader;
   readonly attempts: number;
 }
@@ -98,7 +98,7 @@ export class LeaderRouter {
     for (let attempt = 1; ; attempt++) {
       if (!leader) throw new NoLeaderError(leaderWaitMs);
       let failure: string;
-      let refused: NodeResponse | null = null;
+      let refused: HttpResponse | null = null;
       const sentAt = Date.now();
       // A newer leader announced while this attempt is in flight: the one it went to is deposed
       // and (paused, cut off) may not answer before its timeout. Its fence refuses the write now
@@ -119,7 +119,7 @@ export class LeaderRouter {
         failure = refusal === 'NOT_LEADER' ? 'not_leader' : 'database';
         refused = res;
       } catch (error) {
-        if (!(error instanceof NodeUnreachableError) || signal?.aborted) throw error;
+        if (!(error instanceof HttpUnreachableError) || signal?.aborted) throw error;
         if (deposed.signal.aborted) failure = 'deposed';
         else {
           this.options.directory.markUnhealthy(leader.url, error.reason);
@@ -171,7 +171,7 @@ export class LeaderRouter {
  * fence) and SERVICE_UNAVAILABLE (a database failover caught the write; safe to resend with its
  * key); null for any other answer, which goes to the client as it is.
  */
-function refusalOf(res: NodeResponse): 'NOT_LEADER' | 'SERVICE_UNAVAILABLE' | null {
+function refusalOf(res: HttpResponse): 'NOT_LEADER' | 'SERVICE_UNAVAILABLE' | null {
   // Most answers are neither: look for the codes in the bytes before parsing anything.
   if (!res.body.includes('"NOT_LEADER"') && !res.body.includes('"SERVICE_UNAVAILABLE"')) return null;
   try {

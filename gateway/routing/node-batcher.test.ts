@@ -17,9 +17,9 @@ import {
   decodeRequests,
   encodeResponses,
 } from '../../common/graphql-batch.js';
+import { HttpUnreachableError } from '../../common/http-client.js';
 import { SIGNATURE_HEADER } from '../../common/http-headers.js';
 import { NodeBatcher } from './node-batcher.js';
-import { NodeUnreachableError } from './node-http.js';
 
 const SECRET = 'batcher-test-secret-0123456789';
 
@@ -181,13 +181,13 @@ test('an aborted request is rejected at once; its batch-mates are answered', asy
     setImmediate(() => abort.abort());
     await assert.rejects(
       aborted,
-      (e: unknown) => e instanceof NodeUnreachableError && e.reason === 'ABORT_ERR',
+      (e: unknown) => e instanceof HttpUnreachableError && e.reason === 'ABORT_ERR',
     );
     assert.deepEqual(slow.seen, [], 'rejected before the node answered');
     assert.deepEqual(answerOf(await kept), { echo: { query: '{ q11 }' }, auth: null });
     assert.deepEqual(slow.seen, [{ path: BATCH_PATH, count: 2 }]);
     // Already aborted: never sent.
-    await assert.rejects(sendTo(slow, query(12), json, AbortSignal.abort()), NodeUnreachableError);
+    await assert.rejects(sendTo(slow, query(12), json, AbortSignal.abort()), HttpUnreachableError);
   } finally {
     await slow.close();
   }
@@ -199,6 +199,6 @@ test('a node that cannot be reached fails every request of the batch as unreacha
   const results = await Promise.allSettled([sendTo(gone, query(13)), sendTo(gone, query(14))]);
   for (const r of results) {
     assert.equal(r.status, 'rejected');
-    assert.ok((r as PromiseRejectedResult).reason instanceof NodeUnreachableError);
+    assert.ok((r as PromiseRejectedResult).reason instanceof HttpUnreachableError);
   }
 });

@@ -6,7 +6,7 @@
  * Uploads and anything with other headers always go alone.
  *
  * Each request keeps its own outcome: the batch's failure to arrive is every request's failure
- * (NodeUnreachableError, as a single POST would fail), an aborted request is rejected at once
+ * (HttpUnreachableError, as a single POST would fail), an aborted request is rejected at once
  * without waiting for its batch, and a node that does not take batches (an older version, a
  * different secret) gets the requests one by one and is not offered batches for a minute.
  */
@@ -21,10 +21,10 @@ import {
   encodeRequests,
   signBatch,
 } from '../../common/graphql-batch.js';
+import { type HttpResponse, HttpUnreachableError, httpRequest } from '../../common/http-client.js';
 import { SIGNATURE_HEADER } from '../../common/http-headers.js';
 import { MAX_BATCH, MAX_BATCH_BODY_BYTES } from '../../common/limits.js';
 import { tracingOn } from '../../common/tracing.js';
-import { type NodeResponse, NodeUnreachableError, send } from './node-http.js';
 import { nodeRequestSpan } from './traced-routing.js';
 
 export interface NodeTransport {
@@ -34,13 +34,19 @@ export interface NodeTransport {
     body: Buffer | string,
     headers: Record<string, string>,
     options: { readonly timeoutMs: number; readonly signal?: AbortSignal },
-  ): Promise<NodeResponse>;
+  ): Promise<HttpResponse>;
 }
 
 /** Every request on its own. */
 export const plainTransport: NodeTransport = {
   send: (nodeUrl, body, headers, { timeoutMs, signal }) =>
-    send(`${nodeUrl}/graphql`, { method: 'POST', headers, body, timeoutMs, ...(signal ? { signal } : {}) }),
+    httpRequest(`${nodeUrl}/graphql`, {
+      method: 'POST',
+      headers,
+      body,
+      timeoutMs,
+      ...(signal ? { signal } : {}),
+    }),
 };
 
 /** A node that refused a batch is sent requests one by one for this long. */
@@ -52,7 +58,7 @@ interface Pending {
   readonly timeoutMs: number;
   readonly signal: AbortSignal | undefined;
   settled: boolean;
-  readonly resolve: (res: NodeResponse) => void;
+  readonly resolve: (res: HttpResponse) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -75,7 +81,7 @@ export class NodeBatcher implements NodeTransport {
     body: Buffer | string,
     headers: Record<string, string>,
     options: { readonly timeoutMs: number; readonly signal?: AbortSignal },
-  ): Promise<NodeResponse> {
+  ): Promise<HttpResponse> {
     if (!tracingOn()) return this.enqueue(nodeUrl, body, headers, options);
     return nodeRequestSpan(nodeUrl, headers, (traced) => this.enqueue(nodeUrl, body, traced, options));
   }
@@ -85,9 +91,9 @@ export class NodeBatcher implements NodeTransport {
     body: Buffer | string,
     headers: Record<string, string>,
     options: { readonly timeoutMs: number; readonly signal?: AbortSignal },
-  ): Promise<NodeResponse> {
+  ): Promise<HttpResponse> {
     if (!batchable(headers)) return plainTransport.send(nodeUrl, body, headers, options);
-    if (options.signal?.aborted) return Promise.reject(new NodeUnreachableError(nodeUrl, 'ABORT_ERR'));
+    if (options.signal?.aborted) return Promise.reject(new HttpUnreachableError(nodeUrl, 'ABORT_ERR'));
     return new Promise((resolve, reject) => {
       const pending: Pending = {
         body: typeof body === 'string' ? Buffer.from(body) : body,
@@ -105,7 +111,7 @@ export class NodeBatcher implements NodeTransport {
         options.signal?.removeEventListener('abort', onAbort);
         finish();
       };
-      const onAbort = () => pending.reject(new NodeUnreachableError(nodeUrl, 'ABORT_ERR'));
+      const onAbort = () => pending.reject(new HttpUnreachableError(nodeUrl, 'ABORT_ERR'));
       options.signal?.addEventListener('abort', onAbort, { once: true });
       let queue = this.queues.get(nodeUrl);
       if (!queue) {
@@ -156,7 +162,7 @@ export class NodeBatcher implements NodeTransport {
         return { headers, body: p.body };
       }),
     );
-    send(`${nodeUrl}${BATCH_PATH}`, {
+    httpRequest(`${nodeUrl}${BATCH_PATH}`, {
       method: 'POST',
       headers: {
         'content-type': BATCH_CONTENT_TYPE,
@@ -180,7 +186,7 @@ export class NodeBatcher implements NodeTransport {
           answers = decodeResponses(res.body, batch.length);
         } catch (error) {
           const reason = error instanceof BatchFormatError ? error.message : String(error);
-          for (const p of batch) p.reject(new NodeUnreachableError(nodeUrl, reason));
+          for (const p of batch) p.reject(new HttpUnreachableError(nodeUrl, reason));
           return;
         }
         batch.forEach((p, i) => {

@@ -6,11 +6,11 @@
  * gateway that restarts finds the leader without waiting for the next election.
  */
 import type { Logger } from 'pino';
+import { getJson, HttpUnreachableError, httpRequest } from '../../common/http-client.js';
 import { type ElectionRole, HEALTHZ_PATH, parseNodeHealth } from '../../common/node-health.js';
 import type { DiscoverNodesQuery } from '../../schema/generated/graphql.js';
 import { graphql } from '../../schema/generated/index.js';
 import type { LeaderRegistry } from './leader-registry.js';
-import { getJson, NodeUnreachableError, send } from './node-http.js';
 
 export interface NodeState {
   readonly url: string;
@@ -123,9 +123,9 @@ export class NodeDirectory {
     const before = `${node.healthy}/${node.role}/${node.term}`;
     try {
       const { status, json } = await getJson(`${node.url}${HEALTHZ_PATH}`, timeoutMs);
-      if (status !== 200) throw new NodeUnreachableError(node.url, `${HEALTHZ_PATH} answered ${status}`);
+      if (status !== 200) throw new HttpUnreachableError(node.url, `${HEALTHZ_PATH} answered ${status}`);
       const parsed = parseNodeHealth(json);
-      if (!parsed.ok) throw new NodeUnreachableError(node.url, parsed.problem);
+      if (!parsed.ok) throw new HttpUnreachableError(node.url, parsed.problem);
       const h = parsed.health;
       Object.assign(node, {
         id: h.id,
@@ -157,7 +157,7 @@ export class NodeDirectory {
     const node = this.inTurn()[0];
     if (!node) return;
     try {
-      const res = await send(`${node.url}/graphql`, {
+      const res = await httpRequest(`${node.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: graphql(`query DiscoverNodes { cluster { nodes { url } } }`) }),

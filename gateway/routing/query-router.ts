@@ -6,10 +6,11 @@
  * would go on sending it its share until a request or a health check fails. A node that cannot
  * be reached is taken out of rotation and the next one is asked.
  */
+
+import { type HttpResponse, HttpUnreachableError } from '../../common/http-client.js';
 import { tracingOn } from '../../common/tracing.js';
 import { type NodeTransport, plainTransport } from './node-batcher.js';
 import type { NodeDirectory } from './node-directory.js';
-import { type NodeResponse, NodeUnreachableError } from './node-http.js';
 import { NoNodeError } from './routing-errors.js';
 import { routeSpan } from './traced-routing.js';
 
@@ -32,7 +33,7 @@ export class QueryRouter {
     },
   ) {}
 
-  send(body: Buffer | string, headers: Record<string, string>, signal?: AbortSignal): Promise<NodeResponse> {
+  send(body: Buffer | string, headers: Record<string, string>, signal?: AbortSignal): Promise<HttpResponse> {
     if (!tracingOn()) return this.route(body, headers, signal);
     return routeSpan('read', () => this.route(body, headers, signal));
   }
@@ -41,7 +42,7 @@ export class QueryRouter {
     body: Buffer | string,
     headers: Record<string, string>,
     signal?: AbortSignal,
-  ): Promise<NodeResponse> {
+  ): Promise<HttpResponse> {
     const { directory } = this.options;
     // Before the first health check, or when all look down, try every node anyway.
     const healthy = directory.inTurn();
@@ -69,7 +70,7 @@ export class QueryRouter {
           ...(signal ? { signal } : {}),
         });
       } catch (error) {
-        if (!(error instanceof NodeUnreachableError) || signal?.aborted) throw error;
+        if (!(error instanceof HttpUnreachableError) || signal?.aborted) throw error;
         directory.markUnhealthy(node.url, error.reason);
         problems.push(error.message);
       } finally {

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { ANNOUNCE_PATH, SIGNATURE_HEADER, signBody } from '../../common/announcement.js';
+import { httpRequest } from '../../common/http-client.js';
 
 export class GatewayAnnouncer {
   private generation = 0;
@@ -41,17 +42,17 @@ export class GatewayAnnouncer {
     for (let attempt = 1; current(); attempt++) {
       const body = JSON.stringify({ clusterId, nodeId, url: nodeUrl, term, at: new Date().toISOString() });
       try {
-        const res = await fetch(new URL(ANNOUNCE_PATH, gatewayUrl), {
+        const res = await httpRequest(new URL(ANNOUNCE_PATH, gatewayUrl).href, {
           method: 'POST',
           headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signBody(secret, body) },
           body,
-          signal: AbortSignal.timeout(2_000),
+          timeoutMs: 2_000,
         });
-        if (res.ok) {
+        if (res.status >= 200 && res.status < 300) {
           logger.info({ term, gateway: gatewayUrl, attempt }, 'leadership announced to the gateway');
           return 'acknowledged';
         }
-        const text = (await res.text()).slice(0, 200);
+        const text = res.body.toString('utf8').slice(0, 200);
         // A refusal for a lower term than the gateway knows is final: a newer leader exists.
         if (res.status === 409) {
           logger.warn(

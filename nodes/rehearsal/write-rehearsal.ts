@@ -26,6 +26,7 @@ import {
   encodeRequests,
   signBatch,
 } from '../../common/graphql-batch.js';
+import { httpRequest } from '../../common/http-client.js';
 import { IDEMPOTENCY_KEY_HEADER, REHEARSAL_HEADER, SIGNATURE_HEADER } from '../../common/http-headers.js';
 import { rehearsalMark } from '../../common/rehearsal-mark.js';
 import type { FenceAccess } from '../commands/fence-access.js';
@@ -151,28 +152,26 @@ export class WriteRehearsal {
     const body = encodeRequests(
       REHEARSED.map((request) => ({ headers: this.headers(), body: Buffer.from(JSON.stringify(request)) })),
     );
-    const res = await fetch(`${selfUrl}${BATCH_PATH}`, {
+    const res = await httpRequest(`${selfUrl}${BATCH_PATH}`, {
       method: 'POST',
       headers: { 'content-type': BATCH_CONTENT_TYPE, [SIGNATURE_HEADER]: signBatch(clusterSecret, body) },
-      body: new Uint8Array(body),
-      signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+      body,
+      timeoutMs: SEND_TIMEOUT_MS,
     });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    return decodeResponses(Buffer.from(await res.arrayBuffer()), REHEARSED.length).map((a) =>
-      a.body.toString('utf8'),
-    );
+    if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
+    return decodeResponses(res.body, REHEARSED.length).map((a) => a.body.toString('utf8'));
   }
 
   private async sendAlone(): Promise<string[]> {
     const answers: string[] = [];
     for (const request of REHEARSED) {
-      const res = await fetch(`${this.options.selfUrl}${GRAPHQL_PATH}`, {
+      const res = await httpRequest(`${this.options.selfUrl}${GRAPHQL_PATH}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...this.headers() },
         body: JSON.stringify(request),
-        signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+        timeoutMs: SEND_TIMEOUT_MS,
       });
-      answers.push(await res.text());
+      answers.push(res.body.toString('utf8'));
     }
     return answers;
   }

@@ -1,7 +1,11 @@
 /**
- * HTTP to the nodes over kept-alive connections (node:http: the gateway's hot path is a proxy, and
- * a pooled socket saves a handshake per request). A failure to get an answer — refused, reset,
- * timed out — is a NodeUnreachableError: the caller decides whether the request may be retried.
+ * HTTP over kept-alive connections, with node:http: the gateway's hot path is a proxy to the
+ * nodes, where a pooled socket saves a handshake per request; the nodes send their announcements
+ * and write rehearsals with it too. Not `fetch`: undici parses answers with llhttp compiled to
+ * WebAssembly, which V8 later recompiles in the background with its optimizing compiler — ≈ 140
+ * ms of CPU per process, measured (`perf record`) landing on an election a second or two after a
+ * node's start, where node:http's parser is native. A failure to get an answer — refused, reset,
+ * timed out — is an HttpUnreachableError: the caller decides whether the request may be retried.
  */
 import { Agent, request } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -17,7 +21,7 @@ interface Target {
   readonly auth?: string;
 }
 
-/** Parsed request targets: the nodes' URLs are few and asked again and again. */
+/** Parsed request targets: the URLs are few and asked again and again. */
 const targets = new Map<string, Target>();
 
 function targetOf(url: string): Target {
@@ -41,23 +45,23 @@ function targetOf(url: string): Target {
   return target;
 }
 
-export class NodeUnreachableError extends Error {
+export class HttpUnreachableError extends Error {
   constructor(
     readonly url: string,
     readonly reason: string,
   ) {
     super(`${url}: ${reason}`);
-    this.name = 'NodeUnreachableError';
+    this.name = 'HttpUnreachableError';
   }
 }
 
-export interface NodeResponse {
+export interface HttpResponse {
   readonly status: number;
   readonly contentType: string | undefined;
   readonly body: Buffer;
 }
 
-export function send(
+export function httpRequest(
   url: string,
   options: {
     method: 'GET' | 'POST';
@@ -66,7 +70,7 @@ export function send(
     timeoutMs: number;
     signal?: AbortSignal;
   },
-): Promise<NodeResponse> {
+): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const { https, hostname, port, path, auth } = targetOf(url);
     const req = (https ? httpsRequest : request)(
@@ -84,10 +88,10 @@ export function send(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (error) => reject(new NodeUnreachableError(url, error.message)));
+        res.on('error', (error) => reject(new HttpUnreachableError(url, error.message)));
         res.on('end', () => {
           if (!res.complete) {
-            reject(new NodeUnreachableError(url, 'the answer was cut off'));
+            reject(new HttpUnreachableError(url, 'the answer was cut off'));
             return;
           }
           resolve({
@@ -100,18 +104,18 @@ export function send(
     );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
     req.on('error', (error: NodeJS.ErrnoException) =>
-      reject(new NodeUnreachableError(url, error.code ?? error.message)),
+      reject(new HttpUnreachableError(url, error.code ?? error.message)),
     );
     req.end(options.body);
   });
 }
 
-/** GET a JSON document, or throw NodeUnreachableError. */
+/** GET a JSON document, or throw HttpUnreachableError. */
 export async function getJson(url: string, timeoutMs: number): Promise<{ status: number; json: unknown }> {
-  const res = await send(url, { method: 'GET', timeoutMs });
+  const res = await httpRequest(url, { method: 'GET', timeoutMs });
   try {
     return { status: res.status, json: JSON.parse(res.body.toString('utf8')) };
   } catch {
-    throw new NodeUnreachableError(url, `answered ${res.status} with a body that is not JSON`);
+    throw new HttpUnreachableError(url, `answered ${res.status} with a body that is not JSON`);
   }
 }
