@@ -22,6 +22,7 @@ import {
 import { type Client, createClient } from 'graphql-ws';
 import { pino } from 'pino';
 import WebSocket from 'ws';
+import { PREVIEW_OPERATION, previewBody } from '../common/document-preview.js';
 import {
   BATCH_CONTENT_TYPE,
   BATCH_PATH,
@@ -611,6 +612,30 @@ describe('queries', () => {
 describe('mutations and auth', () => {
   const CREATE =
     'mutation ($input: CreateTaskInput!, $key: String) { createTask(input: $input, idempotencyKey: $key) { id title description } }';
+
+  test('a document preview (an operation name the document lacks) is validated and runs nothing', async () => {
+    const before = calls.createTask?.length ?? 0;
+    const preview = async (query: string) => {
+      const res = await fetch(gqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth },
+        body: previewBody(query),
+      });
+      return { status: res.status, text: await res.text() };
+    };
+    const shown = await preview(CREATE);
+    assert.equal(shown.status, 400);
+    const error = (
+      JSON.parse(shown.text) as { errors: Array<{ message: string; extensions: { code: string } }> }
+    ).errors[0];
+    assert.equal(error?.message, `Unknown operation named "${PREVIEW_OPERATION}".`);
+    assert.equal(error?.extensions.code, 'OPERATION_RESOLUTION_FAILURE');
+    // An invalid document is refused as such (it is not kept either).
+    const invalid = await preview('mutation { createTask(input: { nope: 1 }) { id } }');
+    assert.equal(invalid.status, 400);
+    assert.match(invalid.text, /GRAPHQL_VALIDATION_FAILED/);
+    assert.equal(calls.createTask?.length ?? 0, before);
+  });
 
   test('without a token: UNAUTHENTICATED and the command is not called', async () => {
     const before = calls.createTask?.length ?? 0;

@@ -37,6 +37,8 @@ export const nodeHealthSchema = z.object({
   writable: z.boolean(),
   /** `standing` is false while the database has failed it for a while (it does not stand for leader). */
   database: z.object({ standing: z.boolean(), failingForMs: count }),
+  /** When the node's process started (ISO-8601): a reader tells a restarted node by it. Absent from nodes before 2026-12-03. */
+  startedAt: z.string().optional(),
   datagrams: z.object({
     received: count,
     sent: count,

@@ -13,6 +13,7 @@ const node = (url: string, healthy: boolean, problem: string | null = null): Nod
   writable: false,
   drops: {},
   database: null,
+  startedAt: null,
   problem,
 });
 const leader = { id: 'n1', url: 'http://n1:4001/', term: 3, at: new Date() };

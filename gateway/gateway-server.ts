@@ -23,6 +23,7 @@ import { LeaderRouter } from './routing/leader-router.js';
 import { NodeBatcher } from './routing/node-batcher.js';
 import { NodeDirectory } from './routing/node-directory.js';
 import { QueryRouter } from './routing/query-router.js';
+import { WriteDocuments } from './routing/write-documents.js';
 
 export type GatewayServerConfig = Pick<
   GatewayConfig,
@@ -54,6 +55,12 @@ export async function startGatewayServer(
   logger: Logger,
 ): Promise<GatewayServer> {
   const registry = new LeaderRegistry();
+  // The write documents the leader is sent, previewed to the followers (validated there, not run).
+  const documents = new WriteDocuments({
+    nodes: () => directory.all(),
+    logger,
+    onPreview: (outcome) => metrics.documentPreviews.inc({ outcome }),
+  });
   const directory = new NodeDirectory({
     seeds: config.nodeUrls,
     registry,
@@ -62,6 +69,7 @@ export async function startGatewayServer(
     onChange: (node) => {
       feeds.watchNodes();
       if (node.healthy) feeds.reconnectNow(node.url);
+      documents.nodeChanged(node);
     },
   });
   const metrics = createMetrics(registry, directory);
@@ -141,6 +149,7 @@ export async function startGatewayServer(
         graphqlProxy({
           queries: queryRouter,
           leader: leaderRouter,
+          documents,
           ownFields: processLocalRootFields(schema),
           apiToken: config.apiToken,
           maxUploadBytes: config.maxUploadBytes,

@@ -37,6 +37,12 @@ export function createMetrics(registry: LeaderRegistry, directory: NodeDirectory
       this.set(registry.current()?.term ?? 0);
     },
   });
+  const documentPreviews = new Counter({
+    name: 'ensemble_gateway_document_previews_total',
+    help: 'Write documents previewed to followers (validated there, not run), by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [register],
+  });
   const batches = new Counter({
     name: 'ensemble_gateway_batches_total',
     help: 'Batches sent to the nodes (requests for one node in the same turn, sent as one)',
@@ -98,6 +104,7 @@ export function createMetrics(registry: LeaderRegistry, directory: NodeDirectory
     requests,
     retries,
     failovers,
+    documentPreviews,
     batches,
     batchedRequests,
     queueMessages,

@@ -10,6 +10,9 @@ import type { FenceKeeper } from './leadership/fence-keeper.js';
 import type { PeerUrls } from './leadership/peer-urls.js';
 import type { UdpTransport } from './transport/udp-transport.js';
 
+/** This process's start, as its `/healthz` tells it. */
+const STARTED_AT = new Date(Date.now() - process.uptime() * 1000).toISOString();
+
 export function nodeHealth(parts: {
   readonly url: string;
   readonly election: ElectionService;
@@ -30,6 +33,7 @@ export function nodeHealth(parts: {
     votedFor: s.votedFor,
     writable: keeper.canWrite(),
     database: watch.health(),
+    startedAt: STARTED_AT,
     datagrams: {
       received: transport.received,
       sent: transport.sent,

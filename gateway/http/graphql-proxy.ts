@@ -23,6 +23,7 @@ import type { GatewayMetrics } from '../metrics.js';
 import { asApiError } from '../ports/remote-graphql.js';
 import type { LeaderRouter } from '../routing/leader-router.js';
 import type { QueryRouter } from '../routing/query-router.js';
+import type { WriteDocuments } from '../routing/write-documents.js';
 
 /** Room for the multipart envelope around the largest file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
@@ -38,6 +39,8 @@ const NODE_DEFAULT_ACCEPT: ReadonlySet<string> = new Set(['*/*', 'application/js
 export function graphqlProxy(options: {
   readonly queries: QueryRouter;
   readonly leader: LeaderRouter;
+  /** Told of each write document the leader answered, to preview it to the followers. */
+  readonly documents?: Pick<WriteDocuments, 'forwarded'>;
   /** Root fields the gateway answers itself (schema/graphql/process-local.ts): their operations take the slow path. */
   readonly ownFields: ReadonlySet<string>;
   readonly apiToken: string;
@@ -84,12 +87,18 @@ export function graphqlProxy(options: {
     kind: 'query' | 'mutation' | 'upload',
     body: Buffer | string,
     headers: Record<string, string>,
+    /** A JSON mutation's document, previewed to the followers once the leader has answered. */
+    query?: string,
   ): Promise<void> => {
     try {
-      const answer: HttpResponse =
-        kind === 'query'
-          ? await options.queries.send(body, headers)
-          : await options.leader.send(body, headers);
+      let answer: HttpResponse;
+      let leaderUrl: string | undefined;
+      if (kind === 'query') answer = await options.queries.send(body, headers);
+      else {
+        const routed = await options.leader.send(body, headers);
+        answer = routed;
+        leaderUrl = routed.leader.url;
+      }
       okCount[kind].inc();
       // The node's bytes as they are: no ETag hash, no charset lookup, no re-serialization.
       res.writeHead(answer.status, {
@@ -97,6 +106,7 @@ export function graphqlProxy(options: {
         'content-length': answer.body.length,
       });
       res.end(answer.body);
+      if (query !== undefined && leaderUrl !== undefined) options.documents?.forwarded(query, leaderUrl);
     } catch (error) {
       // The routers' refusals as the slow path gives them (NO_LEADER, SERVICE_UNAVAILABLE), with 503.
       const refusal = asApiError(error);
@@ -155,7 +165,14 @@ export function graphqlProxy(options: {
       return;
     }
     if (route === 'mutation' && refuseUnauthenticated(req, res)) return;
-    void forward(req, res, route, raw ?? JSON.stringify(body), passOn(req, 'application/json'));
+    void forward(
+      req,
+      res,
+      route,
+      raw ?? JSON.stringify(body),
+      passOn(req, 'application/json'),
+      route === 'mutation' ? (request?.query as string) : undefined,
+    );
   };
 
   /** body-parser on bytes already read (a replay of them), for whatever the lean reader declines. */

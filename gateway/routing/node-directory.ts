@@ -27,6 +27,8 @@ export interface NodeState {
   problem: string | null;
   /** Its database status as it last reported it (null before its first answer). */
   database: { standing: boolean; failingForMs: number } | null;
+  /** When its process started, as it last reported it (null before its first answer, or from an older node). */
+  startedAt: string | null;
 }
 
 const DISCOVER_EVERY = 10;
@@ -88,6 +90,7 @@ export class NodeDirectory {
       drops: {},
       problem: 'not checked yet',
       database: null,
+      startedAt: null,
     });
   }
 
@@ -120,7 +123,8 @@ export class NodeDirectory {
   }
 
   private async poll(node: NodeState, timeoutMs: number): Promise<void> {
-    const before = `${node.healthy}/${node.role}/${node.term}`;
+    const state = () => `${node.healthy}/${node.role}/${node.term}/${node.startedAt}`;
+    const before = state();
     try {
       const { status, json } = await getJson(`${node.url}${HEALTHZ_PATH}`, timeoutMs);
       if (status !== 200) throw new HttpUnreachableError(node.url, `${HEALTHZ_PATH} answered ${status}`);
@@ -137,6 +141,7 @@ export class NodeDirectory {
         drops: h.datagrams.dropped,
         problem: null,
         database: h.database,
+        startedAt: h.startedAt ?? null,
       });
       if (h.role === 'leader' && h.writable) {
         const result = this.options.registry.accept({ id: h.id, url: node.url, term: h.term });
@@ -149,7 +154,7 @@ export class NodeDirectory {
       node.writable = false;
       node.problem = (error as Error).message;
     }
-    if (before !== `${node.healthy}/${node.role}/${node.term}`) this.options.onChange?.(node);
+    if (before !== state()) this.options.onChange?.(node);
   }
 
   /** Learn nodes from the cluster's Node table (any healthy node can tell). */
