@@ -33,8 +33,15 @@ const answer = (to: Sent['to']) => async (body: Buffer | string, headers: Record
     status: 200,
     contentType: 'application/json; charset=utf-8',
     body: Buffer.from(JSON.stringify({ data: { from: to } })),
+    // The leader router also says which leader answered.
+    ...(to === 'leader'
+      ? { leader: { id: 'n1', url: LEADER_URL, term: 3, at: new Date() }, attempts: 1 }
+      : {}),
   };
 };
+const LEADER_URL = 'http://leader.test:4001';
+/** The write documents handed on for preview to the followers, with the leader that answered. */
+const previewed: Array<{ query: string; leaderUrl: string }> = [];
 
 let base = '';
 let close: () => Promise<void> = async () => {};
@@ -46,6 +53,7 @@ before(async () => {
     graphqlProxy({
       queries: { send: answer('query') } as unknown as QueryRouter,
       leader: { send: answer('leader') } as unknown as LeaderRouter,
+      documents: { forwarded: (query, leaderUrl) => previewed.push({ query, leaderUrl }) },
       ownFields: processLocalRootFields(await buildEnsembleSchema()),
       apiToken: TOKEN,
       maxUploadBytes: 1024,
@@ -115,9 +123,13 @@ test('a query is forwarded byte for byte and the answer relayed as it is', async
 
 test('a mutation goes to the leader with its token and idempotency key; without a token it is refused here', async () => {
   sent.length = 0;
-  const body = JSON.stringify({ query: 'mutation { createTask(input: { title: "x" }) { id } }' });
+  previewed.length = 0;
+  const query = 'mutation { createTask(input: { title: "x" }) { id } }';
+  const body = JSON.stringify({ query });
   const ok = await post(body, { authorization: `Bearer ${TOKEN}`, 'idempotency-key': 'k1' });
   assert.equal(ok.text, '{"data":{"from":"leader"}}');
+  // Once answered, its document is handed on for the followers' preview.
+  assert.deepEqual(previewed, [{ query, leaderUrl: LEADER_URL }]);
   assert.deepEqual(sent, [
     {
       to: 'leader',
@@ -129,10 +141,15 @@ test('a mutation goes to the leader with its token and idempotency key; without 
       },
     },
   ]);
+  // A query's never is.
+  await post(JSON.stringify({ query: '{ tasks { edges { cursor } } }' }));
+  assert.equal(previewed.length, 1);
   sent.length = 0;
+  previewed.length = 0;
   const refused = await post(body);
   assert.equal(JSON.parse(refused.text).errors[0].extensions.code, 'UNAUTHENTICATED');
   assert.equal(sent.length, 0);
+  assert.equal(previewed.length, 0);
 });
 
 test('the gateway’s own fields reach Apollo with the body parsed', async () => {
