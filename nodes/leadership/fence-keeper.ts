@@ -259,10 +259,12 @@ export class FenceKeeper implements FenceAccess {
         // feed) and sent writes, which queued behind the claim: they are answered first, and the
         // announcement (an HTTP request, ≈ 4 ms of this process's CPU and some of the gateway's)
         // follows, rather than running between the claim and their answers. With none in
-        // flight (a gateway that has not heard) it goes at once.
-        void this.drain(ANNOUNCE_AFTER_WRITES_MS).then(() =>
-          announcer?.announce(term, () => this.leads(term) && this.claimed === term),
-        );
+        // flight (a gateway that has not heard) it goes at once. A write leaves the fence before
+        // its answer is sent (GraphQL and Apollo finish it in the promise jobs that follow), so the
+        // announcement waits one more turn of the event loop, after those jobs.
+        void this.drain(ANNOUNCE_AFTER_WRITES_MS)
+          .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+          .then(() => announcer?.announce(term, () => this.leads(term) && this.claimed === term));
         return;
       } catch (error) {
         if (error instanceof NotLeaderError) {
