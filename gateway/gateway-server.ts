@@ -177,6 +177,7 @@ export async function startGatewayServer(
     commands,
     async stop() {
       await directory.stop();
+      await documents.stop();
       await feeds.stop();
       await server.close();
     },

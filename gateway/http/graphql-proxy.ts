@@ -106,7 +106,9 @@ export function graphqlProxy(options: {
         'content-length': answer.body.length,
       });
       res.end(answer.body);
-      if (query !== undefined && leaderUrl !== undefined) options.documents?.forwarded(query, leaderUrl);
+      // A document the leader validated and ran (200: GraphQL errors of the write's own included).
+      if (query !== undefined && leaderUrl !== undefined && answer.status === 200)
+        previewLater(query, leaderUrl);
     } catch (error) {
       // The routers' refusals as the slow path gives them (NO_LEADER, SERVICE_UNAVAILABLE), with 503.
       const refusal = asApiError(error);
@@ -122,6 +124,15 @@ export function graphqlProxy(options: {
         .set('retry-after', '1')
         .type(responseMediaType(req))
         .json(refusal instanceof ApiError ? errorBody(refusal) : internalErrorBody());
+    }
+  };
+
+  /** Hands a write's document on for preview: nothing there may reach the answered client. */
+  const previewLater = (query: string, leaderUrl: string): void => {
+    try {
+      options.documents?.forwarded(query, leaderUrl);
+    } catch (error) {
+      options.logger.warn({ err: error }, 'a write document was not handed on for preview');
     }
   };
 

@@ -2,10 +2,12 @@
  * The write documents the gateway forwards, previewed to every follower once per its process's
  * life (common/document-preview.ts: validated and cached there, never executed), so the node that
  * leads next finds the documents of the writes it will be sent already validated — the first
- * write after a failover no longer waits for it. A node is shown every known document when it
- * comes up, in a new process (its `startedAt`), or back after being unhealthy; a document is
- * shown to the followers the first time a write of it is answered. Previews go after the write's
- * answer, never before it, and a failed one is tried again at the next occasion.
+ * write after a failover no longer waits for it. A document is previewed once it has been
+ * answered by the leader twice (an application's documents repeat; one with its values written
+ * into it, new at every write, is never previewed), after the answer, never before it. A node is
+ * shown every kept document when it comes up, in a new process (its `startedAt`), or back after
+ * being unhealthy; a failed preview is tried again at the next occasion. One node's previews go
+ * one after the other.
  */
 import type { Logger } from 'pino';
 import { PREVIEW_OPERATION, previewBody } from '../../common/document-preview.js';
@@ -16,18 +18,24 @@ import type { NodeState } from './node-directory.js';
 const MAX_DOCUMENTS = 200;
 /** A preview is a parse and a validation: a node that takes longer is busy, and is shown later. */
 const PREVIEW_TIMEOUT_MS = 2_000;
+/** Forwards of a document before it is previewed. */
+const PREVIEW_AFTER = 2;
 
-interface Shown {
+interface NodePreviews {
   /** The node process these were shown to. */
   readonly startedAt: string | null;
-  readonly queries: Set<string>;
+  readonly shown: Set<string>;
+  /** The previews under way, one after the other. */
+  queue: Promise<void>;
 }
 
+const withoutSlash = (url: string) => url.replace(/\/$/, '');
+
 export class WriteDocuments {
-  /** Query texts, least recently forwarded first (a Set keeps insertion order). */
-  private readonly documents = new Set<string>();
-  /** Per node URL: what its current process has been shown. */
-  private readonly shown = new Map<string, Shown>();
+  /** Query texts and how often each was forwarded, least recently forwarded first. */
+  private readonly documents = new Map<string, number>();
+  private readonly nodes = new Map<string, NodePreviews>();
+  private stopped = false;
 
   constructor(
     private readonly options: {
@@ -39,51 +47,65 @@ export class WriteDocuments {
     },
   ) {}
 
-  /** How many documents are kept (for tests and the metrics). */
+  /** How many documents are kept (for tests). */
   get size(): number {
     return this.documents.size;
   }
 
+  /** The documents previewed to a node that comes up. */
+  private previewed(): string[] {
+    return [...this.documents].filter(([, n]) => n >= PREVIEW_AFTER).map(([q]) => q);
+  }
+
   /** A write of `query` was answered by the leader at `leaderUrl`: the other nodes see it too. */
   forwarded(query: string, leaderUrl: string): void {
-    if (this.documents.has(query)) {
-      // Still known: only nodes not shown it yet (a failed preview, a node that came back) need it.
-      this.documents.delete(query);
-      this.documents.add(query);
-    } else {
-      this.documents.add(query);
-      const max = this.options.maxDocuments ?? MAX_DOCUMENTS;
-      if (this.documents.size > max) this.documents.delete(this.documents.values().next().value as string);
+    // A document that names the preview's operation would have it run on the followers.
+    if (this.stopped || query.includes(PREVIEW_OPERATION)) return;
+    const count = (this.documents.get(query) ?? 0) + 1;
+    this.documents.delete(query);
+    this.documents.set(query, count);
+    const max = this.options.maxDocuments ?? MAX_DOCUMENTS;
+    if (this.documents.size > max) {
+      const oldest = this.documents.keys().next().value as string;
+      this.documents.delete(oldest);
+      for (const node of this.nodes.values()) node.shown.delete(oldest);
     }
+    if (count < PREVIEW_AFTER) return;
+    const leader = withoutSlash(leaderUrl);
     for (const node of this.options.nodes()) {
-      if (node.healthy && node.url !== leaderUrl && node.role !== 'leader') this.show(node, [query]);
+      if (node.healthy && withoutSlash(node.url) !== leader && node.role !== 'leader')
+        this.show(node, [query]);
     }
   }
 
   /** The directory saw `node` change: one healthy and not leading is shown what it lacks. */
   nodeChanged(node: NodeState): void {
-    if (node.healthy && node.role !== 'leader') this.show(node, [...this.documents]);
+    if (!this.stopped && node.healthy && node.role !== 'leader') this.show(node, this.previewed());
+  }
+
+  /** No more previews; resolves once those under way have ended. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.nodes.values()].map((n) => n.queue));
   }
 
   private show(node: NodeState, queries: readonly string[]): void {
-    let shown = this.shown.get(node.url);
-    if (shown === undefined || shown.startedAt !== node.startedAt) {
-      shown = { startedAt: node.startedAt, queries: new Set() };
-      this.shown.set(node.url, shown);
+    let previews = this.nodes.get(node.url);
+    if (previews === undefined || previews.startedAt !== node.startedAt) {
+      previews = { startedAt: node.startedAt, shown: new Set(), queue: previews?.queue ?? Promise.resolve() };
+      this.nodes.set(node.url, previews);
     }
-    const { queries: seen } = shown;
-    const missing = queries.filter((q) => !seen.has(q));
+    const { shown } = previews;
+    const missing = queries.filter((q) => !shown.has(q));
     if (missing.length === 0) return;
-    for (const q of missing) seen.add(q);
-    void this.send(node.url, missing, seen);
+    for (const q of missing) shown.add(q);
+    previews.queue = previews.queue.then(() => this.send(node.url, missing, shown));
   }
 
-  /**
-   * One preview after the other (a node that just came up is not sent a burst); one that fails
-   * is forgotten as shown, so the next occasion shows it again.
-   */
-  private async send(url: string, queries: readonly string[], seen: Set<string>): Promise<void> {
+  /** Previews one after the other; one that fails is forgotten as shown (the next occasion shows it). */
+  private async send(url: string, queries: readonly string[], shown: Set<string>): Promise<void> {
     for (const query of queries) {
+      if (this.stopped) return;
       let problem: string | null = null;
       try {
         const res = await httpRequest(`${url}/graphql`, {
@@ -101,7 +123,7 @@ export class WriteDocuments {
         problem = (error as Error).message;
       }
       if (problem !== null) {
-        seen.delete(query);
+        shown.delete(query);
         this.options.logger.debug({ node: url, problem }, 'document preview failed');
       }
       this.options.onPreview?.(problem === null ? 'shown' : 'failed');

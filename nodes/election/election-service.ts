@@ -239,7 +239,18 @@ export class ElectionService {
     const out = input();
     const { transport } = this.options;
     if (out.hardState) {
-      for (const m of out.messages) if (!isReply(m)) transport.send(m);
+      // A request that cannot be sent is a lost datagram, never a reason to skip the save.
+      for (const m of out.messages) {
+        if (isReply(m)) continue;
+        try {
+          transport.send(m);
+        } catch (error) {
+          this.options.logger.warn(
+            { err: error as Error, to: m.to, type: m.type },
+            'a vote request was not sent',
+          );
+        }
+      }
       try {
         this.options.store.save(out.hardState);
       } catch (error) {

@@ -94,7 +94,10 @@ export type ElectionEvent =
       readonly reason: string;
     };
 
-/** The result of one input. Persist `hardState` (when set) before sending `messages`. */
+/**
+ * The result of one input. Persist `hardState` (when set) before sending the replies among
+ * `messages`; requests may go before it (see ElectionService).
+ */
 export interface Output {
   readonly hardState: HardState | null;
   readonly messages: readonly ElectionMessage[];

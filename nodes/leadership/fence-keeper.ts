@@ -260,11 +260,14 @@ export class FenceKeeper implements FenceAccess {
         // announcement (an HTTP request, ≈ 4 ms of this process's CPU and some of the gateway's)
         // follows, rather than running between the claim and their answers. With none in
         // flight (a gateway that has not heard) it goes at once. A write leaves the fence before
-        // its answer is sent (GraphQL and Apollo finish it in the promise jobs that follow), so the
-        // announcement waits one more turn of the event loop, after those jobs.
+        // its answer is sent (GraphQL and Apollo finish it in the promise jobs that follow, as a
+        // rule), so the announcement waits one more turn of the event loop, after those jobs. A
+        // node that no longer leads this term by then announces nothing (announcing would cancel
+        // the announcement of a newer term).
+        const stillLeads = () => this.leads(term) && this.claimed === term;
         void this.drain(ANNOUNCE_AFTER_WRITES_MS)
           .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-          .then(() => announcer?.announce(term, () => this.leads(term) && this.claimed === term));
+          .then(() => (stillLeads() ? announcer?.announce(term, stillLeads) : undefined));
         return;
       } catch (error) {
         if (error instanceof NotLeaderError) {

@@ -61,7 +61,7 @@ function requireNonEmpty(name: string, value: string): void {
 }
 
 /** Copies only the fields of the wire format, so stray properties on the caller's object never leak
- * onto the wire (and never make the peer's strict schema reject the datagram). */
+ * onto the wire (and never make the peer's strict checks refuse the datagram). */
 function wireFields(msg: ElectionMessage): ElectionMessage {
   const { from, to, term } = msg;
   switch (msg.type) {
@@ -72,7 +72,7 @@ function wireFields(msg: ElectionMessage): ElectionMessage {
         to,
         term,
         preVote: msg.preVote,
-        // Absent when false; anything else goes on to the schema, which refuses what is no boolean.
+        // Absent when false; anything else goes on to the checks, which refuse what is no boolean.
         ...(msg.transfer === undefined || msg.transfer === false ? {} : { transfer: msg.transfer }),
       };
     case 'RequestVoteReply':

@@ -26,14 +26,25 @@ export interface DatagramPayload {
 }
 
 type MessageType = ElectionMessage['type'];
+type MessageOf<T extends MessageType> = Extract<ElectionMessage, { type: T }>;
+
+/**
+ * The field names of message type T, every one of them and no other: a list that misses a field
+ * of messages.ts, or names one it lacks, does not compile (so the two cannot drift apart).
+ */
+function fieldsOf<T extends MessageType>() {
+  return <const K extends readonly (keyof MessageOf<T>)[]>(
+    ...keys: [Exclude<keyof MessageOf<T>, K[number]>] extends [never] ? K : never
+  ): ReadonlySet<string> => new Set(keys as readonly PropertyKey[] as readonly string[]);
+}
 
 /** The fields each kind of message has (every one required but RequestVote's `transfer`). */
 const FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map<MessageType, ReadonlySet<string>>([
-  ['RequestVote', new Set(['type', 'from', 'to', 'term', 'preVote', 'transfer'])],
-  ['RequestVoteReply', new Set(['type', 'from', 'to', 'term', 'preVote', 'granted'])],
-  ['AppendEntries', new Set(['type', 'from', 'to', 'term'])],
-  ['AppendEntriesReply', new Set(['type', 'from', 'to', 'term', 'success'])],
-  ['TimeoutNow', new Set(['type', 'from', 'to', 'term'])],
+  ['RequestVote', fieldsOf<'RequestVote'>()('type', 'from', 'to', 'term', 'preVote', 'transfer')],
+  ['RequestVoteReply', fieldsOf<'RequestVoteReply'>()('type', 'from', 'to', 'term', 'preVote', 'granted')],
+  ['AppendEntries', fieldsOf<'AppendEntries'>()('type', 'from', 'to', 'term')],
+  ['AppendEntriesReply', fieldsOf<'AppendEntriesReply'>()('type', 'from', 'to', 'term', 'success')],
+  ['TimeoutNow', fieldsOf<'TimeoutNow'>()('type', 'from', 'to', 'term')],
 ]);
 const ENVELOPE: ReadonlySet<string> = new Set(['cluster', 'boot', 'seq', 'ts', 'msg']);
 
