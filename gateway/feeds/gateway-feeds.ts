@@ -74,9 +74,15 @@ export class GatewayFeeds implements Feeds {
         for await (const event of feed) {
           if (event.at > lastAt) lastAt = event.at;
           this.transitions.add(event); // a replayed one seen before is dropped here
-          // Only a fresh win routes writes: an old one replayed from the node's memory could
-          // briefly point an empty registry at a leader long deposed.
-          if (event.to === 'LEADER' && event.at >= this.startedAt) this.leaderElected(event, node.url);
+          // Only a fresh win or campaign routes writes: an old one replayed from the node's memory
+          // could briefly point an empty registry at a leader long deposed.
+          if (event.at < this.startedAt) continue;
+          if (event.to === 'LEADER') this.leaderElected(event, node.url);
+          // A campaign (pre-vote or vote) may take a write whose leader failed (LeaderRouter).
+          this.registry.campaign(
+            { id: event.nodeId, url: node.url, term: event.term },
+            event.to === 'CANDIDATE',
+          );
         }
       })();
       this.stops.push(async () => {

@@ -3,7 +3,9 @@
  * highest term. Announcements arrive signed (see http/announce-route.ts); a lower term than the
  * one known is refused, because Raft never goes back in terms and a delayed announcement from a
  * deposed leader must not pull writes back to it. Writers waiting for "a leader newer than the
- * one that just failed me" await `newerThan`.
+ * one that just failed me" await `newerThan`. The registry also knows which nodes campaign for
+ * leadership right now (their transitions): a write whose leader failed may go to one of them
+ * rather than wait for the election's outcome (see LeaderRouter).
  */
 import { EventEmitter, once } from 'node:events';
 
@@ -15,12 +17,23 @@ export interface KnownLeader {
   readonly at: Date;
 }
 
+/** A node campaigning for leadership (pre-vote or vote), as its transition told. */
+export interface Campaign {
+  readonly id: string;
+  readonly url: string;
+  /** The term of its transition: a pre-vote's is the term it is in, a vote's the one it asks for. */
+  readonly term: number;
+  readonly campaign: true;
+}
+
 export type AcceptResult =
   | { readonly kind: 'accepted'; readonly leader: KnownLeader; readonly changed: boolean }
   | { readonly kind: 'refused'; readonly reason: string; readonly known: KnownLeader };
 
 export class LeaderRegistry {
   private leader: KnownLeader | null = null;
+  /** Per node id, its campaign under way. */
+  private readonly campaigns = new Map<string, Campaign>();
   private readonly emitter = new EventEmitter();
 
   constructor() {
@@ -45,8 +58,26 @@ export class LeaderRegistry {
     const changed = !known || known.term !== candidate.term || known.url !== candidate.url;
     const leader: KnownLeader = changed ? { ...candidate, at: now } : known;
     this.leader = leader;
-    if (changed) this.emitter.emit('leader', leader);
+    // A campaign of an earlier term is over (its node follows this leader, or soon will).
+    for (const [id, c] of this.campaigns)
+      if (c.term < leader.term || id === leader.id) this.campaigns.delete(id);
+    if (changed) {
+      this.emitter.emit('leader', leader);
+      this.emitter.emit('change');
+    }
     return { kind: 'accepted', leader, changed };
+  }
+
+  /** A node's transition into a campaign (`campaigning`) or out of it. */
+  campaign(node: { id: string; url: string; term: number }, campaigning: boolean): void {
+    if (!campaigning) {
+      this.campaigns.delete(node.id);
+      return;
+    }
+    // A campaign for a term already led is over before it starts.
+    if (this.leader && node.term < this.leader.term) return;
+    this.campaigns.set(node.id, { ...node, campaign: true });
+    this.emitter.emit('change');
   }
 
   /** Each new leader, as it is accepted. Returns the unsubscribe function. */
@@ -57,29 +88,60 @@ export class LeaderRegistry {
 
   /**
    * A leader other than `failed` (a higher term, or the same term at another URL), or null when
-   * none arrives before `deadline` (epoch ms) or `signal` aborts.
+   * none arrives before `deadline` (epoch ms) or `signal` aborts. With `campaigns`, a node
+   * campaigning in `failed`'s term or a later one (not `failed`'s node, and none in `tried`, by
+   * `campaignKey`) will do too, until such a leader is known.
    */
   async newerThan(
     failed: KnownLeader | null,
     deadline: number,
     signal?: AbortSignal,
-  ): Promise<KnownLeader | null> {
+  ): Promise<KnownLeader | null>;
+  async newerThan(
+    failed: KnownLeader | null,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    campaigns: { readonly tried: ReadonlySet<string> },
+  ): Promise<KnownLeader | Campaign | null>;
+  async newerThan(
+    failed: KnownLeader | null,
+    deadline: number,
+    signal?: AbortSignal,
+    campaigns?: { readonly tried: ReadonlySet<string> },
+  ): Promise<KnownLeader | Campaign | null> {
     const isNewer = (l: KnownLeader | null): l is KnownLeader =>
       l !== null &&
       (failed === null || l.term > failed.term || (l.term === failed.term && l.url !== failed.url));
-    if (isNewer(this.leader)) return this.leader;
+    const pick = (): KnownLeader | Campaign | null => {
+      if (isNewer(this.leader)) return this.leader;
+      if (!campaigns || failed === null) return null;
+      let best: Campaign | null = null;
+      for (const c of this.campaigns.values()) {
+        if (c.id === failed.id || c.term < failed.term || campaigns.tried.has(campaignKey(c))) continue;
+        if (best === null || c.term > best.term) best = c;
+      }
+      return best;
+    };
+    const now = pick();
+    if (now) return now;
     const wait = deadline - Date.now();
     if (wait <= 0) return null;
     const timeout = AbortSignal.timeout(wait);
     const both = signal ? AbortSignal.any([timeout, signal]) : timeout;
     try {
       for (;;) {
-        const [leader] = (await once(this.emitter, 'leader', { signal: both })) as [KnownLeader];
-        if (isNewer(leader)) return leader;
+        await once(this.emitter, 'change', { signal: both });
+        const found = pick();
+        if (found) return found;
       }
     } catch (error) {
       if ((error as Error).name === 'AbortError') return null;
       throw error;
     }
   }
+}
+
+/** What tells two campaigns apart: a node's pre-vote and its vote are two, as are two terms. */
+export function campaignKey(c: Campaign): string {
+  return `${c.id}@${c.term}`;
 }

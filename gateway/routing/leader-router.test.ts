@@ -134,3 +134,133 @@ test('a database that stays without a primary past the leader wait: the client g
   // not in a tight loop.
   assert.ok(sends >= 3 && sends <= 6, `${sends} sends`);
 });
+
+const CAMPAIGNER = 'http://campaigner';
+const OTHER = 'http://other';
+const ok = { status: 200, contentType: 'application/json', body: Buffer.from('{"data":{"ok":true}}') };
+const notLeader = {
+  status: 200,
+  contentType: 'application/json',
+  body: Buffer.from(
+    JSON.stringify({
+      data: null,
+      errors: [{ message: 'not the leader', extensions: { code: 'NOT_LEADER' } }],
+    }),
+  ),
+};
+
+test('a write whose leader died goes to a node the moment it campaigns, and its win does not cut the write off', async () => {
+  const registry = new LeaderRegistry();
+  registry.accept({ id: 'n1', url: DEAD, term: 4 });
+  const sent: string[] = [];
+  const transport: NodeTransport = {
+    async send(url, _body, headers) {
+      sent.push(`${url} ${headers[IDEMPOTENCY_KEY_HEADER]}`);
+      if (url === DEAD) {
+        // n2's pre-vote starts while the write waits to look at the dead leader again.
+        setTimeout(() => registry.campaign({ id: 'n2', url: CAMPAIGNER, term: 4 }, true), 10);
+        throw new HttpUnreachableError(url, 'ECONNREFUSED');
+      }
+      // The campaigner holds the write through its election, wins, and answers.
+      registry.campaign({ id: 'n2', url: CAMPAIGNER, term: 5 }, true);
+      registry.accept({ id: 'n2', url: CAMPAIGNER, term: 5 });
+      return ok;
+    },
+  };
+  const res = await router(registry, transport, 10_000).send('{}', { [IDEMPOTENCY_KEY_HEADER]: 'k-3' });
+  assert.deepEqual(sent, [`${DEAD} k-3`, `${CAMPAIGNER} k-3`]);
+  assert.equal(res.attempts, 2);
+  assert.deepEqual({ id: res.leader.id, term: res.leader.term }, { id: 'n2', term: 5 });
+});
+
+test('a campaign that lost the write to another node sends it to the winner, with its key', async () => {
+  const registry = new LeaderRegistry();
+  registry.accept({ id: 'n1', url: DEAD, term: 4 });
+  registry.campaign({ id: 'n2', url: CAMPAIGNER, term: 5 }, true);
+  const sent: string[] = [];
+  const transport: NodeTransport = {
+    async send(url, _body, headers) {
+      sent.push(`${url} ${headers[IDEMPOTENCY_KEY_HEADER]}`);
+      if (url === DEAD) throw new HttpUnreachableError(url, 'ECONNREFUSED');
+      if (url === CAMPAIGNER) {
+        registry.campaign({ id: 'n2', url: CAMPAIGNER, term: 5 }, false);
+        setTimeout(() => registry.accept({ id: 'n3', url: OTHER, term: 5 }), 10);
+        return notLeader;
+      }
+      return ok;
+    },
+  };
+  const res = await router(registry, transport, 10_000).send('{}', { [IDEMPOTENCY_KEY_HEADER]: 'k-4' });
+  assert.equal(res.leader.url, OTHER);
+  assert.deepEqual(sent.slice(0, 2), [`${DEAD} k-4`, `${CAMPAIGNER} k-4`]);
+  assert.equal(sent.at(-1), `${OTHER} k-4`);
+  assert.equal(sent.filter((s) => s.startsWith(CAMPAIGNER)).length, 1, 'a lost campaign is tried once');
+});
+
+test('a write held by a campaign is sent on at once when another node wins', async () => {
+  const registry = new LeaderRegistry();
+  registry.accept({ id: 'n1', url: DEAD, term: 4 });
+  registry.campaign({ id: 'n2', url: CAMPAIGNER, term: 4 }, true);
+  const sent: string[] = [];
+  const transport: NodeTransport = {
+    send: (url, _body, _headers, options) => {
+      sent.push(url);
+      if (url === DEAD) return Promise.reject(new HttpUnreachableError(url, 'ECONNREFUSED'));
+      if (url === OTHER) return Promise.resolve(ok);
+      // The campaigner holds it (as a node does until its campaign ends) — past the node timeout
+      // were it not for the winner's announcement.
+      setTimeout(() => registry.accept({ id: 'n3', url: OTHER, term: 5 }), 10);
+      return new Promise((_resolve, reject) =>
+        options.signal?.addEventListener('abort', () => reject(new HttpUnreachableError(url, 'aborted'))),
+      );
+    },
+  };
+  const res = await router(registry, transport, 10_000).send('{}', {});
+  assert.equal(res.leader.url, OTHER);
+  assert.deepEqual(sent, [DEAD, CAMPAIGNER, OTHER]);
+});
+
+test('campaigns take no write from a leader that answers, nor from its own node, nor of an earlier term', async () => {
+  const registry = new LeaderRegistry();
+  registry.accept({ id: 'n1', url: NEXT, term: 4 });
+  registry.campaign({ id: 'n2', url: CAMPAIGNER, term: 3 }, true); // refused: term 4 is led
+  const sent: string[] = [];
+  let fail = true;
+  const transport: NodeTransport = {
+    async send(url) {
+      sent.push(url);
+      if (url === NEXT && fail) {
+        fail = false;
+        // The leader blips; meanwhile its own node and a stale campaign are all there is.
+        registry.campaign({ id: 'n1', url: NEXT, term: 4 }, true);
+        throw new HttpUnreachableError(url, 'ECONNRESET');
+      }
+      return ok;
+    },
+  };
+  const res = await router(registry, transport, 10_000).send('{}', {});
+  assert.equal(res.leader.url, NEXT);
+  assert.deepEqual(sent, [NEXT, NEXT]);
+});
+
+test('a campaign that cannot win (its leader is alive) sends the write back to that leader, not to NO_LEADER', async () => {
+  const registry = new LeaderRegistry();
+  registry.accept({ id: 'n1', url: NEXT, term: 4 });
+  const sent: string[] = [];
+  const transport: NodeTransport = {
+    async send(url) {
+      sent.push(url);
+      if (url === NEXT && sent.length === 1) {
+        // A blip, while a cut-off n2 asks for pre-votes it will not get.
+        registry.campaign({ id: 'n2', url: CAMPAIGNER, term: 4 }, true);
+        throw new HttpUnreachableError(url, 'ECONNRESET');
+      }
+      if (url === CAMPAIGNER) return notLeader;
+      return ok;
+    },
+  };
+  // A leader wait far longer than the test's timeout: NOT_LEADER must not mean "wait for a newer one".
+  const res = await router(registry, transport, 60_000).send('{}', {});
+  assert.equal(res.leader.url, NEXT);
+  assert.deepEqual(sent, [NEXT, CAMPAIGNER, NEXT]);
+});

@@ -15,7 +15,7 @@ import { type HttpResponse, HttpUnreachableError } from '../../common/http-clien
 import { IDEMPOTENCY_KEY_HEADER } from '../../common/http-headers.js';
 import { tracingOn } from '../../common/tracing.js';
 import type { GatewayMetrics } from '../metrics.js';
-import type { KnownLeader, LeaderRegistry } from './leader-registry.js';
+import { type Campaign, campaignKey, type KnownLeader, type LeaderRegistry } from './leader-registry.js';
 import { type NodeTransport, plainTransport } from './node-batcher.js';
 import type { NodeDirectory } from './node-directory.js';
 import { NoLeaderError } from './routing-errors.js';
@@ -90,39 +90,50 @@ export class LeaderRouter {
   ): Promise<RoutedResponse> {
     const { registry, leaderWaitMs, metrics } = this.options;
     const keyed = LeaderRouter.withKey(headers);
-    let leader = registry.current() ?? (await registry.newerThan(null, Date.now() + leaderWaitMs, signal));
+    let target: KnownLeader | Campaign | null =
+      registry.current() ?? (await registry.newerThan(null, Date.now() + leaderWaitMs, signal));
+    /** The last leader the write went to: what a newer leader is newer than. */
+    let leader: KnownLeader | null = target;
+    /** Campaigns the write already went to (campaignKey): each is tried once. */
+    const tried = new Set<string>();
     let waitingSince = Date.now();
     let sent = 0;
     /** Database refusals resent so far: the first goes at once, the next ones DATABASE_RESEND_MS apart. */
     let databaseResends = 0;
     for (let attempt = 1; ; attempt++) {
-      if (!leader) throw new NoLeaderError(leaderWaitMs);
+      if (!target) throw new NoLeaderError(leaderWaitMs);
       let failure: string;
       let refused: HttpResponse | null = null;
       const sentAt = Date.now();
+      const to: KnownLeader | Campaign = target;
+      const campaign = isCampaign(to);
+      if (campaign) {
+        tried.add(campaignKey(to));
+        this.options.logger.debug({ node: to.id, term: to.term }, 'write sent to a node campaigning');
+      }
       // A newer leader announced while this attempt is in flight: the one it went to is deposed
       // and (paused, cut off) may not answer before its timeout. Its fence refuses the write now
       // (an announcement follows the new leader's fence claim), and a write it stored before is
-      // answered from the idempotency key: send it to the new leader at once.
+      // answered from the idempotency key: send it to the new leader at once. A campaigning node
+      // holds the write until its campaign ends: only another node's win makes it moot.
       const deposed = new AbortController();
-      const target = leader;
       const stopWatching = registry.onChange((next) => {
-        if (next.term > target.term) deposed.abort();
+        if (campaign ? next.id !== to.id : next.term > to.term) deposed.abort();
       });
       try {
-        const res = await (this.options.transport ?? plainTransport).send(leader.url, body, keyed, {
+        const res = await (this.options.transport ?? plainTransport).send(to.url, body, keyed, {
           timeoutMs: this.options.nodeTimeoutMs,
           signal: signal ? AbortSignal.any([signal, deposed.signal]) : deposed.signal,
         });
         const refusal = refusalOf(res);
-        if (refusal === null) return { ...res, leader, attempts: attempt };
+        if (refusal === null) return { ...res, leader: this.answeredBy(to), attempts: attempt };
         failure = refusal === 'NOT_LEADER' ? 'not_leader' : 'database';
         refused = res;
       } catch (error) {
         if (!(error instanceof HttpUnreachableError) || signal?.aborted) throw error;
         if (deposed.signal.aborted) failure = 'deposed';
         else {
-          this.options.directory.markUnhealthy(leader.url, error.reason);
+          this.options.directory.markUnhealthy(to.url, error.reason);
           failure = 'unreachable';
         }
       } finally {
@@ -135,35 +146,55 @@ export class LeaderRouter {
       if (failure === 'not_leader' || failure === 'deposed') sent++;
       if (sent >= MAX_ATTEMPTS) throw new NoLeaderError(Date.now() - waitingSince);
       metrics.retries.inc({ reason: failure });
-      this.options.logger.debug({ leader: leader.id, term: leader.term, failure, attempt }, 'write retried');
-      const failed: KnownLeader = leader;
+      this.options.logger.debug({ node: to.id, term: to.term, failure, attempt }, 'write retried');
+      const failed: KnownLeader | null = isCampaign(to) ? leader : to;
       const deadline = waitingSince + leaderWaitMs;
-      // Unreachable: the leader may come back (a blip) or be replaced; look again shortly.
+      // A leader that failed the write (but for its database) may be gone: its successor's
+      // campaign can hold the write meanwhile, so that the write is there when the election ends.
+      const campaigns = { tried };
+      // Unreachable: the leader may come back (a blip) or be replaced; look again shortly. So
+      // after a campaign that did not take the write (lost, say, to a leader still alive).
       // Database: the same leader again once its node held the write (or a newer leader).
-      // NOT_LEADER or deposed: it has certainly lost the lead; only a newer announcement helps.
-      const next =
-        failure === 'unreachable' || failure === 'database'
-          ? ((await registry.newerThan(
-              failed,
-              Math.min(
-                deadline,
-                failure === 'database'
-                  ? databaseResends++ === 0
-                    ? Date.now()
-                    : sentAt + DATABASE_RESEND_MS
-                  : Date.now() + RECHECK_MS,
-              ),
-              signal,
-            )) ?? (Date.now() < deadline ? registry.current() : null))
-          : await registry.newerThan(failed, deadline, signal);
+      // NOT_LEADER or deposed: it has certainly lost the lead; only a newer leader helps.
+      let next: KnownLeader | Campaign | null;
+      if (failure === 'database') {
+        const soon = databaseResends++ === 0 ? Date.now() : sentAt + DATABASE_RESEND_MS;
+        next =
+          (await registry.newerThan(failed, Math.min(deadline, soon), signal)) ??
+          (Date.now() < deadline ? registry.current() : null);
+      } else if (failure === 'unreachable' || campaign) {
+        next =
+          (await registry.newerThan(
+            failed,
+            Math.min(deadline, Date.now() + RECHECK_MS),
+            signal,
+            campaigns,
+          )) ?? (Date.now() < deadline ? registry.current() : null);
+      } else {
+        next = await registry.newerThan(failed, deadline, signal, campaigns);
+      }
       // Out of time on a database that did not come back: the client gets the node's own answer
       // (SERVICE_UNAVAILABLE, retry with the same key), not NO_LEADER.
       if (!next && refused && failure === 'database')
-        return { ...refused, leader: failed, attempts: attempt };
-      if (next && next !== failed) waitingSince = Date.now();
-      leader = next;
+        return { ...refused, leader: this.answeredBy(to), attempts: attempt };
+      if (next && !isCampaign(next)) {
+        if (next !== leader) waitingSince = Date.now();
+        leader = next;
+      }
+      target = next;
     }
   }
+
+  /** The leader a write's answer came from: a campaign's node once it leads (or as it was). */
+  private answeredBy(to: KnownLeader | Campaign): KnownLeader {
+    if (!isCampaign(to)) return to;
+    const now = this.options.registry.current();
+    return now?.id === to.id ? now : { id: to.id, url: to.url, term: to.term, at: new Date() };
+  }
+}
+
+function isCampaign(t: KnownLeader | Campaign): t is Campaign {
+  return 'campaign' in t;
 }
 
 /**

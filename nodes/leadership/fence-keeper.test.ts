@@ -14,7 +14,12 @@ import { pino } from 'pino';
 import { ApiError } from '../../api/errors.js';
 import { eventually } from '../../test-support/eventually.js';
 import { startTestPostgres, type TestPostgres } from '../../test-support/postgres.js';
-import { ElectionService, type TimedElectionEvent } from '../election/election-service.js';
+import {
+  ElectionService,
+  type ElectionTransport,
+  type TimedElectionEvent,
+} from '../election/election-service.js';
+import type { ElectionMessage } from '../election/messages.js';
 import type { HardState } from '../election/raft-election.js';
 import { openDatabase } from '../store/database.js';
 import { type AppendResult, EventStore, type StreamAppend } from '../store/event-store.js';
@@ -70,17 +75,27 @@ function watchedLogger() {
   return { logger, logged };
 }
 
-/** n1, the only voter of its election (so it elects itself), with its fence keeper started. */
-function startNode(orm: MikroORM, announcer: FenceKeeperOptions['announcer'] = null) {
+/**
+ * n1, with its fence keeper started: by default the only voter of its election (so it elects
+ * itself); with `peers`, one voter among them, its datagrams going to `transport`.
+ */
+function startNode(
+  orm: MikroORM,
+  announcer: FenceKeeperOptions['announcer'] = null,
+  peers: { voters: string[]; transport: ElectionTransport } = {
+    voters: ['n1'],
+    transport: { send: () => {}, onMessage: () => {} },
+  },
+) {
   const store = new EventStore(orm);
   const { logger, logged } = watchedLogger();
   let hard: HardState = { term: 0, votedFor: null };
   const election = new ElectionService({
     id: 'n1',
-    voters: ['n1'],
+    voters: peers.voters,
     electionTimeoutMs: { min: 100, max: 200 },
     heartbeatIntervalMs: 20,
-    transport: { send: () => {}, onMessage: () => {} },
+    transport: peers.transport,
     store: { load: () => hard, save: (s) => (hard = s) },
     logger: pino({ level: 'silent' }),
     onFatal: (e) => assert.fail(e),
@@ -478,3 +493,126 @@ test('a new leader with no write in flight announces itself as soon as it holds 
     await db.close();
   }
 });
+
+/**
+ * n1 and a peer n2 that the test plays: n1's datagrams arrive in `sent`, and `deliver` hands it
+ * n2's. n2 never campaigns, so n1 campaigns once its timeout passes.
+ */
+async function withPeer(body: (n1: ReturnType<typeof startWithPeer>) => Promise<void>): Promise<void> {
+  const db = await openDatabase(await postgres.createDatabase());
+  const n1 = startWithPeer(db);
+  try {
+    await body(n1);
+  } finally {
+    await n1.stop();
+    await db.close();
+  }
+}
+
+function startWithPeer(db: MikroORM) {
+  const sent: ElectionMessage[] = [];
+  const arrivals = new Set<() => void>();
+  let handler: (m: ElectionMessage) => void = () => {};
+  const transport: ElectionTransport = {
+    send: (m) => {
+      sent.push(m);
+      for (const a of [...arrivals]) a();
+    },
+    onMessage: (h) => {
+      handler = h;
+    },
+  };
+  /** The first datagram n1 sends from now on that `matches`. */
+  const next = (matches: (m: ElectionMessage) => boolean) =>
+    new Promise<ElectionMessage>((resolve) => {
+      const from = sent.length;
+      const look = () => {
+        const found = sent.slice(from).find(matches);
+        if (found) {
+          arrivals.delete(look);
+          resolve(found);
+        }
+      };
+      arrivals.add(look);
+    });
+  const node = startNode(db, null, { voters: ['n1', 'n2'], transport });
+  return { ...node, next, deliver: (m: ElectionMessage) => handler(m) };
+}
+
+/** n1 asking n2 for a pre-vote (`preVote`) or a vote. */
+const requestFor = (preVote: boolean) => (m: ElectionMessage) =>
+  m.type === 'RequestVote' && m.preVote === preVote;
+
+/** n2's vote (or pre-vote) for the request n1 sent it. */
+const grant = (request: ElectionMessage): ElectionMessage => ({
+  type: 'RequestVoteReply',
+  from: 'n2',
+  to: 'n1',
+  term: request.term,
+  preVote: request.type === 'RequestVote' && request.preVote,
+  granted: true,
+});
+
+/** A write as the command handler runs it: a new task appended under the fence it is given. */
+function writeTask(node: ReturnType<typeof startNode>, title: string) {
+  let settled = false;
+  const done = node.keeper
+    .withWriteFence((fence) => node.store.append(fence, taskCreated(title)))
+    .finally(() => {
+      settled = true;
+    });
+  return { done, settled: () => settled };
+}
+
+test(
+  'a write reaching a node in its campaign waits for the outcome: won, its append lands right behind the claim',
+  {
+    timeout: 20_000,
+  },
+  () =>
+    withPeer(async (n1) => {
+      const preVote = await n1.next(requestFor(true));
+      assert.equal(n1.election.status().role, 'pre-candidate');
+      const write = writeTask(n1, 'sent during the campaign');
+      const vote = n1.next(requestFor(false));
+      n1.deliver(grant(preVote));
+      const request = await vote;
+      assert.equal(n1.election.status().role, 'candidate');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(write.settled(), false, 'held while the vote is out');
+      assert.deepEqual(await n1.store.readStream('cluster'), [], 'nothing written before the outcome');
+      n1.deliver(grant(request));
+      await landedAfterLeaderElected(n1.store, await write.done);
+      assert.deepEqual(await n1.store.fence.current(), { term: request.term, nodeId: 'n1' });
+    }),
+);
+
+test(
+  'a write reaching a node in its campaign waits for the outcome: lost, it is refused NOT_LEADER naming the winner, nothing written',
+  {
+    timeout: 20_000,
+  },
+  () =>
+    withPeer(async (n1) => {
+      const preVote = await n1.next(requestFor(true));
+      const write = writeTask(n1, 'sent during a lost campaign');
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(write.settled(), false, 'held while the pre-vote is out');
+      // n2 won the term n1 was about to ask for and claimed the fence; its heartbeat makes n1 its
+      // follower.
+      await n1.store.fence.claim({ term: preVote.term, nodeId: 'n2' }, 'http://n2');
+      n1.deliver({ type: 'AppendEntries', from: 'n2', to: 'n1', term: preVote.term });
+      await assert.rejects(write.done, (e: ApiError) => {
+        assert.equal(e.code, 'NOT_LEADER');
+        assert.deepEqual(e.extensions.leader, { id: 'n2', url: 'http://n2' });
+        return true;
+      });
+      assert.equal(n1.election.status().role, 'follower');
+      const stored = await n1.store.readStream('cluster');
+      assert.deepEqual(
+        stored.map((e) => e.nodeId),
+        ['n2'],
+        "only n2's LeaderElected",
+      );
+    }),
+);

@@ -28,6 +28,12 @@ const CLAIM_WAIT_MS = 1_000;
 const CLAIM_RETRY_MAX_MS = 250;
 /** The longest a new leader's announcement waits for the writes that queued behind its claim. */
 const ANNOUNCE_AFTER_WRITES_MS = 50;
+/**
+ * How long a write that reaches a node in an election campaign (pre-vote or vote) waits for the
+ * campaign's end: a campaign ends within a round trip or two, or, with no majority reachable,
+ * goes on at each election timeout — then the write is refused as by any follower.
+ */
+const CAMPAIGN_WAIT_MS = 1_000;
 
 /** What the command handler needs: the fence to write under, and where to report its loss. */
 export class FenceKeeper implements FenceAccess {
@@ -50,6 +56,8 @@ export class FenceKeeper implements FenceAccess {
    * election may already follow the successor — until the successor's claim moves it (see handOver).
    */
   private handingOver: number | null = null;
+  /** Writes held while this node campaigns, each waiting for the campaign's end (see withWriteFence). */
+  private readonly campaignEnds = new Set<() => void>();
 
   constructor(
     private readonly options: {
@@ -76,6 +84,7 @@ export class FenceKeeper implements FenceAccess {
     this.stopped = true;
     this.unsubscribe?.();
     this.options.announcer?.cancel();
+    this.endCampaignWaits();
     await this.claiming;
   }
 
@@ -96,11 +105,20 @@ export class FenceKeeper implements FenceAccess {
    * the two. The database decides, as for every append: under the claimed fence, or not at all.
    * An append that reached the fence row before the claim did finds an older fence and writes
    * nothing; that write goes again once the claim has ended.
+   *
+   * A write that reaches a node campaigning for leadership (the gateway sends a write it could
+   * not deliver to a node whose transition says it campaigns, not waiting for the outcome) waits
+   * for the campaign's end: won, it is parsed, validated and decided already, and its append goes
+   * right behind the claim — the request's trip and its GraphQL work overlap the vote; lost, it
+   * is refused NOT_LEADER naming the winner when known, as by any follower. Nothing is written
+   * before the election is decided and the fence is being claimed: what the write waits for is
+   * only the outcome, and the fence decides as for every write.
    */
   async withWriteFence<T>(write: (fence: Fence) => Promise<T>): Promise<T> {
     // Counted from the moment it is let in (no await before this): the announcement waits for it.
     this.inFlight++;
     try {
+      if (this.campaigning()) await this.campaignEnd();
       const claiming = this.fenceBeingClaimed();
       if (claiming === null) return await write(await this.writeFence());
       try {
@@ -117,6 +135,20 @@ export class FenceKeeper implements FenceAccess {
     } finally {
       if (--this.inFlight === 0) for (const done of [...this.idle]) done();
     }
+  }
+
+  private campaigning(): boolean {
+    const { role } = this.options.election.status();
+    return !this.stopped && (role === 'pre-candidate' || role === 'candidate');
+  }
+
+  /** Resolves when this node's campaign ends (it leads, follows, or stops), or after CAMPAIGN_WAIT_MS. */
+  private campaignEnd(): Promise<void> {
+    return waitAmong(this.campaignEnds, CAMPAIGN_WAIT_MS);
+  }
+
+  private endCampaignWaits(): void {
+    for (const done of [...this.campaignEnds]) done();
   }
 
   /** The fence this node's claim now at the database is taking, if any (and it still leads that term). */
@@ -153,16 +185,7 @@ export class FenceKeeper implements FenceAccess {
 
   /** Resolves once no write let in is unanswered, or after `limitMs`. */
   private async drain(limitMs: number): Promise<void> {
-    if (this.inFlight === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    let done = () => {};
-    await new Promise<void>((resolve) => {
-      done = resolve;
-      this.idle.add(done);
-      timer = setTimeout(done, limitMs);
-    });
-    clearTimeout(timer);
-    this.idle.delete(done);
+    if (this.inFlight > 0) await waitAmong(this.idle, limitMs);
   }
 
   /** The fence a write goes under now, or why there is none (NOT_LEADER, SERVICE_UNAVAILABLE). */
@@ -230,6 +253,9 @@ export class FenceKeeper implements FenceAccess {
       );
       this.claiming = this.claim(e.term);
     }
+    // After the claim has started (its statement is on its way): a write held through the
+    // campaign then finds the fence being claimed and sends its append right behind it.
+    if (e.to !== 'pre-candidate' && e.to !== 'candidate') this.endCampaignWaits();
   }
 
   private leads(term: number): boolean {
@@ -296,4 +322,17 @@ export class FenceKeeper implements FenceAccess {
  */
 function fencedBefore(error: unknown, term: number): boolean {
   return error instanceof NotLeaderError && (error.fence === null || error.fence.term < term);
+}
+
+/** Resolves when one of `waiters` is called (whoever owns the set calls them all), or after `limitMs`. */
+async function waitAmong(waiters: Set<() => void>, limitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let done = () => {};
+  await new Promise<void>((resolve) => {
+    done = resolve;
+    waiters.add(done);
+    timer = setTimeout(done, limitMs);
+  });
+  clearTimeout(timer);
+  waiters.delete(done);
 }
