@@ -21,7 +21,7 @@ import { ClaimFenceFunction } from './migrations/0012-claim-fence-function.js';
 import { RehearsedClaimFence } from './migrations/0013-rehearsed-claim-fence.js';
 import { RehearsedAppendBatch } from './migrations/0014-rehearsed-append-batch.js';
 import { type PrimaryLocator, primaryClientClass, primaryLocator } from './primary-locator.js';
-import { prepareConnection, WARM_CONNECTIONS } from './warm-connection.js';
+import { poolWarmUp, WARM_CONNECTIONS } from './warm-connection.js';
 
 const MIGRATION_LOCK = 7_340_201; // any constant shared by every node
 
@@ -91,7 +91,7 @@ function init(
     dbName: first.database,
     // The migrations' pool (`warm` false) runs before append_batch may exist in its current form.
     driverOptions: {
-      Client: primaryClientClass(locator, { prepare: warm ? prepareConnection : undefined, queryTimeoutMs }),
+      Client: primaryClientClass(locator, { prepare: warm ? poolWarmUp() : undefined, queryTimeoutMs }),
     },
     entities: ENTITIES,
     extensions: [Migrator],

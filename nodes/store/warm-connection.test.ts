@@ -15,7 +15,7 @@ import { EventStore } from './event-store.js';
 import { REHEARSAL_FENCE } from './rehearsal-fence.js';
 import { NotLeaderError } from './store-errors.js';
 import { storeSql } from './store-sql.js';
-import { WARM_CONNECTIONS, warmConnection } from './warm-connection.js';
+import { START_REHEARSALS, WARM_CONNECTIONS, warmConnection } from './warm-connection.js';
 
 let postgres: TestPostgres;
 let url: string;
@@ -49,6 +49,40 @@ test('the pool has its warm connections open once the database is opened', async
     return rows[0]?.n ?? 0;
   });
   assert.ok(open >= WARM_CONNECTIONS, `${open} connections open, expected at least ${WARM_CONNECTIONS}`);
+});
+
+/** The generic plans this session keeps of the claim's own statements (its Node row and fence row). */
+async function claimPlansKept(c: pg.Client): Promise<string[]> {
+  const { rows } = await c.query<{ statement: string }>(
+    `select left(regexp_replace(ident, '\\s+', ' ', 'g'), 64) as statement
+      from pg_backend_memory_contexts where name = 'CachedPlan' order by 1`,
+  );
+  const claims = [
+    'insert into node (id, url, role, term, last_seen_at) select v_id',
+    'select l.term, l.node_id from leadership l',
+    'insert into leadership (singleton, term, node_id, claimed_at)',
+  ];
+  return rows
+    .map((r) => r.statement)
+    .filter((st) => claims.some((c) => c.startsWith(st) || st.startsWith(c)));
+}
+
+/** The claim's plans a fresh connection keeps after `runs` rehearsals. */
+function claimPlansAfter(runs: number): Promise<string[]> {
+  return withClient(async (c) => {
+    await warmConnection(c, runs);
+    return claimPlansKept(c);
+  });
+}
+
+test("rehearsed as at start, a connection keeps generic plans of the claim's statements; rehearsed once, it does not", async () => {
+  // Once: planned for their parameters, and not kept — the real claim plans them again.
+  assert.deepEqual(await claimPlansAfter(1), []);
+  assert.deepEqual(await claimPlansAfter(START_REHEARSALS), [
+    'insert into leadership (singleton, term, node_id, claimed_at) se',
+    'insert into node (id, url, role, term, last_seen_at) select v_id',
+    'select l.term, l.node_id from leadership l where l.singleton and',
+  ]);
 });
 
 /** What a warm-up must leave as it was: the log, the fence, the Node table. */
