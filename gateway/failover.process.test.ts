@@ -144,8 +144,15 @@ test('1,000 createTask from 8 clients while the leader is killed twice: each ack
   for (const o of outcomes)
     assert.deepEqual(seen.get(o.title), [o.id], `${o.title} stored once as acknowledged`);
   assert.equal(seen.size, CLIENTS * PER_CLIENT);
+  // The writes in flight at each kill went to the survivor the moment it campaigned, which held
+  // them through its election and took them (the gateway's counter of such writes).
+  const metrics = await (await fetch(`${GATEWAY}/metrics`)).text();
+  const taken = Number(
+    /^ensemble_gateway_campaign_writes_total\{outcome="taken"\} (\d+)/m.exec(metrics)?.[1] ?? 0,
+  );
+  assert.ok(taken > 0, `writes taken by a campaigning node: ${taken}`);
   const retries = outcomes.reduce((n, o) => n + o.noLeaderRetries, 0);
   process.stdout.write(
-    `# failover under load: ${outcomes.length} writes, leaders killed ${killed.join(', ')}, ${retries} NO_LEADER retries\n`,
+    `# failover under load: ${outcomes.length} writes, leaders killed ${killed.join(', ')}, ${retries} NO_LEADER retries, ${taken} taken by a campaigning node\n`,
   );
 });

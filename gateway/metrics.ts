@@ -37,6 +37,12 @@ export function createMetrics(registry: LeaderRegistry, directory: NodeDirectory
       this.set(registry.current()?.term ?? 0);
     },
   });
+  const campaignWrites = new Counter({
+    name: 'ensemble_gateway_campaign_writes_total',
+    help: 'Writes sent to a node campaigning for leadership (their leader having failed them), by outcome: taken, refused (NOT_LEADER), database, deposed, unreachable',
+    labelNames: ['outcome'] as const,
+    registers: [register],
+  });
   const documentPreviews = new Counter({
     name: 'ensemble_gateway_document_previews_total',
     help: 'Write documents previewed to followers (validated there, not run), by outcome',
@@ -104,6 +110,7 @@ export function createMetrics(registry: LeaderRegistry, directory: NodeDirectory
     requests,
     retries,
     failovers,
+    campaignWrites,
     documentPreviews,
     batches,
     batchedRequests,

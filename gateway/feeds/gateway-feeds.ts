@@ -201,6 +201,8 @@ export class GatewayFeeds implements Feeds {
         }
         if (done) break;
         if (connected) this.logger.info({ node: url }, 'clusterEvents feed lost; reconnecting');
+        // Its campaign, if any, is not one to send writes to: the gateway no longer hears how it ends.
+        this.registry.forgetCampaignsAt(url);
         const woken = new Promise<void>((resolve) => this.wakers.set(url, resolve));
         await Promise.race([delay(RECONNECT_MS[Math.min(failures++, RECONNECT_MS.length - 1)]), stop, woken]);
         this.wakers.delete(url);

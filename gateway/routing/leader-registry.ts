@@ -80,6 +80,11 @@ export class LeaderRegistry {
     this.emitter.emit('change');
   }
 
+  /** Forget the campaigns of the node at `url` (its transitions are no longer heard). */
+  forgetCampaignsAt(url: string): void {
+    for (const [id, c] of this.campaigns) if (c.url === url) this.campaigns.delete(id);
+  }
+
   /** Each new leader, as it is accepted. Returns the unsubscribe function. */
   onChange(listener: (leader: KnownLeader) => void): () => void {
     this.emitter.on('leader', listener);
@@ -89,8 +94,9 @@ export class LeaderRegistry {
   /**
    * A leader other than `failed` (a higher term, or the same term at another URL), or null when
    * none arrives before `deadline` (epoch ms) or `signal` aborts. With `campaigns`, a node
-   * campaigning in `failed`'s term or a later one (not `failed`'s node, and none in `tried`, by
-   * `campaignKey`) will do too, until such a leader is known.
+   * campaigning in `failed`'s term or a later one (not `failed`'s node, none in `tried`, by
+   * `campaignKey`, and only those `usable` says may take a write) will do too, until such a leader
+   * is known.
    */
   async newerThan(
     failed: KnownLeader | null,
@@ -101,13 +107,13 @@ export class LeaderRegistry {
     failed: KnownLeader | null,
     deadline: number,
     signal: AbortSignal | undefined,
-    campaigns: { readonly tried: ReadonlySet<string> },
+    campaigns: CampaignChoice,
   ): Promise<KnownLeader | Campaign | null>;
   async newerThan(
     failed: KnownLeader | null,
     deadline: number,
     signal?: AbortSignal,
-    campaigns?: { readonly tried: ReadonlySet<string> },
+    campaigns?: CampaignChoice,
   ): Promise<KnownLeader | Campaign | null> {
     const isNewer = (l: KnownLeader | null): l is KnownLeader =>
       l !== null &&
@@ -118,6 +124,7 @@ export class LeaderRegistry {
       let best: Campaign | null = null;
       for (const c of this.campaigns.values()) {
         if (c.id === failed.id || c.term < failed.term || campaigns.tried.has(campaignKey(c))) continue;
+        if (campaigns.usable && !campaigns.usable(c)) continue;
         if (best === null || c.term > best.term) best = c;
       }
       return best;
@@ -139,6 +146,14 @@ export class LeaderRegistry {
       throw error;
     }
   }
+}
+
+/** Which campaigns a write may go to (LeaderRegistry.newerThan). */
+export interface CampaignChoice {
+  /** Campaigns it went to already (campaignKey). */
+  readonly tried: ReadonlySet<string>;
+  /** Whether it may go to this one (its node answers its health checks, say). */
+  readonly usable?: (campaign: Campaign) => boolean;
 }
 
 /** What tells two campaigns apart: a node's pre-vote and its vote are two, as are two terms. */

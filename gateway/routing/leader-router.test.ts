@@ -22,13 +22,21 @@ const NEXT = 'http://next';
 const keepAlive = setInterval(() => {}, 1_000);
 after(() => clearInterval(keepAlive));
 
-function router(registry: LeaderRegistry, transport: NodeTransport, leaderWaitMs: number) {
+function router(
+  registry: LeaderRegistry,
+  transport: NodeTransport,
+  leaderWaitMs: number,
+  options: { unhealthy?: string; nodeTimeoutMs?: number } = {},
+) {
   return new LeaderRouter({
     registry,
-    directory: { markUnhealthy: () => {} } as unknown as NodeDirectory,
+    directory: {
+      markUnhealthy: () => {},
+      isHealthy: (url: string) => url !== options.unhealthy,
+    } as unknown as NodeDirectory,
     leaderWaitMs,
-    nodeTimeoutMs: 1_000,
-    metrics: { retries: { inc: () => {} } } as unknown as GatewayMetrics,
+    nodeTimeoutMs: options.nodeTimeoutMs ?? 1_000,
+    metrics: { retries: { inc: () => {} }, campaignWrites: { inc: () => {} } } as unknown as GatewayMetrics,
     logger: pino({ level: 'silent' }),
     transport,
   });
@@ -149,22 +157,44 @@ const notLeader = {
   ),
 };
 
+/** A registry that knows `leader` (id, url, term) and the campaigns given (id, url, term each). */
+function registryWith(leader: [string, string, number], ...campaigns: Array<[string, string, number]>) {
+  const registry = new LeaderRegistry();
+  registry.accept({ id: leader[0], url: leader[1], term: leader[2] });
+  for (const [id, url, term] of campaigns) registry.campaign({ id, url, term }, true);
+  return registry;
+}
+
+/** `ok` a few ms later, as a node answers, unless the router gives up on the request first. */
+function answerUnlessAborted(url: string, signal: AbortSignal | undefined): Promise<typeof ok> {
+  return new Promise((resolve, reject) => {
+    const aborted = () => reject(new HttpUnreachableError(url, 'aborted'));
+    if (signal?.aborted) return aborted();
+    const timer = setTimeout(() => resolve(ok), 20);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      aborted();
+    });
+  });
+}
+
 test('a write whose leader died goes to a node the moment it campaigns, and its win does not cut the write off', async () => {
   const registry = new LeaderRegistry();
   registry.accept({ id: 'n1', url: DEAD, term: 4 });
   const sent: string[] = [];
   const transport: NodeTransport = {
-    async send(url, _body, headers) {
+    async send(url, _body, headers, options) {
       sent.push(`${url} ${headers[IDEMPOTENCY_KEY_HEADER]}`);
       if (url === DEAD) {
         // n2's pre-vote starts while the write waits to look at the dead leader again.
         setTimeout(() => registry.campaign({ id: 'n2', url: CAMPAIGNER, term: 4 }, true), 10);
         throw new HttpUnreachableError(url, 'ECONNREFUSED');
       }
-      // The campaigner holds the write through its election, wins, and answers.
+      // The campaigner holds the write through its election, wins (the gateway hears of it
+      // while the write is still held), and answers.
       registry.campaign({ id: 'n2', url: CAMPAIGNER, term: 5 }, true);
       registry.accept({ id: 'n2', url: CAMPAIGNER, term: 5 });
-      return ok;
+      return answerUnlessAborted(url, options.signal);
     },
   };
   const res = await router(registry, transport, 10_000).send('{}', { [IDEMPOTENCY_KEY_HEADER]: 'k-3' });
@@ -174,9 +204,7 @@ test('a write whose leader died goes to a node the moment it campaigns, and its 
 });
 
 test('a campaign that lost the write to another node sends it to the winner, with its key', async () => {
-  const registry = new LeaderRegistry();
-  registry.accept({ id: 'n1', url: DEAD, term: 4 });
-  registry.campaign({ id: 'n2', url: CAMPAIGNER, term: 5 }, true);
+  const registry = registryWith(['n1', DEAD, 4], ['n2', CAMPAIGNER, 5]);
   const sent: string[] = [];
   const transport: NodeTransport = {
     async send(url, _body, headers) {
@@ -198,9 +226,7 @@ test('a campaign that lost the write to another node sends it to the winner, wit
 });
 
 test('a write held by a campaign is sent on at once when another node wins', async () => {
-  const registry = new LeaderRegistry();
-  registry.accept({ id: 'n1', url: DEAD, term: 4 });
-  registry.campaign({ id: 'n2', url: CAMPAIGNER, term: 4 }, true);
+  const registry = registryWith(['n1', DEAD, 4], ['n2', CAMPAIGNER, 4]);
   const sent: string[] = [];
   const transport: NodeTransport = {
     send: (url, _body, _headers, options) => {
@@ -263,4 +289,64 @@ test('a campaign that cannot win (its leader is alive) sends the write back to t
   const res = await router(registry, transport, 60_000).send('{}', {});
   assert.equal(res.leader.url, NEXT);
   assert.deepEqual(sent, [NEXT, CAMPAIGNER, NEXT]);
+});
+
+test('a campaign that did not take the write, its leader having refused it, sends it on to a newer leader only', async () => {
+  const registry = new LeaderRegistry();
+  registry.accept({ id: 'n1', url: NEXT, term: 4 });
+  const sent: string[] = [];
+  const transport: NodeTransport = {
+    async send(url) {
+      sent.push(url);
+      if (url === NEXT) {
+        // Deposed (NOT_LEADER) while n2 campaigns.
+        registry.campaign({ id: 'n2', url: CAMPAIGNER, term: 5 }, true);
+        return notLeader;
+      }
+      if (url === CAMPAIGNER) {
+        setTimeout(() => registry.accept({ id: 'n3', url: OTHER, term: 5 }), 150);
+        return notLeader;
+      }
+      return ok;
+    },
+  };
+  const res = await router(registry, transport, 10_000).send('{}', {});
+  assert.equal(res.leader.url, OTHER);
+  assert.deepEqual(sent, [NEXT, CAMPAIGNER, OTHER], 'not back to the leader that refused it');
+});
+
+test('a campaign that answers SERVICE_UNAVAILABLE (elected, claiming) gets the write again, not the dead leader', async () => {
+  const registry = registryWith(['n1', DEAD, 4], ['n2', CAMPAIGNER, 5]);
+  const sent: string[] = [];
+  const transport: NodeTransport = {
+    async send(url) {
+      sent.push(url);
+      if (url === DEAD) throw new HttpUnreachableError(url, 'ECONNREFUSED');
+      return sent.filter((u) => u === CAMPAIGNER).length === 1 ? unavailable : ok;
+    },
+  };
+  const res = await router(registry, transport, 10_000).send('{}', {});
+  assert.equal(res.leader.url, CAMPAIGNER);
+  assert.deepEqual(sent, [DEAD, CAMPAIGNER, CAMPAIGNER]);
+});
+
+test('a campaign is given at most 3 s to answer (a leader, the node timeout), and none whose node fails its checks', async () => {
+  const registry = registryWith(['n1', DEAD, 4], ['n2', CAMPAIGNER, 5], ['n3', OTHER, 5]);
+  const timeouts: Array<[string, number]> = [];
+  const transport: NodeTransport = {
+    async send(url, _body, _headers, options) {
+      timeouts.push([url, options.timeoutMs]);
+      if (url === DEAD) throw new HttpUnreachableError(url, 'ECONNREFUSED');
+      return ok;
+    },
+  };
+  const res = await router(registry, transport, 10_000, {
+    unhealthy: CAMPAIGNER,
+    nodeTimeoutMs: 15_000,
+  }).send('{}', {});
+  assert.equal(res.leader.url, OTHER);
+  assert.deepEqual(timeouts, [
+    [DEAD, 15_000],
+    [OTHER, 3_000],
+  ]);
 });

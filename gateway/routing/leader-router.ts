@@ -36,6 +36,13 @@ const MAX_ATTEMPTS = 12;
  * takes writes — and only if that too comes back at once, at most this often (no tight loop).
  */
 const DATABASE_RESEND_MS = 100;
+/**
+ * The longest a write waits for a campaigning node's answer. The node holds it at most through
+ * one campaign round (≤ 1 s) and, elected, waits for its fence claim at most 1 s: a node that
+ * answers nothing by then (paused, cut off) is given up, as a leader would be only after the node
+ * timeout (15 s), and the write goes on with its key.
+ */
+const CAMPAIGN_ANSWER_MS = 3_000;
 
 export interface RoutedResponse extends HttpResponse {
   readonly leader: KnownLeader;
@@ -94,6 +101,8 @@ export class LeaderRouter {
       registry.current() ?? (await registry.newerThan(null, Date.now() + leaderWaitMs, signal));
     /** The last leader the write went to: what a newer leader is newer than. */
     let leader: KnownLeader | null = target;
+    /** How that leader failed the write (a campaign that does not take it sends it back, or not). */
+    let leaderFailure: string | null = null;
     /** Campaigns the write already went to (campaignKey): each is tried once. */
     const tried = new Set<string>();
     let waitingSince = Date.now();
@@ -122,11 +131,16 @@ export class LeaderRouter {
       });
       try {
         const res = await (this.options.transport ?? plainTransport).send(to.url, body, keyed, {
-          timeoutMs: this.options.nodeTimeoutMs,
+          timeoutMs: campaign
+            ? Math.min(this.options.nodeTimeoutMs, CAMPAIGN_ANSWER_MS)
+            : this.options.nodeTimeoutMs,
           signal: signal ? AbortSignal.any([signal, deposed.signal]) : deposed.signal,
         });
         const refusal = refusalOf(res);
-        if (refusal === null) return { ...res, leader: this.answeredBy(to), attempts: attempt };
+        if (refusal === null) {
+          if (campaign) metrics.campaignWrites.inc({ outcome: 'taken' });
+          return { ...res, leader: this.answeredBy(to), attempts: attempt };
+        }
         failure = refusal === 'NOT_LEADER' ? 'not_leader' : 'database';
         refused = res;
       } catch (error) {
@@ -143,26 +157,30 @@ export class LeaderRouter {
       // the wait for a leader, not by the attempts: an election with a split vote or two outlasts
       // MAX_ATTEMPTS rechecks, and the write must then go to its winner, not fail. So is a
       // database failover: it lasts as long as the failover manager takes.
+      if (campaign) metrics.campaignWrites.inc({ outcome: failure === 'not_leader' ? 'refused' : failure });
       if (failure === 'not_leader' || failure === 'deposed') sent++;
       if (sent >= MAX_ATTEMPTS) throw new NoLeaderError(Date.now() - waitingSince);
       metrics.retries.inc({ reason: failure });
       this.options.logger.debug({ node: to.id, term: to.term, failure, attempt }, 'write retried');
       const failed: KnownLeader | null = isCampaign(to) ? leader : to;
+      if (!isCampaign(to)) leaderFailure = failure;
       const deadline = waitingSince + leaderWaitMs;
       // A leader that failed the write (but for its database) may be gone: its successor's
       // campaign can hold the write meanwhile, so that the write is there when the election ends.
-      const campaigns = { tried };
+      // Not a campaign whose node fails its health checks.
+      const campaigns = { tried, usable: (c: Campaign) => this.options.directory.isHealthy(c.url) };
       // Unreachable: the leader may come back (a blip) or be replaced; look again shortly. So
-      // after a campaign that did not take the write (lost, say, to a leader still alive).
-      // Database: the same leader again once its node held the write (or a newer leader).
+      // after a campaign that did not take the write, if the leader had been unreachable (the
+      // campaign may have lost to it). Database: the same leader again once its node held the
+      // write (or a newer leader) — a campaign's node that answers so has won and is claiming.
       // NOT_LEADER or deposed: it has certainly lost the lead; only a newer leader helps.
       let next: KnownLeader | Campaign | null;
       if (failure === 'database') {
         const soon = databaseResends++ === 0 ? Date.now() : sentAt + DATABASE_RESEND_MS;
         next =
           (await registry.newerThan(failed, Math.min(deadline, soon), signal)) ??
-          (Date.now() < deadline ? registry.current() : null);
-      } else if (failure === 'unreachable' || campaign) {
+          (Date.now() < deadline ? (campaign ? to : registry.current()) : null);
+      } else if (failure === 'unreachable' || (campaign && leaderFailure === 'unreachable')) {
         next =
           (await registry.newerThan(
             failed,

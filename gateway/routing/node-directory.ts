@@ -106,6 +106,11 @@ export class NodeDirectory {
     return [...healthy.slice(start), ...healthy.slice(0, start)];
   }
 
+  /** Whether the node at `url` passed its last check (one not in the directory counts as healthy). */
+  isHealthy(url: string): boolean {
+    return this.nodes.get(url)?.healthy ?? true;
+  }
+
   /** A node failed a request: take it out of rotation until its next good health check. */
   markUnhealthy(url: string, problem: string): void {
     const node = this.nodes.get(url);

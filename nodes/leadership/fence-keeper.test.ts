@@ -82,7 +82,11 @@ function watchedLogger() {
 function startNode(
   orm: MikroORM,
   announcer: FenceKeeperOptions['announcer'] = null,
-  peers: { voters: string[]; transport: ElectionTransport } = {
+  peers: {
+    voters: string[];
+    transport: ElectionTransport;
+    electionTimeoutMs?: { min: number; max: number };
+  } = {
     voters: ['n1'],
     transport: { send: () => {}, onMessage: () => {} },
   },
@@ -93,7 +97,7 @@ function startNode(
   const election = new ElectionService({
     id: 'n1',
     voters: peers.voters,
-    electionTimeoutMs: { min: 100, max: 200 },
+    electionTimeoutMs: peers.electionTimeoutMs ?? { min: 100, max: 200 },
     heartbeatIntervalMs: 20,
     transport: peers.transport,
     store: { load: () => hard, save: (s) => (hard = s) },
@@ -535,7 +539,12 @@ function startWithPeer(db: MikroORM) {
       };
       arrivals.add(look);
     });
-  const node = startNode(db, null, { voters: ['n1', 'n2'], transport });
+  // Timeouts long beside a test's steps: a campaign must not start a new round under them.
+  const node = startNode(db, null, {
+    voters: ['n1', 'n2'],
+    transport,
+    electionTimeoutMs: { min: 400, max: 500 },
+  });
   return { ...node, next, deliver: (m: ElectionMessage) => handler(m) };
 }
 
@@ -578,7 +587,7 @@ test(
       n1.deliver(grant(preVote));
       const request = await vote;
       assert.equal(n1.election.status().role, 'candidate');
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 20));
       assert.equal(write.settled(), false, 'held while the vote is out');
       assert.deepEqual(await n1.store.readStream('cluster'), [], 'nothing written before the outcome');
       n1.deliver(grant(request));
@@ -614,5 +623,31 @@ test(
         ['n2'],
         "only n2's LeaderElected",
       );
+    }),
+);
+
+test(
+  'a write held by a campaign that gets no majority is refused when the next round begins, not held round after round',
+  { timeout: 20_000 },
+  () =>
+    withPeer(async (n1) => {
+      await n1.next(requestFor(true));
+      const write = writeTask(n1, 'sent to a node that cannot win');
+      const refused = write.done.then(
+        () => assert.fail('a write taken by a node that did not win'),
+        (e: ApiError) => e,
+      );
+      // n2 never answers: at its next timeout (400–500 ms) n1 asks again, and the write is
+      // refused then — not at the end of the longest wait (1 s from its arrival).
+      await n1.next(requestFor(true));
+      const answer = await Promise.race([
+        refused,
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 300)),
+      ]);
+      assert.ok(answer !== null, 'refused as the new round began');
+      assert.equal(answer.code, 'NOT_LEADER');
+      assert.equal(answer.extensions.leader ?? null, null, 'no leader known');
+      assert.equal(n1.election.status().role, 'pre-candidate');
+      assert.deepEqual(await n1.store.readStream('cluster'), []);
     }),
 );

@@ -29,9 +29,10 @@ const CLAIM_RETRY_MAX_MS = 250;
 /** The longest a new leader's announcement waits for the writes that queued behind its claim. */
 const ANNOUNCE_AFTER_WRITES_MS = 50;
 /**
- * How long a write that reaches a node in an election campaign (pre-vote or vote) waits for the
- * campaign's end: a campaign ends within a round trip or two, or, with no majority reachable,
- * goes on at each election timeout — then the write is refused as by any follower.
+ * The longest a write that reaches a node in an election campaign (pre-vote or vote) waits for
+ * its outcome. A campaign is decided within a round trip or two; one that gets no majority ends
+ * at the node's next election timeout (a new round begins: the write is refused then, as by any
+ * follower, rather than held round after round by a node that cannot win).
  */
 const CAMPAIGN_WAIT_MS = 1_000;
 
@@ -108,11 +109,12 @@ export class FenceKeeper implements FenceAccess {
    *
    * A write that reaches a node campaigning for leadership (the gateway sends a write it could
    * not deliver to a node whose transition says it campaigns, not waiting for the outcome) waits
-   * for the campaign's end: won, it is parsed, validated and decided already, and its append goes
-   * right behind the claim — the request's trip and its GraphQL work overlap the vote; lost, it
-   * is refused NOT_LEADER naming the winner when known, as by any follower. Nothing is written
-   * before the election is decided and the fence is being claimed: what the write waits for is
-   * only the outcome, and the fence decides as for every write.
+   * for the end of that campaign (its pre-vote and the vote that follows it): won, it was parsed
+   * and validated meanwhile — the request's trip and that work overlap the vote — and it is
+   * decided and appended while the claim is at the database, as above; otherwise (lost, or a new
+   * round begun) it is refused NOT_LEADER naming the winner when known, as by any follower.
+   * Nothing is written before the election is decided and the fence is being claimed: what the
+   * write waits for is only the outcome, and the fence decides as for every write.
    */
   async withWriteFence<T>(write: (fence: Fence) => Promise<T>): Promise<T> {
     // Counted from the moment it is let in (no await before this): the announcement waits for it.
@@ -254,8 +256,9 @@ export class FenceKeeper implements FenceAccess {
       this.claiming = this.claim(e.term);
     }
     // After the claim has started (its statement is on its way): a write held through the
-    // campaign then finds the fence being claimed and sends its append right behind it.
-    if (e.to !== 'pre-candidate' && e.to !== 'candidate') this.endCampaignWaits();
+    // campaign then finds the fence being claimed and sends its append right behind it. A won
+    // pre-vote goes on to the vote; any other transition ends the campaign the writes waited on.
+    if (!(e.from === 'pre-candidate' && e.to === 'candidate')) this.endCampaignWaits();
   }
 
   private leads(term: number): boolean {

@@ -15,7 +15,7 @@ import { EventStore } from './event-store.js';
 import { REHEARSAL_FENCE } from './rehearsal-fence.js';
 import { NotLeaderError } from './store-errors.js';
 import { storeSql } from './store-sql.js';
-import { START_REHEARSALS, WARM_CONNECTIONS, warmConnection } from './warm-connection.js';
+import { poolWarmUp, START_REHEARSALS, WARM_CONNECTIONS, warmConnection } from './warm-connection.js';
 
 let postgres: TestPostgres;
 let url: string;
@@ -83,6 +83,20 @@ test("rehearsed as at start, a connection keeps generic plans of the claim's sta
     'insert into node (id, url, role, term, last_seen_at) select v_id',
     'select l.term, l.node_id from leadership l where l.singleton and',
   ]);
+});
+
+test("a pool's first connections are warmed as at start, later ones once", async () => {
+  const warmUp = poolWarmUp();
+  const kept: number[] = [];
+  for (let i = 0; i <= WARM_CONNECTIONS; i++) {
+    kept.push(
+      await withClient(async (c) => {
+        await warmUp(c);
+        return (await claimPlansKept(c)).length;
+      }),
+    );
+  }
+  assert.deepEqual(kept, [...Array(WARM_CONNECTIONS).fill(3), 0]);
 });
 
 /** What a warm-up must leave as it was: the log, the fence, the Node table. */
