@@ -246,49 +246,47 @@ test('a write held by a campaign is sent on at once when another node wins', asy
   assert.deepEqual(sent, [DEAD, CAMPAIGNER, OTHER]);
 });
 
-test('campaigns take no write from a leader that answers, nor from its own node, nor of an earlier term', async () => {
-  const registry = new LeaderRegistry();
-  registry.accept({ id: 'n1', url: NEXT, term: 4 });
-  registry.campaign({ id: 'n2', url: CAMPAIGNER, term: 3 }, true); // refused: term 4 is led
-  const sent: string[] = [];
-  let fail = true;
-  const transport: NodeTransport = {
-    async send(url) {
-      sent.push(url);
-      if (url === NEXT && fail) {
-        fail = false;
-        // The leader blips; meanwhile its own node and a stale campaign are all there is.
-        registry.campaign({ id: 'n1', url: NEXT, term: 4 }, true);
-        throw new HttpUnreachableError(url, 'ECONNRESET');
-      }
-      return ok;
-    },
-  };
-  const res = await router(registry, transport, 10_000).send('{}', {});
-  assert.equal(res.leader.url, NEXT);
-  assert.deepEqual(sent, [NEXT, NEXT]);
-});
-
-test('a campaign that cannot win (its leader is alive) sends the write back to that leader, not to NO_LEADER', async () => {
-  const registry = new LeaderRegistry();
-  registry.accept({ id: 'n1', url: NEXT, term: 4 });
+/**
+ * Where a write goes when its leader, n1 (NEXT, term 4), fails it once with a reset connection
+ * (a blip) and `duringBlip` runs meanwhile; a campaign's node answers NOT_LEADER, n1 then `ok`.
+ */
+async function afterABlip(registry: LeaderRegistry, duringBlip: () => void, leaderWaitMs: number) {
   const sent: string[] = [];
   const transport: NodeTransport = {
     async send(url) {
       sent.push(url);
       if (url === NEXT && sent.length === 1) {
-        // A blip, while a cut-off n2 asks for pre-votes it will not get.
-        registry.campaign({ id: 'n2', url: CAMPAIGNER, term: 4 }, true);
+        duringBlip();
         throw new HttpUnreachableError(url, 'ECONNRESET');
       }
-      if (url === CAMPAIGNER) return notLeader;
-      return ok;
+      return url === CAMPAIGNER ? notLeader : ok;
     },
   };
-  // A leader wait far longer than the test's timeout: NOT_LEADER must not mean "wait for a newer one".
-  const res = await router(registry, transport, 60_000).send('{}', {});
-  assert.equal(res.leader.url, NEXT);
-  assert.deepEqual(sent, [NEXT, CAMPAIGNER, NEXT]);
+  const res = await router(registry, transport, leaderWaitMs).send('{}', {});
+  return { leader: res.leader.url, sent };
+}
+
+test('campaigns take no write from a leader that answers, nor from its own node, nor of an earlier term', async () => {
+  const registry = registryWith(['n1', NEXT, 4], ['n2', CAMPAIGNER, 3]); // n2's refused: term 4 is led
+  // The leader blips; meanwhile its own node and a stale campaign are all there is.
+  const where = await afterABlip(
+    registry,
+    () => registry.campaign({ id: 'n1', url: NEXT, term: 4 }, true),
+    10_000,
+  );
+  assert.deepEqual(where, { leader: NEXT, sent: [NEXT, NEXT] });
+});
+
+test('a campaign that cannot win (its leader is alive) sends the write back to that leader, not to NO_LEADER', async () => {
+  const registry = registryWith(['n1', NEXT, 4]);
+  // A blip, while a cut-off n2 asks for pre-votes it will not get. A leader wait far longer than
+  // the test's timeout: NOT_LEADER must not mean "wait for a newer one".
+  const where = await afterABlip(
+    registry,
+    () => registry.campaign({ id: 'n2', url: CAMPAIGNER, term: 4 }, true),
+    60_000,
+  );
+  assert.deepEqual(where, { leader: NEXT, sent: [NEXT, CAMPAIGNER, NEXT] });
 });
 
 test('a campaign that did not take the write, its leader having refused it, sends it on to a newer leader only', async () => {

@@ -163,7 +163,7 @@ export class LeaderRouter {
       metrics.retries.inc({ reason: failure });
       this.options.logger.debug({ node: to.id, term: to.term, failure, attempt }, 'write retried');
       const failed: KnownLeader | null = isCampaign(to) ? leader : to;
-      if (!isCampaign(to)) leaderFailure = failure;
+      if (!campaign) leaderFailure = failure;
       const deadline = waitingSince + leaderWaitMs;
       // A leader that failed the write (but for its database) may be gone: its successor's
       // campaign can hold the write meanwhile, so that the write is there when the election ends.

@@ -66,7 +66,7 @@ async function rehearseOnce(client: pg.Client): Promise<void> {
  * The pool's warm-up: a connection whose rehearsal failed (a schema changed under it, say) still
  * serves — the query waiting for it is not failed for a warm-up — and the failure is reported.
  */
-export async function prepareConnection(client: pg.Client, runs = 1): Promise<void> {
+async function prepareConnection(client: pg.Client, runs: number): Promise<void> {
   await warmConnection(client, runs).catch((error: unknown) =>
     process.emitWarning(`a pooled connection's warm-up failed: ${(error as Error).message}`),
   );
