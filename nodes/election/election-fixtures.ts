@@ -18,6 +18,8 @@ export function makeNode(
     preVote?: boolean;
     checkQuorum?: boolean;
     timeout?: number;
+    heartbeat?: number;
+    leaderProbe?: boolean;
   } = {},
 ): RaftElection {
   const config: ElectionConfig = {
@@ -25,7 +27,8 @@ export function makeNode(
     voters: options.voters ?? ['a', 'b', 'c'],
     electionTimeoutMin: MIN,
     electionTimeoutMax: MAX,
-    heartbeatInterval: HB,
+    heartbeatInterval: options.heartbeat ?? HB,
+    leaderProbe: options.leaderProbe ?? false,
     preVote: options.preVote ?? true,
     checkQuorum: options.checkQuorum ?? true,
     // Deterministic "randomness": always the same timeout unless a case says otherwise.

@@ -283,7 +283,11 @@ describe('§4.2.3 voters', () => {
   test('a pre-vote with the flag gets no exemption: transfers never pre-vote', () => {
     const n = followerOf('b', 3);
     const out = n.step({ type: 'RequestVote', from: 'c', to: 'a', term: 4, preVote: true, transfer: true });
-    assert.deepEqual(out.messages, []);
+    assert.deepEqual(
+      out.messages.map((m) => m.type === 'RequestVoteReply' && m.granted),
+      [false],
+      'refused, as any pre-vote within the lease',
+    );
     assert.ok(out.events.some((e) => e.kind === 'vote' && !e.granted && e.reason.includes('lease')));
   });
 

@@ -232,11 +232,15 @@ describe('follower', () => {
 
 describe('CheckQuorum lease (followers)', () => {
   for (const preVote of [true, false]) {
-    test(`a follower that heard its leader within the minimum timeout ignores a higher-term ${preVote ? 'PreVote' : 'RequestVote'}`, () => {
+    test(`a follower that heard its leader within the minimum timeout refuses a higher-term ${preVote ? 'PreVote (and says so)' : 'RequestVote (silently)'}`, () => {
       const n = followerOf('b', 2);
       ticks(n, MIN - 1);
       const out = n.step(vote('c', 3, preVote));
-      assert.equal(out.messages.length, 0);
+      assert.deepEqual(
+        out.messages.map((m) => m.type === 'RequestVoteReply' && [m.to, m.term, m.preVote, m.granted]),
+        preVote ? [['c', 2, true, false]] : [],
+        'a pre-candidate learns of the refusal (and our term); a candidate does not',
+      );
       assert.deepEqual(n.hardState(), { term: 2, votedFor: null });
       assert.match(JSON.stringify(out.events), /lease/);
     });
@@ -584,5 +588,181 @@ describe('two pre-candidates at once', () => {
       ['leader', 2, 'follower', 2, 'b'],
     );
     assert.deepEqual(refusals, ['pre-campaigning for term 2 too, and b < c']);
+  });
+});
+
+describe('leader probes (a crashed leader noticed before the election timeout)', () => {
+  /** `a`, probing, follows b in term 1 with a heartbeat interval of 6 (a probe every 2 ticks). */
+  const probingFollower = (options: { leaderProbe?: boolean } = {}) => {
+    const n = makeNode({ heartbeat: 6, timeout: MAX, leaderProbe: options.leaderProbe ?? true });
+    n.step(heartbeat('b', 1));
+    return n;
+  };
+  const probeTicks = (outs: Output[]) =>
+    outs.flatMap((o, i) => (o.probes ?? []).map((m) => [i + 1, m.type, m.to, m.term]));
+
+  test('a follower probes its leader from a third of a heartbeat late, every third of one, until it times out', () => {
+    const n = probingFollower();
+    const outs = ticks(n, MAX);
+    assert.deepEqual(
+      probeTicks(outs),
+      [8, 10, 12, 14, 16, 18].map((at) => [at, 'AppendEntriesReply', 'b', 1]),
+      'the timeout tick (20) campaigns instead',
+    );
+    assert.equal(allMessages(outs.slice(0, -1)).length, 0, 'probes are not ordinary messages');
+    assert.equal(n.status().role, 'pre-candidate');
+  });
+
+  test('heartbeats on time mean no probes; nor does a node without a leader or with probes off', () => {
+    const onTime = probingFollower();
+    const outs: Output[] = [];
+    for (let i = 0; i < 4; i++) {
+      outs.push(...ticks(onTime, 6));
+      onTime.step(heartbeat('b', 1));
+    }
+    assert.deepEqual(probeTicks(outs), []);
+    assert.deepEqual(probeTicks(ticks(makeNode({ heartbeat: 6, timeout: MAX, leaderProbe: true }), MAX)), []);
+    assert.deepEqual(probeTicks(ticks(probingFollower({ leaderProbe: false }), MAX)), []);
+  });
+
+  test('the next action it reports is the next probe, so a sleeping runtime does not miss one', () => {
+    const n = probingFollower();
+    assert.equal(n.ticksUntilNextAction(), 8);
+    ticks(n, 8);
+    assert.equal(n.ticksUntilNextAction(), 2);
+    ticks(n, 9);
+    assert.equal(n.ticksUntilNextAction(), 1, 'the probe at 18');
+    ticks(n, 1);
+    assert.equal(n.ticksUntilNextAction(), 2, 'then the timeout at 20');
+  });
+
+  test('told its leader is unreachable, a follower campaigns at once with a PreVote', () => {
+    const n = probingFollower();
+    ticks(n, 8);
+    const out = n.peerUnreachable('b');
+    assert.equal(n.status().role, 'pre-candidate');
+    assert.equal(n.status().term, 1, 'a pre-vote moves no term');
+    assert.equal(out.hardState, null);
+    assert.deepEqual(
+      out.events.filter((e) => e.kind === 'transition').map((e) => [e.from, e.to, e.reason]),
+      [['follower', 'pre-candidate', 'leader unreachable']],
+    );
+    assert.deepEqual(
+      out.messages.map((m) => [m.type, m.to, m.term]),
+      [
+        ['RequestVote', 'b', 2],
+        ['RequestVote', 'c', 2],
+      ],
+    );
+  });
+
+  test('news of any other node, or reaching a node that is no follower, changes nothing', () => {
+    const follower = probingFollower();
+    assert.deepEqual(follower.peerUnreachable('c'), { hardState: null, messages: [], events: [] });
+    assert.deepEqual([follower.status().role, follower.status().leader], ['follower', 'b']);
+    const leader = leaderAtTerm1();
+    assert.deepEqual(leader.peerUnreachable('b').events, []);
+    assert.equal(leader.status().role, 'leader');
+    const candidate = makeNode({ preVote: false });
+    ticks(candidate, MIN);
+    assert.deepEqual(candidate.peerUnreachable('b').events, []);
+    assert.equal(candidate.status().term, 1);
+  });
+
+  test('an ineligible follower does not stand, but forgets the leader and so grants pre-votes', () => {
+    const n = probingFollower();
+    n.setEligible(false);
+    n.peerUnreachable('b');
+    assert.deepEqual([n.status().role, n.status().leader], ['follower', null]);
+    const reply = n.step(vote('c', 2, true)).messages[0];
+    assert.deepEqual(reply && reply.type === 'RequestVoteReply' && reply.granted, true);
+  });
+
+  /** Followers b and c of a (the dead leader) in term 1, and a way to deliver their messages. */
+  const survivors = (options: { checkQuorum?: boolean } = {}) => {
+    const make = (id: string) =>
+      makeNode({
+        id,
+        heartbeat: 6,
+        timeout: MAX,
+        leaderProbe: true,
+        checkQuorum: options.checkQuorum ?? true,
+      });
+    const nodes: Record<string, RaftElection> = { b: make('b'), c: make('c') };
+    for (const to of ['b', 'c']) nodes[to]?.step({ ...heartbeat('a', 1), to });
+    const run = (messages: readonly ElectionMessage[]) => {
+      let inFlight = [...messages];
+      for (let round = 0; inFlight.length > 0 && round < 10; round++) {
+        inFlight = inFlight.flatMap((m) => nodes[m.to]?.step(m).messages ?? []);
+      }
+    };
+    return { b: nodes.b as RaftElection, c: nodes.c as RaftElection, run };
+  };
+  const roles = (...ns: RaftElection[]) =>
+    ns.map((n) => [n.status().role, n.status().term, n.status().leader]);
+
+  test('a survivor that refused a PreVote within its lease grants it, unasked, once it finds the leader gone', () => {
+    // b finds a gone first and asks c, which still heard a: refused. Then c finds a gone too:
+    // rather than standing against b (two pre-candidates of one term), it sends b its grant.
+    const { b, c, run } = survivors();
+    run(b.peerUnreachable('a').messages);
+    assert.deepEqual(roles(b, c), [
+      ['pre-candidate', 1, null],
+      ['follower', 1, 'a'],
+    ]);
+    const out = c.peerUnreachable('a');
+    assert.deepEqual(
+      out.messages.map((m) => m.type === 'RequestVoteReply' && [m.to, m.term, m.preVote, m.granted]),
+      [['b', 2, true, true]],
+    );
+    assert.ok(
+      out.events.some((e) => e.kind === 'vote' && e.granted && e.reason === 'leader a is unreachable'),
+    );
+    run(out.messages);
+    assert.deepEqual(roles(b, c), [
+      ['leader', 2, 'b'],
+      ['follower', 2, 'b'],
+    ]);
+  });
+
+  test('a survivor that granted a PreVote backs that candidate when it finds the leader gone', () => {
+    // Without CheckQuorum there is no lease: c grants b's PreVote while still following a.
+    const { b, c, run } = survivors({ checkQuorum: false });
+    const asks = b.peerUnreachable('a').messages.filter((m) => m.to === 'c');
+    const grant = asks.flatMap((m) => c.step(m).messages);
+    assert.ok(grant.every((m) => m.type === 'RequestVoteReply' && m.granted));
+    const out = c.peerUnreachable('a');
+    assert.deepEqual([out.messages, c.status().role, c.status().leader], [[], 'follower', null]);
+    run(grant);
+    assert.deepEqual(roles(b, c), [
+      ['leader', 2, 'b'],
+      ['follower', 2, 'b'],
+    ]);
+  });
+
+  test('a pre-candidate grants a higher-id rival whose refusal it holds: no one waits out a timeout', () => {
+    // c refused b within its lease, then timed out and pre-campaigns for the same term itself.
+    const b = makeNode({ id: 'b', stored: { term: 1, votedFor: null } });
+    const c = makeNode({ id: 'c' });
+    c.step({ ...heartbeat('a', 1), to: 'c' });
+    ticks(c, MIN - 1);
+    const asks = allMessages(ticks(b, MIN)).filter((m) => m.to === 'c');
+    for (const m of asks.flatMap((m) => c.step(m).messages)) b.step(m);
+    const cAsks = c.tick().messages.filter((m) => m.to === 'b');
+    assert.deepEqual([b.status().role, c.status().role], ['pre-candidate', 'pre-candidate']);
+    const replies = cAsks.flatMap((m) => b.step(m).messages);
+    assert.deepEqual(
+      replies.map((m) => m.type === 'RequestVoteReply' && m.granted),
+      [true],
+    );
+  });
+
+  test('a PreVote grant stands against a refusal from the same voter that the network delivered late', () => {
+    const n = makeNode({ voters: ['a', 'b', 'c', 'd', 'e'], stored: { term: 1, votedFor: null } });
+    ticks(n, MIN);
+    n.step(voteReply('b', 2, true, true));
+    n.step(voteReply('b', 1, false, true));
+    n.step(voteReply('c', 2, true, true));
+    assert.equal(n.status().role, 'candidate', 'a, b and c: three of five');
   });
 });

@@ -9,8 +9,10 @@
  *
  * Implemented: terms, RequestVote, heartbeats (AppendEntries without entries), randomized
  * election timeouts, stepping down on any higher term, PreVote (Raft thesis §9.6),
- * CheckQuorum with leader lease (thesis §6.2 / §4.2.3) and leadership transfer with TimeoutNow
- * (thesis §3.10, etcd's campaignTransfer).
+ * CheckQuorum with leader lease (thesis §6.2 / §4.2.3), leadership transfer with TimeoutNow
+ * (thesis §3.10, etcd's campaignTransfer), and leader probes: a follower whose leader's heartbeat
+ * is late asks the runtime whether anybody still listens at the leader's address, and campaigns
+ * at once if nobody does (see `peerUnreachable`).
  */
 
 import type {
@@ -41,6 +43,11 @@ export interface ElectionConfig {
   readonly heartbeatInterval: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
+  /**
+   * Probe the leader once its heartbeat is late (see `Output.probes`), so that a leader whose
+   * process is gone is replaced without waiting out the election timeout. Off when absent.
+   */
+  readonly leaderProbe?: boolean;
   /** Injected randomness: an integer in [min, max], both inclusive. */
   readonly randomInt: (min: number, max: number) => number;
 }
@@ -57,7 +64,8 @@ export type TransitionReason =
   | 'lost quorum'
   | 'fence lost'
   | 'cannot write'
-  | 'leadership transfer';
+  | 'leadership transfer'
+  | 'leader unreachable';
 
 export type ElectionEvent =
   | {
@@ -102,6 +110,12 @@ export interface Output {
   readonly hardState: HardState | null;
   readonly messages: readonly ElectionMessage[];
   readonly events: readonly ElectionEvent[];
+  /**
+   * Messages to send so that the runtime can tell whether anybody listens at the peer's address
+   * (a refusal is reported back with `peerUnreachable`); a runtime that cannot tell sends them as
+   * any message. Present only when there are some.
+   */
+  readonly probes?: readonly ElectionMessage[];
 }
 
 export interface ElectionStatus {
@@ -162,6 +176,12 @@ export class RaftElection {
   /** The leadership transfer in progress, and how many ticks it has run. */
   private transferTarget: NodeId | null = null;
   private transferElapsed = 0;
+  /**
+   * The PreVotes for the next term this follower answered since it last heard its leader (or
+   * reset its timer), and whether it granted them: told later that the leader is gone, it backs
+   * a candidate that asked rather than standing against it (see peerUnreachable).
+   */
+  private preVoteAsks = new Map<NodeId, boolean>();
 
   private readonly peers: readonly NodeId[];
   private readonly quorum: number;
@@ -169,6 +189,7 @@ export class RaftElection {
   // Output being collected for the call in progress.
   private outMessages: ElectionMessage[] = [];
   private outEvents: ElectionEvent[] = [];
+  private outProbes: ElectionMessage[] = [];
   private dirty = false;
 
   constructor(
@@ -182,6 +203,11 @@ export class RaftElection {
     }
     if (config.electionTimeoutMax < config.electionTimeoutMin) {
       throw new Error('electionTimeoutMax must be >= electionTimeoutMin');
+    }
+    if (config.leaderProbe && !config.preVote) {
+      // Without PreVote, two followers that find the leader gone a tick apart both stand at
+      // once, each votes for itself, and the vote splits: slower than waiting for the timeout.
+      throw new Error('leaderProbe needs preVote');
     }
     this.term = stored.term;
     this.votedFor = stored.votedFor;
@@ -221,6 +247,15 @@ export class RaftElection {
           this.setLeader(null);
           this.resetElectionTimer();
         }
+      } else if (this.probeDue()) {
+        // An unasked heartbeat reply: a live leader only counts it as news of this follower.
+        this.outProbes.push({
+          type: 'AppendEntriesReply',
+          from: this.config.id,
+          to: this.leader as NodeId,
+          term: this.term,
+          success: true,
+        });
       }
     }
     return this.flush();
@@ -245,7 +280,11 @@ export class RaftElection {
         ),
       );
     }
-    return Math.max(1, this.randomizedElectionTimeout - this.electionElapsed);
+    const timeout = this.randomizedElectionTimeout - this.electionElapsed;
+    if (!this.probing()) return Math.max(1, timeout);
+    const late = this.electionElapsed - this.config.heartbeatInterval;
+    const toProbe = late < 0 ? this.probeEvery() - late : this.probeEvery() - (late % this.probeEvery());
+    return Math.max(1, Math.min(timeout, toProbe));
   }
 
   /**
@@ -317,6 +356,44 @@ export class RaftElection {
     return this.flush();
   }
 
+  /**
+   * The runtime found nobody listening at `peer`'s address (the kernel refused a probe: no socket
+   * is bound there, so its process is gone or restarting). A follower whose leader that is does
+   * not wait out its election timeout: it campaigns now — with PreVote, so a wrong report costs
+   * a refused pre-vote and nothing else. Only evidence about this node's own leader counts, and
+   * only this node acts on it: a peer still hearing the leader keeps its lease and refuses.
+   */
+  peerUnreachable(peer: NodeId): Output {
+    if (this.role !== 'follower' || this.leader !== peer) return this.flush();
+    const asks = [...this.preVoteAsks];
+    const backed = asks.find(([, granted]) => granted)?.[0];
+    // Of those refused while the leader still seemed alive, the lowest id, as rivals decide.
+    const refused = asks
+      .filter(([, granted]) => !granted)
+      .map(([id]) => id)
+      .sort()[0];
+    if (this.eligible && backed === undefined && refused === undefined) {
+      this.campaign('leader unreachable');
+      return this.flush();
+    }
+    // Not standing: this node cannot lead, or another already stands with its PreVote — or
+    // asked for it while the leader seemed alive, and gets it now, unasked. Standing against
+    // that candidate as well could split the vote. Either way the leader is forgotten, which
+    // ends the lease: its and any other pre-candidate's PreVotes are granted from now on, and
+    // this node's own timeout still runs should that campaign fail.
+    this.setLeader(null);
+    if (backed === undefined && refused !== undefined) {
+      this.preVoteAsks.set(refused, true);
+      this.reportVote(
+        { type: 'RequestVote', from: refused, to: this.config.id, term: this.term + 1, preVote: true },
+        true,
+        `leader ${peer} is unreachable`,
+      );
+      this.answerPreVote(refused, this.term + 1, true);
+    }
+    return this.flush();
+  }
+
   // ---- the rules -------------------------------------------------------------------------
 
   private handle(m: ElectionMessage): void {
@@ -333,6 +410,10 @@ export class RaftElection {
         // CheckQuorum's lease: we heard from a live leader less than a minimum election timeout
         // ago, so a candidate with a higher term is cut off from it, not replacing a dead one.
         this.reportVote(m, false, `leader ${this.leader} is alive (lease)`);
+        this.notePreVoteAsk(m, false);
+        // A pre-candidate is told, so that it can grant this node's own PreVote should this
+        // node lose the leader too (see handleRequestVote). A refusal moves no term or vote.
+        if (m.preVote) this.answerPreVote(m.from, this.term, false);
         return;
       }
       if (!preVoteTraffic) {
@@ -383,13 +464,7 @@ export class RaftElection {
       this.reportVote(m, false, `stale term ${m.term} < ${this.term}`);
       if (m.preVote) {
         // The pre-candidate learns our term and can campaign meaningfully next time.
-        this.send<RequestVoteReply>({
-          type: 'RequestVoteReply',
-          to: m.from,
-          term: this.term,
-          preVote: true,
-          granted: false,
-        });
+        this.answerPreVote(m.from, this.term, false);
       }
     }
     // Stale replies belong to campaigns or leaderships that are already over: ignore them.
@@ -401,10 +476,16 @@ export class RaftElection {
     // this term; grant a PreVote for a higher term (the lease check has already run).
     // Two pre-candidates for the same term would each grant the other, both stand, and split the
     // vote: a whole election timeout lost. While pre-campaigning, grant only a lower id, so at
-    // most one of them wins its PreVote. (A PreVote grant changes no term or vote: safety is not
-    // at stake, only which of them stands.)
+    // most one of them wins its PreVote — or a rival that refused our own PreVote this round: it
+    // will not help us win, and refusing it too would leave both waiting out a timeout (a
+    // follower that still heard the leader refuses, then loses the leader and campaigns itself).
+    // (A PreVote grant changes no term or vote: safety is not at stake, only which of them stands.)
     const rivalPreCandidate =
-      m.preVote && this.role === 'pre-candidate' && m.term === this.term + 1 && m.from > this.config.id;
+      m.preVote &&
+      this.role === 'pre-candidate' &&
+      m.term === this.term + 1 &&
+      m.from > this.config.id &&
+      this.votes.get(m.from) !== false;
     const canVote =
       this.votedFor === m.from ||
       (this.votedFor === null && this.leader === null) ||
@@ -421,6 +502,7 @@ export class RaftElection {
     }
 
     const granted = refusal === null;
+    this.notePreVoteAsk(m, granted);
     if (granted && !m.preVote) {
       if (this.votedFor !== m.from) {
         this.votedFor = m.from;
@@ -452,7 +534,10 @@ export class RaftElection {
     const campaign = this.role === 'candidate' && !m.preVote && m.term === this.term;
     if (!preCampaign && !campaign) return;
 
-    this.votes.set(m.from, m.granted);
+    // A grant stands: a refusal from the same voter in the same round is an older answer that the
+    // network reordered (a PreVote refused within the lease, then granted once the leader was
+    // found gone; see peerUnreachable). A voter that granted a real vote grants it again.
+    if (m.granted || !this.votes.has(m.from)) this.votes.set(m.from, m.granted);
     let granted = 0;
     let rejected = 0;
     for (const v of this.votes.values()) {
@@ -475,6 +560,7 @@ export class RaftElection {
       this.setLeader(m.from);
     }
     this.electionElapsed = 0;
+    this.preVoteAsks.clear();
     this.send<AppendEntriesReply>({ type: 'AppendEntriesReply', to: m.from, term: this.term, success: true });
   }
 
@@ -603,13 +689,34 @@ export class RaftElection {
     );
   }
 
+  /** A follower probes its leader only while the leader's heartbeat is late. */
+  private probing(): boolean {
+    return this.config.leaderProbe === true && this.role === 'follower' && this.leader !== null;
+  }
+
+  /** Probes go out every third of a heartbeat interval, from a third of one late. */
+  private probeEvery(): number {
+    return Math.ceil(this.config.heartbeatInterval / 3);
+  }
+
+  private probeDue(): boolean {
+    const late = this.electionElapsed - this.config.heartbeatInterval;
+    return this.probing() && late > 0 && late % this.probeEvery() === 0;
+  }
+
   /** Whether the leader heard from `peer` within the last minimum election timeout. */
   private heardRecently(peer: NodeId): boolean {
     const at = this.heardAt.get(peer);
     return at !== undefined && this.leaderTicks - at < this.config.electionTimeoutMin;
   }
 
+  private notePreVoteAsk(m: RequestVote, granted: boolean): void {
+    if (m.preVote && this.role === 'follower' && m.term === this.term + 1)
+      this.preVoteAsks.set(m.from, granted);
+  }
+
   private resetElectionTimer(): void {
+    this.preVoteAsks.clear();
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.config.randomInt(
@@ -644,6 +751,10 @@ export class RaftElection {
     this.outEvents.push({ kind: 'leader', leader, term: this.term });
   }
 
+  private answerPreVote(to: NodeId, term: number, granted: boolean): void {
+    this.send<RequestVoteReply>({ type: 'RequestVoteReply', to, term, preVote: true, granted });
+  }
+
   private send<M extends ElectionMessage>(m: Omit<M, 'from'>): void {
     this.outMessages.push({ ...m, from: this.config.id } as ElectionMessage);
   }
@@ -653,9 +764,11 @@ export class RaftElection {
       hardState: this.dirty ? this.hardState() : null,
       messages: this.outMessages,
       events: this.outEvents,
+      ...(this.outProbes.length > 0 ? { probes: this.outProbes } : {}),
     };
     this.outMessages = [];
     this.outEvents = [];
+    this.outProbes = [];
     this.dirty = false;
     return out;
   }

@@ -5,7 +5,10 @@
  * from durable state) alternate with calm ones. Leadership transfers are requested at random
  * moments of the chaos, and as a drill at the end of most calm phases, where the target is now
  * and then crashed or cut off at once. A node sends its requests before it stores its term and
- * vote, as the real adapter does, and in chaos now and then crashes between the two. Safety
+ * vote, as the real adapter does, and in chaos now and then crashes between the two. Most runs
+ * probe late leaders: a probe to a crashed node is refused (unless a cut link or loss eats it),
+ * and in chaos a live node's refusal now and then arrives all the same (a stale one, of an
+ * earlier incarnation); calm phases then and there crash their stable leader. Safety
  * invariants are checked after every step; liveness at the end of every calm phase and after
  * every drill.
  */
@@ -38,6 +41,7 @@ export interface SimulationResult {
   readonly nodes: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
+  readonly leaderProbe: boolean;
   readonly violations: readonly string[];
   /** Terms in which some node became leader. */
   readonly leaderTerms: number;
@@ -53,6 +57,10 @@ export interface SimulationResult {
   readonly drills: { readonly live: number; readonly handedOver: number; readonly dead: number };
   /** The most ticks without a stable leader during a calm drill, to a live and to a dead target. */
   readonly drillGap: { readonly live: number; readonly dead: number };
+  /** Probes refused and stepped as `peerUnreachable`; of those, refusals from a live node. */
+  readonly refusals: { readonly stepped: number; readonly spurious: number };
+  /** For each calm crash of the stable leader, the ticks until the next stable leader. */
+  readonly leaderCrashes: readonly number[];
   /** The last trace lines, for the report of a failing seed. */
   readonly traceTail: readonly string[];
 }
@@ -67,12 +75,14 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   const quorum = Math.floor(size / 2) + 1;
   const preVote = rng.chance(0.8);
   const checkQuorum = rng.chance(0.8);
+  const leaderProbe = preVote && rng.chance(0.8);
   const config = (id: NodeId): ElectionConfig => ({
     id,
     voters: ids,
     ...TIMING,
     preVote,
     checkQuorum,
+    leaderProbe,
     randomInt: (min, max) => rng.int(min, max),
   });
 
@@ -91,6 +101,10 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   const transfers = new TransferTracker(TIMING.electionTimeoutMin, (v) => checker.fail(v));
   const drills = { live: 0, handedOver: 0, dead: 0 };
   const drillGap = { live: 0, dead: 0 };
+  /** Refusals on their way back to the prober, due at a tick. */
+  let refusalsDue: { readonly at: number; readonly to: NodeId; readonly peer: NodeId }[] = [];
+  const refusals = { stepped: 0, spurious: 0 };
+  const leaderCrashes: number[] = [];
 
   const trace = (line: string): void => {
     const stamped = `t=${now} ${line}`;
@@ -128,6 +142,14 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     }
     transfers.observe(id, out.events, now);
     for (const m of out.messages) if (!out.hardState || isReply(m)) network.send(now, m);
+    for (const m of out.probes ?? []) {
+      if (live.has(m.to)) {
+        network.send(now, m);
+        if (chaotic && rng.chance(0.02)) refusalsDue.push({ at: now + 1, to: m.from, peer: m.to });
+      } else if (network.connected(m.from, m.to) && network.connected(m.to, m.from) && !rng.chance(0.1)) {
+        refusalsDue.push({ at: now + 1, to: m.from, peer: m.to });
+      }
+    }
     checker.observe(node.status(), `t=${now} seed=${options.seed}`);
   };
 
@@ -151,6 +173,16 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
       if (!node) continue;
       network.delivered++;
       apply(m.to, node, node.step(m));
+    }
+    const due = refusalsDue.filter((r) => r.at <= now);
+    refusalsDue = refusalsDue.filter((r) => r.at > now);
+    for (const r of due) {
+      const node = live.get(r.to);
+      if (!node) continue;
+      refusals.stepped++;
+      if (live.has(r.peer)) refusals.spurious++;
+      trace(`${r.to} finds nobody at ${r.peer}${live.has(r.peer) ? ' (a stale refusal)' : ''}`);
+      apply(r.to, node, node.peerUnreachable(r.peer));
     }
     for (const id of rng.shuffle([...live.keys()])) {
       const node = live.get(id);
@@ -274,7 +306,27 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
       slowestRecovery = Math.max(slowestRecovery, recovered);
       trace(`stable leader ${stableLeader()} after ${recovered} ticks of calm`);
       if (rng.chance(0.7)) drill();
+      else if (live.size - 1 >= quorum && rng.chance(0.5)) crashLeader();
     }
+  };
+
+  /** The stable leader crashes in a calm cluster: the ticks until the next one are recorded. */
+  const crashLeader = (): void => {
+    const leader = stableLeader();
+    if (leader === null) return;
+    crash(leader);
+    const began = now;
+    while (stableLeader() === null) {
+      if (now - began >= LIVENESS_BOUND_TICKS) {
+        checker.fail(
+          `seed=${options.seed}: no stable leader within ${LIVENESS_BOUND_TICKS} ticks of its crash at t=${began}`,
+        );
+        return;
+      }
+      step();
+    }
+    leaderCrashes.push(now - began);
+    trace(`${stableLeader()} leads ${now - began} ticks after ${leader} crashed`);
   };
 
   /**
@@ -334,6 +386,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     nodes: size,
     preVote,
     checkQuorum,
+    leaderProbe,
     violations: checker.violations,
     leaderTerms: checker.leaders().size,
     crashes,
@@ -344,6 +397,8 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     transfers: transfers.counts,
     drills,
     drillGap,
+    refusals,
+    leaderCrashes,
     traceTail: tail,
   };
 }

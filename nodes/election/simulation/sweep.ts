@@ -15,6 +15,10 @@ export interface SweepSummary {
   readonly transfers: TransferCounts;
   readonly drills: { live: number; handedOver: number; dead: number };
   readonly drillGap: { live: number; dead: number };
+  /** Probe refusals stepped, and those from a live node (stale ones, injected in chaos). */
+  readonly refusals: { stepped: number; spurious: number };
+  /** Ticks from each calm crash of the stable leader to the next, in runs that probe and not. */
+  readonly leaderCrashes: Record<'probing' | 'timeout', number[]>;
 }
 
 export function sweep(firstSeed: number, count: number, ticks?: number): SweepSummary {
@@ -29,6 +33,8 @@ export function sweep(firstSeed: number, count: number, ticks?: number): SweepSu
   const transfers = emptyTransferCounts();
   const drills = { live: 0, handedOver: 0, dead: 0 };
   const drillGap = { live: 0, dead: 0 };
+  const refusals = { stepped: 0, spurious: 0 };
+  const leaderCrashes = { probing: [] as number[], timeout: [] as number[] };
   for (let seed = firstSeed; seed < firstSeed + count; seed++) {
     const r = runSimulation(ticks === undefined ? { seed } : { seed, ticks });
     if (r.violations.length > 0) failures.push(r);
@@ -45,6 +51,9 @@ export function sweep(firstSeed: number, count: number, ticks?: number): SweepSu
     drills.dead += r.drills.dead;
     drillGap.live = Math.max(drillGap.live, r.drillGap.live);
     drillGap.dead = Math.max(drillGap.dead, r.drillGap.dead);
+    refusals.stepped += r.refusals.stepped;
+    refusals.spurious += r.refusals.spurious;
+    leaderCrashes[r.leaderProbe ? 'probing' : 'timeout'].push(...r.leaderCrashes);
   }
   return {
     runs: count,
@@ -59,12 +68,14 @@ export function sweep(firstSeed: number, count: number, ticks?: number): SweepSu
     transfers,
     drills,
     drillGap,
+    refusals,
+    leaderCrashes,
   };
 }
 
 export function describeFailure(r: SimulationResult): string {
   return [
-    `seed ${r.seed} failed (${r.nodes} nodes, preVote=${r.preVote}, checkQuorum=${r.checkQuorum}):`,
+    `seed ${r.seed} failed (${r.nodes} nodes, preVote=${r.preVote}, checkQuorum=${r.checkQuorum}, leaderProbe=${r.leaderProbe}):`,
     ...r.violations.slice(0, 5).map((v) => `  ${v}`),
     `  replay: npm run sim -- --seed ${r.seed} --verbose`,
     '  last trace lines:',

@@ -5,7 +5,7 @@
  * timeout of every node is the one the script gives it.
  *
  * Commands (arguments in brackets are optional):
- *   cluster voters=n1,n2,n3 [timeouts=10,15,20] [min=10] [max=20] [heartbeat=3] [prevote=true] [checkquorum=true]
+ *   cluster voters=n1,n2,n3 [timeouts=10,15,20] [min=10] [max=20] [heartbeat=3] [prevote=true] [checkquorum=true] [probe=false]
  *   set-timeout <node> <ticks>   the election timeout the node draws at its next reset
  *   tick <node> [count]          advance one node's logical time
  *   tick-all [count]             tick every running node, in voter order, without delivering
@@ -17,6 +17,10 @@
  *   crash <node> / restart <node> stop a node (its durable state stays) / start it again from it
  *   transfer <node> [target]     ask a node to hand its leadership over (to a target of its choice)
  *   status                       every node's role, term, vote and leader
+ *
+ * A probe (`probe=true`) reaches a running node as its message; to a node that is down, the
+ * kernel's refusal comes back at once and is stepped as `peerUnreachable`; across a cut link it
+ * is lost, refusal and all.
  */
 import type { ElectionMessage, NodeId } from '../messages.js';
 import { type HardState, type Output, RaftElection } from '../raft-election.js';
@@ -30,6 +34,7 @@ interface Settings {
   readonly heartbeat: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
+  readonly probe: boolean;
 }
 
 /** Stabilize gives up after this many rounds: a script that never settles is a bug. */
@@ -109,6 +114,7 @@ export class InteractionEnv {
       heartbeat: countArg(c.options.get('heartbeat') ?? '3'),
       preVote: flag('prevote', true),
       checkQuorum: flag('checkquorum', true),
+      probe: flag('probe', false),
     };
     const timeouts = c.options.get('timeouts')?.split(',') ?? [];
     if (timeouts.length > 0 && timeouts.length !== voters.length) {
@@ -186,6 +192,7 @@ export class InteractionEnv {
         heartbeatInterval: s.heartbeat,
         preVote: s.preVote,
         checkQuorum: s.checkQuorum,
+        leaderProbe: s.probe,
         randomInt: () => this.timeouts.get(id) as number,
       },
       this.durable.get(id),
@@ -221,7 +228,19 @@ export class InteractionEnv {
       this.inFlight.push(m);
       lines.push(`send ${describeMessage(m)}`);
     }
+    for (const m of out.probes ?? []) lines.push(...this.probe(id, m));
     return lines;
+  }
+
+  private probe(id: NodeId, m: ElectionMessage): string[] {
+    const head = `probe ${describeMessage(m)}`;
+    if (this.isolated.has(m.from) || this.isolated.has(m.to)) return [`${head} lost (isolated)`];
+    if (this.live.has(m.to)) {
+      this.inFlight.push(m);
+      return [head];
+    }
+    const node = this.liveNode(id);
+    return [`${head} refused (${m.to} is down)`, ...indent(this.apply(id, node.peerUnreachable(m.to)))];
   }
 
   private voters(): readonly NodeId[] {
