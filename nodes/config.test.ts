@@ -30,6 +30,8 @@ test('a valid environment gives the defaults of the contract', () => {
   );
   assert.deepEqual(c.electionTimeoutMs, { min: 150, max: 300 });
   assert.equal(c.heartbeatIntervalMs, 30);
+  assert.equal(c.leaderProbe, true);
+  assert.equal(parseConfig(nodeConfigSchema, { ...valid, LEADER_PROBE: 'off' }).leaderProbe, false);
   assert.equal(c.dataDir, '.data/nodes/n1');
 });
 
@@ -60,6 +62,7 @@ const bad: [string, Record<string, string | undefined>, RegExp][] = [
     /^HEARTBEAT_INTERVAL_MS: must be a whole number/,
   ],
   ['a bad port', { UDP_PORT: '70000' }, /^UDP_PORT: must be a port/],
+  ['a leader probe neither on nor off', { LEADER_PROBE: 'yes' }, /^LEADER_PROBE: must be on or off/],
   ['a bad URL', { NODE_URL: 'ftp://x' }, /^NODE_URL: must be an http/],
   ['malformed peers', { PEERS: 'n2@127.0.0.1' }, /^PEERS: /],
   ['a missing database', { DATABASE_URL: undefined }, /^DATABASE_URL: is required/],

@@ -35,6 +35,7 @@ export const nodeConfigSchema = z
     CLUSTER_ID: z.string().min(1).max(64).default('ensemble'),
     ELECTION_TIMEOUT_MS: millisRange('150-300'),
     HEARTBEAT_INTERVAL_MS: millis(5, 10_000, 30),
+    LEADER_PROBE: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
     DATABASE_URL: z
       .string({ message: 'is required: the shared PostgreSQL, as postgres://user:pass@host:port/db' })
       .superRefine((text, ctx) => {
@@ -83,6 +84,8 @@ export const nodeConfigSchema = z
       clusterId: c.CLUSTER_ID,
       electionTimeoutMs: c.ELECTION_TIMEOUT_MS,
       heartbeatIntervalMs: c.HEARTBEAT_INTERVAL_MS,
+      /** Probe a late leader and campaign as soon as nobody listens at its address. */
+      leaderProbe: c.LEADER_PROBE === 'on',
       databaseUrl: c.DATABASE_URL,
       /** How long a database failover in progress may last before the node stops leading. */
       databaseFailoverMs: c.DATABASE_FAILOVER_MS,

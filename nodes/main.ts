@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     voters: [config.nodeId, ...config.peers.map((p) => p.id)],
     electionTimeoutMs: config.electionTimeoutMs,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
+    leaderProbe: config.leaderProbe,
     transport,
     store: new HardStateFile(join(config.dataDir, 'raft-state.json')),
     logger,

@@ -17,8 +17,15 @@ function advance(ms: number): void {
   for (let i = 0; i < ms; i++) mock.timers.tick(1);
 }
 
-function cluster() {
+/**
+ * Three services on an in-memory network with 1 ms latency. With `probes`, their transport can
+ * tell a node that is down (its process gone: the probe is refused a millisecond later) from
+ * one that is `cut` off (the probe is lost).
+ */
+function cluster(options: { probes?: boolean } = {}) {
   const handlers = new Map<NodeId, (m: ElectionMessage) => void>();
+  const refusals = new Map<NodeId, (peer: NodeId) => void>();
+  const cut = new Set<NodeId>();
   const down = new Set<NodeId>();
   const clockReads = new Map<NodeId, number>();
   const events: Array<TimedElectionEvent & { node: NodeId }> = [];
@@ -33,15 +40,25 @@ function cluster() {
       voters: IDS,
       electionTimeoutMs: { min: 150, max: 300 },
       heartbeatIntervalMs: 50,
+      leaderProbe: options.probes === true,
       transport: {
         send: (m) => {
           journal.push(`${id} sends ${described(m)}`);
-          if (down.has(id) || down.has(m.to)) return;
+          if (down.has(id) || down.has(m.to) || cut.has(id) || cut.has(m.to)) return;
           setTimeout(() => {
             if (!down.has(m.to)) handlers.get(m.to)?.(m);
           }, 1);
         },
         onMessage: (h) => handlers.set(id, h),
+        ...(options.probes
+          ? {
+              probe: (m: ElectionMessage) => {
+                journal.push(`${id} probes ${m.to}`);
+                if (down.has(m.to) && !cut.has(m.to)) setTimeout(() => refusals.get(id)?.(m.to), 1);
+              },
+              onUnreachable: (h: (peer: NodeId) => void) => refusals.set(id, h),
+            }
+          : {}),
       },
       store: {
         load: () => hard,
@@ -61,7 +78,7 @@ function cluster() {
     services.set(id, service);
   }
   const leaders = () => IDS.filter((id) => !down.has(id) && services.get(id)?.status().role === 'leader');
-  return { services, down, clockReads, events, leaders, journal };
+  return { services, down, cut, clockReads, events, leaders, journal };
 }
 
 function described(m: ElectionMessage): string {
@@ -70,6 +87,15 @@ function described(m: ElectionMessage): string {
     return `${m.preVote ? 'PreVote' : 'RequestVote'}Reply ${m.term} ${m.granted ? 'granted' : 'refused'} to ${m.to}`;
   }
   return `${m.type} ${m.term} to ${m.to}`;
+}
+
+/** Advances time until a node other than `old` leads (at most 1 s); returns how long it took. */
+function msToNewLeader(c: ReturnType<typeof cluster>, old: NodeId): number {
+  for (let ms = 1; ms <= 1_000; ms++) {
+    advance(1);
+    if (c.leaders().some((id) => id !== old)) return ms;
+  }
+  return assert.fail('no new leader within 1 s');
 }
 
 /** A started cluster once it has a leader (`old`, its service `leader`) and a follower `target`. */
@@ -117,17 +143,42 @@ describe('ElectionService', () => {
     for (const s of c.services.values()) s.stop();
   });
 
-  it('elects a new leader once the old one goes quiet', () => {
-    const c = cluster();
+  for (const probes of [true, false]) {
+    it(`a leader whose process is gone is replaced ${probes ? 'before any election timeout, its probes refused' : 'only after an election timeout, without probes'}`, () => {
+      const c = cluster({ probes });
+      for (const s of c.services.values()) s.start();
+      advance(1_000);
+      const [old] = c.leaders();
+      assert.ok(old);
+      c.down.add(old);
+      c.services.get(old)?.stop();
+      const took = msToNewLeader(c, old);
+      // The last heartbeat came at most 50 ms before the kill; a probe goes 17 ms after a missed
+      // one, and the minimum election timeout is 150 ms.
+      if (probes) assert.ok(took < 50 + 17 + 10, `new leader ${took} ms after the kill`);
+      else assert.ok(took >= 150 - 50, `new leader ${took} ms after the kill`);
+      const reasons = c.events.filter((e) => e.kind === 'transition' && e.to === 'pre-candidate');
+      assert.equal(
+        reasons.some((e) => e.kind === 'transition' && e.reason === 'leader unreachable'),
+        probes,
+      );
+      for (const s of c.services.values()) s.stop();
+    });
+  }
+
+  it('a leader cut off by the network (its probes lost, not refused) is replaced after an election timeout', () => {
+    const c = cluster({ probes: true });
     for (const s of c.services.values()) s.start();
     advance(1_000);
     const [old] = c.leaders();
     assert.ok(old);
-    c.down.add(old);
-    c.services.get(old)?.stop();
-    advance(1_000);
-    const [next] = c.leaders();
-    assert.ok(next && next !== old, 'a new leader within 1 s');
+    c.cut.add(old);
+    const took = msToNewLeader(c, old);
+    assert.ok(took >= 150 - 50, `new leader ${took} ms after the cut`);
+    assert.ok(
+      c.journal.some((l) => l.endsWith(`probes ${old}`)),
+      'its followers probed it',
+    );
     for (const s of c.services.values()) s.stop();
   });
 

@@ -27,6 +27,9 @@ import {
 export interface ElectionTransport {
   send(message: ElectionMessage): void;
   onMessage(handler: (message: ElectionMessage) => void): void;
+  /** Sends a probe so that a refusal (nobody listening at the peer) reaches `onUnreachable`. */
+  probe?(message: ElectionMessage): void;
+  onUnreachable?(handler: (peer: NodeId) => void): void;
 }
 
 export interface HardStateStore {
@@ -39,6 +42,11 @@ export interface ElectionServiceOptions {
   readonly voters: readonly NodeId[];
   readonly electionTimeoutMs: { readonly min: number; readonly max: number };
   readonly heartbeatIntervalMs: number;
+  /**
+   * Probe a leader whose heartbeat is late, and campaign at once when the probe is refused (see
+   * RaftElection.peerUnreachable); needs a transport that can tell. Off when absent.
+   */
+  readonly leaderProbe?: boolean;
   readonly transport: ElectionTransport;
   readonly store: HardStateStore;
   readonly logger: Logger;
@@ -108,6 +116,7 @@ export class ElectionService {
         heartbeatInterval: ticks(options.heartbeatIntervalMs),
         preVote: true,
         checkQuorum: true,
+        leaderProbe: options.leaderProbe === true && options.transport.probe !== undefined,
         randomInt: (min, max) => randomInt(min, max + 1),
       },
       options.store.load(),
@@ -124,6 +133,11 @@ export class ElectionService {
       // The counts the message is judged by (the CheckQuorum lease) must be up to date.
       this.catchUp();
       this.apply(() => this.election.step(m));
+      this.schedule();
+    });
+    this.options.transport.onUnreachable?.((peer) => {
+      this.catchUp();
+      this.apply(() => this.election.peerUnreachable(peer));
       this.schedule();
     });
     this.running = true;
@@ -263,6 +277,7 @@ export class ElectionService {
     } else {
       for (const m of out.messages) transport.send(m);
     }
+    for (const m of out.probes ?? []) (transport.probe ?? transport.send).call(transport, m);
     const at = new Date();
     for (const e of out.events) {
       this.log(e);

@@ -121,6 +121,57 @@ describe('UdpTransport', () => {
     assert.equal(a.drops.total + b.drops.total, 0);
   });
 
+  test('a probe reaches a live peer as any message, and the peer is not reported', async () => {
+    const [a, b] = await pair();
+    open.push(a, b);
+    const unreachable: string[] = [];
+    b.onUnreachable((peer) => unreachable.push(peer));
+    const reply: ElectionMessage = { type: 'AppendEntriesReply', from: 'b', to: 'a', term: 4, success: true };
+    for (let i = 0; i < 3; i++) {
+      const delivered = nextMessage(a);
+      b.probe(reply);
+      assert.deepEqual(await delivered, reply);
+    }
+    assert.deepEqual([unreachable, b.refused, a.drops.total], [[], 0, 0]);
+  });
+
+  test('a probe to a peer that is gone is refused: the peer is reported unreachable', async () => {
+    const [a, b] = await pair();
+    open.push(b);
+    const probe: ElectionMessage = { type: 'AppendEntriesReply', from: 'b', to: 'a', term: 4, success: true };
+    const delivered = nextMessage(a);
+    b.probe(probe);
+    await delivered;
+    await a.close(); // its process gone: nothing listens at its port any more
+    const reported = new Promise<string>((resolve) => b.onUnreachable(resolve));
+    b.probe(probe);
+    assert.equal(await reported, 'a');
+    assert.equal(b.refused, 1);
+    // A plain send to it is a lost datagram, as ever: an unconnected socket hears no refusal.
+    b.send(probe);
+    b.probe(probe);
+    await until(() => b.refused === 2, 'the second refusal');
+  });
+
+  test('a probe to a peer never started (its port closed from the start) is refused too', async () => {
+    const free = createSocket('udp4');
+    await new Promise<void>((resolve) => free.bind({ address: '127.0.0.1', port: 0 }, resolve));
+    const port = free.address().port;
+    await new Promise<void>((resolve) => free.close(() => resolve()));
+    const b = await UdpTransport.open({
+      bindHost: '127.0.0.1',
+      port: 0,
+      secret: SECRET,
+      clusterId: CLUSTER,
+      self: 'b',
+      peers: [{ id: 'a', host: '127.0.0.1', port }],
+    });
+    open.push(b);
+    const reported = new Promise<string>((resolve) => b.onUnreachable(resolve));
+    b.probe({ type: 'AppendEntriesReply', from: 'b', to: 'a', term: 1, success: true });
+    assert.equal(await reported, 'a');
+  });
+
   test('a datagram to a known address leaves before send returns: sent just before close, it arrives', {
     timeout: 5_000,
   }, async () => {

@@ -4,6 +4,11 @@
  * UDP suits leader election: every message is idempotent and superseded by the next one, so a
  * lost datagram costs one tick and nothing needs retransmitting. Nothing that arrives from the
  * network can throw out of here; it is either delivered or counted as a drop.
+ *
+ * Probes (`probe`) leave from a second socket per peer, connected to the peer's address: there
+ * the kernel reports an ICMP "port unreachable" as ECONNREFUSED — nobody listens at that port, so
+ * the peer's process is gone — which an unconnected socket never hears of. A dead host, a cut
+ * link or a firewall that drops answers nothing: then only the election timeout tells.
  */
 
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
@@ -47,6 +52,15 @@ export interface UdpTransportOptions {
 }
 
 export type MessageHandler = (msg: ElectionMessage) => void;
+
+/** A peer's probe socket, connected (or connecting) to the address it was resolved to. */
+interface ProbeSocket {
+  readonly address: string;
+  readonly socket: Socket;
+  connected: boolean;
+  /** The latest probe asked for while connecting: probes supersede each other. */
+  pending: Buffer | null;
+}
 
 /** Parses `id@host:port,id@host:port`; IPv6 hosts go in brackets: `a@[::1]:7000`. */
 export function parsePeers(spec: string): Peer[] {
@@ -107,6 +121,9 @@ export class UdpTransport {
   private sentCount = 0;
   private sendErrorCount = 0;
   private readonly handlers = new Set<MessageHandler>();
+  private readonly unreachableHandlers = new Set<(peer: NodeId) => void>();
+  private readonly probeSockets = new Map<NodeId, ProbeSocket>();
+  private refusedCount = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -120,8 +137,16 @@ export class UdpTransport {
     private readonly addresses: PeerAddresses,
     /** The bound port, which differs from the requested one when that was 0. */
     readonly port: number,
+    private readonly bindHost: string,
   ) {
     socket.on('message', (buf, rinfo) => this.receive(buf, rinfo));
+    // Probe sockets are opened ahead, so that the first probe is not held up connecting one.
+    for (const peer of peers.values()) {
+      this.addresses.resolve(peer.host).then(
+        (address) => this.probeSocket(peer, address),
+        () => {}, // resolved again at the first probe
+      );
+    }
   }
 
   static async open(opts: UdpTransportOptions): Promise<UdpTransport> {
@@ -184,6 +209,7 @@ export class UdpTransport {
       logger,
       addresses,
       socket.address().port,
+      opts.bindHost,
     );
   }
 
@@ -201,6 +227,84 @@ export class UdpTransport {
     return this.sendErrorCount;
   }
 
+  /** Probes refused: nobody listened at the peer's address. */
+  get refused(): number {
+    return this.refusedCount;
+  }
+
+  /** Called with a peer's id when a probe to it is refused (see `probe`). */
+  onUnreachable(handler: (peer: NodeId) => void): () => void {
+    this.unreachableHandlers.add(handler);
+    return () => this.unreachableHandlers.delete(handler);
+  }
+
+  /**
+   * Sends `msg` from the peer's probe socket, where a refusal — nobody listening at its address —
+   * is reported to the `onUnreachable` handlers, within a round trip. Otherwise as `send`.
+   */
+  probe(msg: ElectionMessage): void {
+    this.dispatch(msg, (peer, address, frame) =>
+      this.probeFrom(peer, this.probeSocket(peer, address), frame),
+    );
+  }
+
+  /** The peer's probe socket for `address`, opened (and the old one closed) when it moved. */
+  private probeSocket(peer: Peer, address: string): ProbeSocket {
+    const current = this.probeSockets.get(peer.id);
+    if (current?.address === address) return current;
+    current?.socket.close();
+    const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', lookup: ipAsItself });
+    const probe: ProbeSocket = { address, socket, connected: false, pending: null };
+    this.probeSockets.set(peer.id, probe);
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.closed || this.probeSockets.get(peer.id) !== probe) return;
+      if (err.code === 'ECONNREFUSED') this.refusedBy(peer);
+      else this.logger.debug({ err, to: peer.id }, 'probe socket error');
+    });
+    socket.on('connect', () => {
+      probe.connected = true;
+      if (probe.pending !== null) this.probeFrom(peer, probe, probe.pending);
+    });
+    // From this node's own address, as its other datagrams, so that routes and filters agree.
+    socket.bind({ address: this.bindHost, port: 0 }, () => {
+      if (!this.closed) socket.connect(peer.port, address);
+    });
+    return probe;
+  }
+
+  private probeFrom(peer: Peer, probe: ProbeSocket, frame: Buffer): void {
+    if (!probe.connected) {
+      probe.pending = frame;
+      return;
+    }
+    probe.pending = null;
+    try {
+      probe.socket.send(frame, (err: NodeJS.ErrnoException | null) => {
+        if (err?.code === 'ECONNREFUSED') this.refusedBy(peer);
+        else if (err) this.sendErrorCount++;
+        else this.sentCount++;
+      });
+    } catch {
+      this.sendErrorCount++; // closed under us: a lost datagram
+    }
+  }
+
+  private refusedBy(peer: Peer): void {
+    if (this.closed) return;
+    this.refusedCount++;
+    this.logger.debug(
+      { to: peer.id, host: peer.host, port: peer.port },
+      'probe refused: nobody listens there',
+    );
+    for (const handler of this.unreachableHandlers) {
+      try {
+        handler(peer.id);
+      } catch (err) {
+        warn(this.logger, { err, peer: peer.id }, 'unreachable handler threw');
+      }
+    }
+  }
+
   /** Returns a function that removes the handler. */
   onMessage(handler: MessageHandler): () => void {
     this.handlers.add(handler);
@@ -209,6 +313,14 @@ export class UdpTransport {
 
   /** Fire and forget, like the network under it: failures are logged and counted, never thrown. */
   send(msg: ElectionMessage): void {
+    this.dispatch(msg, (peer, address, frame) => this.sendTo(peer, address, frame));
+  }
+
+  /** Encodes `msg` and hands it to `deliver` with its peer's address, resolved when unknown. */
+  private dispatch(
+    msg: ElectionMessage,
+    deliver: (peer: Peer, address: string, frame: Buffer) => void,
+  ): void {
     if (this.closed) return;
     const peer = this.peers.get(msg.to);
     if (peer === undefined) {
@@ -229,11 +341,13 @@ export class UdpTransport {
     // cached), so a peer back on a new address is reached.
     const known = this.addresses.known(peer.host);
     if (known !== null) {
-      this.sendTo(peer, known, frame);
+      deliver(peer, known, frame);
       return;
     }
     this.addresses.resolve(peer.host).then(
-      (address) => this.sendTo(peer, address, frame),
+      (address) => {
+        if (!this.closed) deliver(peer, address, frame);
+      },
       (err: unknown) => this.sendFailed(peer, err),
     );
   }
@@ -262,6 +376,14 @@ export class UdpTransport {
     if (this.closing === undefined) {
       this.closed = true;
       this.handlers.clear();
+      this.unreachableHandlers.clear();
+      for (const probe of this.probeSockets.values()) {
+        try {
+          probe.socket.close();
+        } catch {
+          // never bound, or closed already
+        }
+      }
       this.closing = new Promise<void>((resolve) => {
         try {
           this.socket.close(() => resolve());
