@@ -49,9 +49,11 @@ export async function startBenchCluster(
     readonly timing?: Pick<LocalClusterOptions, 'heartbeatIntervalMs' | 'electionTimeoutMs'>;
     /** The nodes' DATABASE_URL, when not an embedded PostgreSQL's (which stop() then leaves running). */
     readonly database?: { readonly url: string };
+    /** More environment for the nodes (LEADER_PROBE, say). */
+    readonly nodeEnv?: Readonly<Record<string, string>>;
   } = {},
 ): Promise<BenchCluster> {
-  const { timing = {}, database } = more;
+  const { timing = {}, database, nodeEnv } = more;
   const pg: TestPostgres | null = database ? null : await startTestPostgres({ durable: true });
   const stack = { basePort, secret: SECRET, apiToken: BENCH_TOKEN };
   const gatewayUrl = gatewayUrlOf(basePort);
@@ -72,6 +74,7 @@ export async function startBenchCluster(
     databaseUrl,
     logLevel: 'info',
     ...timing,
+    ...(nodeEnv ? { env: nodeEnv } : {}),
     ...(records.onNodeRecord ? { onRecord: records.onNodeRecord } : {}),
   });
   cluster.startAll();

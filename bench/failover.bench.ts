@@ -2,7 +2,7 @@
  * `npm run bench:failover -- --database` times the database's primary moving instead (Patroni
  * switchovers and failovers under a write load): bench/database-failovers.ts.
  *
- * `npm run bench:failover [-- --kills 30 --base-port 25100 --etcd-port 25200 --heartbeat 30 --election-timeout 150-300]`: kill -9 the
+ * `npm run bench:failover [-- --kills 30 --base-port 25100 --etcd-port 25200 --heartbeat 30 --election-timeout 150-300 --leader-probe on]`: kill -9 the
  * leader at a random phase of the heartbeat and time, per kill, from the kill to each phase of
  * the failover, read from the processes' own log lines (pino's `time` and the bench's Date.now():
  * one wall clock, every process on this machine):
@@ -49,6 +49,8 @@ const { values } = parseArgs({
     heartbeat: { type: 'string', default: '30' },
     /** The nodes' election timeout range in ms (the node's default is 150-300). */
     'election-timeout': { type: 'string', default: '150-300' },
+    /** The nodes' LEADER_PROBE: `off` waits for the election timeout as etcd does. */
+    'leader-probe': { type: 'string', default: 'on' },
     /** Print every log line of the nodes and the gateway (at debug) from each kill to its write. */
     trace: { type: 'boolean', default: false },
     /** The database fails over and switches over `--kills` times each, not the leader. */
@@ -69,6 +71,10 @@ if (!Number.isInteger(HEARTBEAT_MS) || HEARTBEAT_MS < 1 || HEARTBEAT_MS * 3 > 15
 const ELECTION_TIMEOUT = values['election-timeout'];
 if (!/^\d+-\d+$/.test(ELECTION_TIMEOUT))
   throw new Error(`--election-timeout must be a range in ms like 150-300, not ${ELECTION_TIMEOUT}`);
+
+const LEADER_PROBE = values['leader-probe'];
+if (LEADER_PROBE !== 'on' && LEADER_PROBE !== 'off')
+  throw new Error(`--leader-probe must be on or off, not ${LEADER_PROBE}`);
 
 const PHASES = ['preVote', 'leader', 'fence', 'stored', 'gateway', 'ack'] as const;
 type Phase = (typeof PHASES)[number];
@@ -99,7 +105,10 @@ async function run(etcdBench: EtcdBench | null): Promise<{ ensemble: Sample[]; e
       onNodeRecord: (r) => nodeRecords.push(r),
       onGatewayRecord: (r) => gatewayRecords.push(r),
     },
-    { timing: { heartbeatIntervalMs: HEARTBEAT_MS, electionTimeoutMs: ELECTION_TIMEOUT } },
+    {
+      timing: { heartbeatIntervalMs: HEARTBEAT_MS, electionTimeoutMs: ELECTION_TIMEOUT },
+      nodeEnv: { LEADER_PROBE },
+    },
   );
   // Like etcd's client: the same write again until one is acknowledged (the gateway refuses with
   // NO_LEADER when no leader came within its wait), under one idempotency key.
@@ -209,7 +218,7 @@ const HEADER = `  ${''.padEnd(42)}   p50    p90    p99    max   (ms)`;
 
 function report(ensemble: Sample[], etcd: EtcdFailover[] | null): void {
   console.log(
-    `\nensemble: kill -9 the leader → each phase (${ensemble.length} kills, 3 nodes, election timeout ${ELECTION_TIMEOUT} ms, heartbeat ${HEARTBEAT_MS} ms)`,
+    `\nensemble: kill -9 the leader → each phase (${ensemble.length} kills, 3 nodes, election timeout ${ELECTION_TIMEOUT} ms, heartbeat ${HEARTBEAT_MS} ms, leader probes ${LEADER_PROBE})`,
   );
   console.log(HEADER);
   for (const p of PHASES) console.log(row(LABELS[p], summarize(ensemble.map((s) => s[p]))));
