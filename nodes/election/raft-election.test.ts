@@ -636,6 +636,21 @@ describe('leader probes (a crashed leader noticed before the election timeout)',
     assert.equal(n.ticksUntilNextAction(), 2, 'then the timeout at 20');
   });
 
+  test('asked for a PreVote within its lease, a follower refuses and probes its leader at once', () => {
+    const n = probingFollower();
+    ticks(n, 2);
+    const out = n.step(vote('c', 2, true));
+    assert.deepEqual(
+      out.messages.map((m) => m.type === 'RequestVoteReply' && m.granted),
+      [false],
+    );
+    assert.deepEqual(
+      (out.probes ?? []).map((m) => [m.type, m.to, m.term]),
+      [['AppendEntriesReply', 'b', 1]],
+    );
+    assert.equal(probingFollower({ leaderProbe: false }).step(vote('c', 2, true)).probes, undefined);
+  });
+
   test('told its leader is unreachable, a follower campaigns at once with a PreVote', () => {
     const n = probingFollower();
     ticks(n, 8);

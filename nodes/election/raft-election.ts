@@ -248,14 +248,7 @@ export class RaftElection {
           this.resetElectionTimer();
         }
       } else if (this.probeDue()) {
-        // An unasked heartbeat reply: a live leader only counts it as news of this follower.
-        this.outProbes.push({
-          type: 'AppendEntriesReply',
-          from: this.config.id,
-          to: this.leader as NodeId,
-          term: this.term,
-          success: true,
-        });
+        this.probeLeader();
       }
     }
     return this.flush();
@@ -411,6 +404,8 @@ export class RaftElection {
         // ago, so a candidate with a higher term is cut off from it, not replacing a dead one.
         this.reportVote(m, false, `leader ${this.leader} is alive (lease)`);
         this.notePreVoteAsk(m, false);
+        // A peer that stands has stopped hearing the leader: look now, not at the next probe.
+        if (m.preVote && this.probing()) this.probeLeader();
         // A pre-candidate is told, so that it can grant this node's own PreVote should this
         // node lose the leader too (see handleRequestVote). A refusal moves no term or vote.
         if (m.preVote) this.answerPreVote(m.from, this.term, false);
@@ -697,6 +692,17 @@ export class RaftElection {
   /** Probes go out every third of a heartbeat interval, from a third of one late. */
   private probeEvery(): number {
     return Math.ceil(this.config.heartbeatInterval / 3);
+  }
+
+  /** An unasked heartbeat reply: a live leader only counts it as news of this follower. */
+  private probeLeader(): void {
+    this.outProbes.push({
+      type: 'AppendEntriesReply',
+      from: this.config.id,
+      to: this.leader as NodeId,
+      term: this.term,
+      success: true,
+    });
   }
 
   private probeDue(): boolean {
