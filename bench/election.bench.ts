@@ -3,7 +3,7 @@
  * and the process tests drive), real UDP, real fsync'd term and vote. Nodes need PostgreSQL to
  * boot, so the benchmark starts an embedded one (as the tests do), a fresh database per cluster.
  *
- *   npm run bench:election [-- --sizes 3,5 --kills 30 --runs 10 --base-port 24000]
+ *   npm run bench:election [-- --sizes 3,5 --kills 30 --runs 10 --base-port 24000 --leader-probe on]
  *
  * For each cluster size it measures
  *   - start-up: from spawning every process to the first `to: 'leader'` record (Node boot
@@ -41,6 +41,8 @@ const { values: args } = parseArgs({
     kills: { type: 'string', default: '30' },
     runs: { type: 'string', default: '10' },
     'base-port': { type: 'string', default: '24000' },
+    /** The nodes' LEADER_PROBE: `off` waits for the election timeout as etcd does. */
+    'leader-probe': { type: 'string', default: 'on' },
     /** Print the election records of failovers with a repeated pre-vote or over 2 × 150 ms. */
     trace: { type: 'boolean', default: false },
   },
@@ -57,6 +59,9 @@ const sizes = args.sizes.split(',').map((s) => positiveInt('sizes', s.trim()));
 const kills = positiveInt('kills', args.kills);
 const runs = positiveInt('runs', args.runs);
 const basePort = positiveInt('base-port', args['base-port']);
+const LEADER_PROBE = args['leader-probe'];
+if (LEADER_PROBE !== 'on' && LEADER_PROBE !== 'off')
+  throw new Error(`--leader-probe must be on or off, not ${LEADER_PROBE}`);
 
 interface View {
   leader: string | null;
@@ -89,6 +94,7 @@ class Observed {
       baseUdpPort: port + 10,
       electionTimeoutMs: `${ELECTION_TIMEOUT.min}-${ELECTION_TIMEOUT.max}`,
       heartbeatIntervalMs: HEARTBEAT_MS,
+      env: { LEADER_PROBE },
       onRecord: (r) => this.record(r),
       onText: (node, line) => process.stderr.write(`[${node}] ${line}\n`),
       onExit: (node, code, signal) => {
@@ -408,7 +414,7 @@ function printRows(rows: readonly Row[]): void {
 async function main(): Promise<number> {
   console.log(
     `election benchmark: sizes ${sizes.join(',')}, ${runs} start-ups and ${kills} kills per size, ` +
-      `election timeout ${ELECTION_TIMEOUT.min}-${ELECTION_TIMEOUT.max} ms, heartbeat ${HEARTBEAT_MS} ms, ` +
+      `election timeout ${ELECTION_TIMEOUT.min}-${ELECTION_TIMEOUT.max} ms, heartbeat ${HEARTBEAT_MS} ms, leader probes ${LEADER_PROBE}, ` +
       `Node ${process.version}`,
   );
   const rows: Row[] = [];
