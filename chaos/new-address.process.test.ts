@@ -163,3 +163,25 @@ test('peers by name: the leader, stopped and started again on a new address, rej
   );
   assert.deepEqual(exits, [moved], 'no other node exited');
 });
+
+test('kill -9 of the leader on its host: the other hosts find nobody at its port and elect a new leader before any election timeout', {
+  timeout: 60_000,
+  skip: unavailable ?? false,
+}, async () => {
+  // Leader probes across hosts: the followers' probes cross the bridge to the dead node's host,
+  // whose kernel answers "port unreachable" (nodes/transport/udp-transport.ts).
+  const c = cluster as LocalCluster;
+  const { leader, term } = await c.waitForAgreement(30_000);
+  const next = c.waitForLeader(term, 30_000);
+  const killedAt = Date.now();
+  const killed = c.kill(leader, 'SIGKILL');
+  const elected = (await next) as LogRecord & { term: number };
+  const took = Date.now() - killedAt;
+  await killed;
+  assert.notEqual(elected.node, leader);
+  // Its minimum election timeout is 1 s, counted from the last heartbeat (100 ms apart).
+  assert.ok(took < 1_000 - 100, `a new leader ${took} ms after the kill`);
+  const campaigns = records.filter((r) => r.to === 'pre-candidate' && r.term === term);
+  assert.ok(campaigns.length > 0);
+  for (const r of campaigns) assert.equal(r.reason, 'leader unreachable', JSON.stringify(r));
+});
