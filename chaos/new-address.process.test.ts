@@ -184,4 +184,6 @@ test('kill -9 of the leader on its host: the other hosts find nobody at its port
   const campaigns = records.filter((r) => r.to === 'pre-candidate' && r.term === term);
   assert.ok(campaigns.length > 0);
   for (const r of campaigns) assert.equal(r.reason, 'leader unreachable', JSON.stringify(r));
+  const refused = (await c.healthz(elected.node)).datagrams.refused ?? 0;
+  assert.ok(refused > 0, `the new leader's /healthz counts ${refused} refused probes`);
 });

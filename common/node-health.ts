@@ -44,6 +44,8 @@ export const nodeHealthSchema = z.object({
     sent: count,
     /** By reason, and their `total`. */
     dropped: z.object({ total: count }).catchall(count),
+    /** Leader probes refused: nobody listened at a peer's address. Absent from nodes before 2026-12-04. */
+    refused: count.optional(),
   }),
 });
 export type NodeHealth = z.infer<typeof nodeHealthSchema>;

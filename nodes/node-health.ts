@@ -38,6 +38,7 @@ export function nodeHealth(parts: {
       received: transport.received,
       sent: transport.sent,
       dropped: transport.drops.snapshot(),
+      refused: transport.refused,
     },
   };
 }
