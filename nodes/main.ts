@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     peers: config.peers,
     secret: config.clusterSecret,
     clusterId: config.clusterId,
+    openProbeSockets: config.leaderProbe,
     logger,
   });
   const election = new ElectionService({

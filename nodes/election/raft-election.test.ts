@@ -626,14 +626,15 @@ describe('leader probes (a crashed leader noticed before the election timeout)',
   });
 
   test('the next action it reports is the next probe, so a sleeping runtime does not miss one', () => {
-    const n = probingFollower();
+    const n = makeNode({ heartbeat: 6, timeout: 19, leaderProbe: true });
+    n.step(heartbeat('b', 1));
     assert.equal(n.ticksUntilNextAction(), 8);
     ticks(n, 8);
     assert.equal(n.ticksUntilNextAction(), 2);
     ticks(n, 9);
     assert.equal(n.ticksUntilNextAction(), 1, 'the probe at 18');
     ticks(n, 1);
-    assert.equal(n.ticksUntilNextAction(), 2, 'then the timeout at 20');
+    assert.equal(n.ticksUntilNextAction(), 1, 'then the timeout at 19, before the probe at 20');
   });
 
   test('asked for a PreVote within its lease, a follower refuses and probes its leader at once', () => {
@@ -671,7 +672,7 @@ describe('leader probes (a crashed leader noticed before the election timeout)',
     );
   });
 
-  test('news of any other node, or reaching a node that is no follower, changes nothing', () => {
+  test('news of a node that is not its leader changes nothing (a leader leads itself, a candidate knows none)', () => {
     const follower = probingFollower();
     assert.deepEqual(follower.peerUnreachable('c'), { hardState: null, messages: [], events: [] });
     assert.deepEqual([follower.status().role, follower.status().leader], ['follower', 'b']);

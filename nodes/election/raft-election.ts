@@ -373,7 +373,10 @@ export class RaftElection {
     // asked for it while the leader seemed alive, and gets it now, unasked. Standing against
     // that candidate as well could split the vote. Either way the leader is forgotten, which
     // ends the lease: its and any other pre-candidate's PreVotes are granted from now on, and
-    // this node's own timeout still runs should that campaign fail.
+    // this node's own timeout still runs should that campaign fail. (In a larger cluster, enough
+    // lease refusals may have sent that candidate back to follower before the grants came: then
+    // the timeouts decide, as without probes. Standing within a heartbeat or two instead was
+    // tried: more candidates at once, more split votes — slower in the simulation.)
     this.setLeader(null);
     if (backed === undefined && refused !== undefined) {
       this.preVoteAsks.set(refused, true);

@@ -147,10 +147,14 @@ describe('UdpTransport', () => {
     b.probe(probe);
     assert.equal(await reported, 'a');
     assert.equal(b.refused, 1);
-    // A plain send to it is a lost datagram, as ever: an unconnected socket hears no refusal.
+    // A plain send to it is a lost datagram, as ever: an unconnected socket hears no refusal. Its
+    // refusal would come before those of the probes sent after it: two probes, two refusals.
     b.send(probe);
     b.probe(probe);
-    await until(() => b.refused === 2, 'the second refusal');
+    await until(() => b.refused >= 2, 'the second refusal');
+    b.probe(probe);
+    await until(() => b.refused >= 3, 'the third refusal');
+    assert.equal(b.refused, 3, 'the plain send was not counted');
   });
 
   test('a probe to a peer never started (its port closed from the start) is refused too', async () => {

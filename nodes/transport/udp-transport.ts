@@ -49,6 +49,8 @@ export interface UdpTransportOptions {
   readonly lookup?: Lookup;
   /** How long a peer's resolved address is reused (default 2 s; a failed send forgets it at once). */
   readonly peerAddressTtlMs?: number;
+  /** Open the probe sockets at once (for a node that probes), not at the first probe. */
+  readonly openProbeSockets?: boolean;
 }
 
 export type MessageHandler = (msg: ElectionMessage) => void;
@@ -138,12 +140,15 @@ export class UdpTransport {
     /** The bound port, which differs from the requested one when that was 0. */
     readonly port: number,
     private readonly bindHost: string,
+    openProbeSockets: boolean,
   ) {
     socket.on('message', (buf, rinfo) => this.receive(buf, rinfo));
-    // Probe sockets are opened ahead, so that the first probe is not held up connecting one.
-    for (const peer of peers.values()) {
+    // Opened ahead, so that the first probe is not held up connecting one.
+    for (const peer of openProbeSockets ? peers.values() : []) {
       this.addresses.resolve(peer.host).then(
-        (address) => this.probeSocket(peer, address),
+        (address) => {
+          if (!this.closed) this.probeSocket(peer, address);
+        },
         () => {}, // resolved again at the first probe
       );
     }
@@ -210,6 +215,7 @@ export class UdpTransport {
       addresses,
       socket.address().port,
       opts.bindHost,
+      opts.openProbeSockets === true,
     );
   }
 
@@ -258,8 +264,16 @@ export class UdpTransport {
     this.probeSockets.set(peer.id, probe);
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (this.closed || this.probeSockets.get(peer.id) !== probe) return;
-      if (err.code === 'ECONNREFUSED') this.refusedBy(peer);
-      else this.logger.debug({ err, to: peer.id }, 'probe socket error');
+      if (err.code === 'ECONNREFUSED') {
+        this.refusedBy(peer);
+      } else if (!probe.connected) {
+        // It could not bind or connect: let the next probe open another.
+        warn(this.logger, { err, to: peer.id, address }, 'cannot open a probe socket');
+        this.probeSockets.delete(peer.id);
+        socket.close();
+      } else {
+        this.logger.debug({ err, to: peer.id }, 'probe socket error');
+      }
     });
     socket.on('connect', () => {
       probe.connected = true;
@@ -280,8 +294,9 @@ export class UdpTransport {
     probe.pending = null;
     try {
       probe.socket.send(frame, (err: NodeJS.ErrnoException | null) => {
-        if (err?.code === 'ECONNREFUSED') this.refusedBy(peer);
-        else if (err) this.sendErrorCount++;
+        if (err?.code === 'ECONNREFUSED') {
+          if (this.probeSockets.get(peer.id) === probe) this.refusedBy(peer);
+        } else if (err) this.sendErrorCount++;
         else this.sentCount++;
       });
     } catch {
@@ -292,6 +307,8 @@ export class UdpTransport {
   private refusedBy(peer: Peer): void {
     if (this.closed) return;
     this.refusedCount++;
+    // Maybe the peer is back at another address: look its name up afresh for the next probe.
+    this.addresses.forget(peer.host);
     this.logger.debug(
       { to: peer.id, host: peer.host, port: peer.port },
       'probe refused: nobody listens there',

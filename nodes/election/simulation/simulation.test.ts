@@ -41,7 +41,8 @@ test('in runs that probe a late leader, a crashed leader is replaced in half the
   const median = (v: readonly number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)] as number;
   const { probing, timeout } = s.leaderCrashes;
   assert.ok(
-    probing.length > 200 && timeout.length > 50,
+    // Both groups are of PreVote runs (probes need it), so they differ by the probes alone.
+    probing.length > 200 && timeout.length > 30,
     `${probing.length} and ${timeout.length} leader crashes`,
   );
   // Ticks from the crash to a leader that a majority follows. Without probes the followers must

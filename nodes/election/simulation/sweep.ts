@@ -17,7 +17,7 @@ export interface SweepSummary {
   readonly drillGap: { live: number; dead: number };
   /** Probe refusals stepped, and those from a live node (stale ones, injected in chaos). */
   readonly refusals: { stepped: number; spurious: number };
-  /** Ticks from each calm crash of the stable leader to the next, in runs that probe and not. */
+  /** Ticks from each calm crash of the stable leader to the next, in PreVote runs that probe and not. */
   readonly leaderCrashes: Record<'probing' | 'timeout', number[]>;
 }
 
@@ -53,7 +53,7 @@ export function sweep(firstSeed: number, count: number, ticks?: number): SweepSu
     drillGap.dead = Math.max(drillGap.dead, r.drillGap.dead);
     refusals.stepped += r.refusals.stepped;
     refusals.spurious += r.refusals.spurious;
-    leaderCrashes[r.leaderProbe ? 'probing' : 'timeout'].push(...r.leaderCrashes);
+    if (r.preVote) leaderCrashes[r.leaderProbe ? 'probing' : 'timeout'].push(...r.leaderCrashes);
   }
   return {
     runs: count,
