@@ -107,7 +107,7 @@ async function run(etcdBench: EtcdBench | null): Promise<{ ensemble: Sample[]; e
     },
     {
       timing: { heartbeatIntervalMs: HEARTBEAT_MS, electionTimeoutMs: ELECTION_TIMEOUT },
-      nodeEnv: { LEADER_PROBE },
+      nodeEnv: { LEADER_PROBE, ...(values.trace ? { LOG_LEVEL: 'debug' } : {}) },
     },
   );
   // Like etcd's client: the same write again until one is acknowledged (the gateway refuses with
