@@ -773,6 +773,35 @@ describe('leader probes (a crashed leader noticed before the election timeout)',
     );
   });
 
+  test('a probing follower that granted a PreVote grants others of that term only to lower ids', () => {
+    // z follows d (no lease: CheckQuorum off). Several of d's followers find it gone at once and
+    // stand; granting all of them would let several win their PreVotes and split the vote.
+    const follower = (leaderProbe: boolean) => {
+      const n = makeNode({ id: 'z', voters: ['a', 'b', 'c', 'd', 'z'], checkQuorum: false, leaderProbe });
+      n.step({ ...heartbeat('d', 1), to: 'z' });
+      return n;
+    };
+    const answers = (n: RaftElection) =>
+      ['b', 'c', 'a'].map((from) => {
+        const reply = n.step({ ...vote(from, 2, true), to: 'z' }).messages[0];
+        return [from, reply?.type === 'RequestVoteReply' && reply.granted];
+      });
+    assert.deepEqual(answers(follower(true)), [
+      ['b', true],
+      ['c', false],
+      ['a', true],
+    ]);
+    assert.deepEqual(
+      answers(follower(false)),
+      [
+        ['b', true],
+        ['c', true],
+        ['a', true],
+      ],
+      'without probes, as etcd: every PreVote of a higher term',
+    );
+  });
+
   test('a PreVote grant stands against a refusal from the same voter that the network delivered late', () => {
     const n = makeNode({ voters: ['a', 'b', 'c', 'd', 'e'], stored: { term: 1, votedFor: null } });
     ticks(n, MIN);

@@ -484,6 +484,15 @@ export class RaftElection {
       m.term === this.term + 1 &&
       m.from > this.config.id &&
       this.votes.get(m.from) !== false;
+    // With leader probes the followers of a crashed leader find it gone within a tick of each
+    // other, so several stand at once; a follower granting each of them lets several win their
+    // PreVotes and split the real vote. So a probing follower that granted a PreVote of this
+    // round grants another only to a lower id — the same order as between rivals, so the lowest
+    // standing id is never refused and the round cannot stall.
+    const backedHigher =
+      m.preVote && this.config.leaderProbe === true && this.role === 'follower' && m.term === this.term + 1
+        ? [...this.preVoteAsks].find(([id, granted]) => granted && id < m.from)?.[0]
+        : undefined;
     const canVote =
       this.votedFor === m.from ||
       (this.votedFor === null && this.leader === null) ||
@@ -492,6 +501,8 @@ export class RaftElection {
     let refusal: string | null = null;
     if (rivalPreCandidate) {
       refusal = `pre-campaigning for term ${m.term} too, and ${this.config.id} < ${m.from}`;
+    } else if (backedHigher !== undefined) {
+      refusal = `granted ${backedHigher} < ${m.from} a pre-vote for term ${m.term}`;
     } else if (!canVote) {
       refusal =
         this.votedFor !== null
