@@ -277,7 +277,8 @@ export class ElectionService {
     } else {
       for (const m of out.messages) transport.send(m);
     }
-    for (const m of out.probes ?? []) (transport.probe ?? transport.send).call(transport, m);
+    // Only a transport that can probe gets a core that probes (see the constructor).
+    for (const m of out.probes ?? []) transport.probe?.(m);
     const at = new Date();
     for (const e of out.events) {
       this.log(e);

@@ -4,9 +4,9 @@
  * elect a new leader long before their election timeout (here 1–1.5 s) could fire.
  */
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { after, test } from 'node:test';
 import pino from 'pino';
+import { freePortRange } from '../../test-support/free-port-range.js';
 import { UdpTransport } from '../transport/udp-transport.js';
 import { ElectionService, type TimedElectionEvent } from './election-service.js';
 import type { NodeId } from './messages.js';
@@ -14,14 +14,6 @@ import type { HardState } from './raft-election.js';
 
 const IDS: NodeId[] = ['n1', 'n2', 'n3'];
 const TIMEOUT = { min: 1_000, max: 1_500 };
-
-async function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind({ address: '127.0.0.1', port: 0 }, resolve));
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 const nodes: { id: NodeId; transport: UdpTransport; service: ElectionService }[] = [];
 const events: (TimedElectionEvent & { node: NodeId })[] = [];
@@ -50,7 +42,8 @@ const leaderOf = (exclude: NodeId | null) =>
 test('a leader whose socket closed is replaced before any election timeout: its probes are refused', {
   timeout: 20_000,
 }, async () => {
-  const ports = await Promise.all(IDS.map(freePort));
+  const base = await freePortRange(IDS.length);
+  const ports = IDS.map((_, i) => base + i);
   for (const [i, id] of IDS.entries()) {
     const transport = await UdpTransport.open({
       self: id,

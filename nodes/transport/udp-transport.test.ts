@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { after, describe, test } from 'node:test';
+import { freePortRange } from '../../test-support/free-port-range.js';
 import type { ElectionMessage } from '../election/messages.js';
 import { DatagramEncoder } from './datagram-codec.js';
 import { type Peer, parsePeers, type TransportLogger, UdpTransport } from './udp-transport.js';
@@ -158,10 +159,7 @@ describe('UdpTransport', () => {
   });
 
   test('a probe to a peer never started (its port closed from the start) is refused too', async () => {
-    const free = createSocket('udp4');
-    await new Promise<void>((resolve) => free.bind({ address: '127.0.0.1', port: 0 }, resolve));
-    const port = free.address().port;
-    await new Promise<void>((resolve) => free.close(() => resolve()));
+    const port = await freePortRange(1);
     const b = await UdpTransport.open({
       bindHost: '127.0.0.1',
       port: 0,
